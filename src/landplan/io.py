@@ -1,0 +1,257 @@
+"""Reading and writing layers: GeoPackage, Shapefile, GeoParquet, GeoJSON, FileGDB.
+
+Paths only live here and in the CLI; analysis functions take in-memory
+objects.  A layer inside a multi-layer file is named QGIS-style,
+``"file.gpkg|layername=eco_redline"``, or with ``layer=``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+from pyproj import CRS
+
+from .crs import require_crs
+from .encoding import shapefile_encoding
+from .errors import CRSError, InputError, OutputExistsError, Problem, ReadError
+from .schema import survey_attributes
+
+log = logging.getLogger(__name__)
+
+PathLike = str | Path
+_PARQUET = {".parquet", ".geoparquet"}
+#: Layer names a 三调 database uses for the land-parcel layer.
+PARCEL_LAYER_NAMES = ("DLTB", "地类图斑")
+
+
+def split_layer_spec(spec: PathLike) -> tuple[Path, str | None]:
+    """Split ``"path|layername=NAME"`` into the path and the layer name.
+
+    Examples
+    --------
+    >>> split_layer_spec("c.gpkg|layername=eco_redline")
+    (PosixPath('c.gpkg'), 'eco_redline')
+    >>> split_layer_spec("dltb.shp")
+    (PosixPath('dltb.shp'), None)
+    """
+    text = str(spec)
+    if "|layername=" in text:
+        path, layer = text.split("|layername=", 1)
+        return Path(path), layer
+    return Path(text), None
+
+
+def list_layers(path: PathLike) -> list[str]:
+    """Names of the vector layers in a file (one name for single-layer formats)."""
+    path = Path(path)
+    if path.suffix.lower() in _PARQUET:
+        return [path.stem]
+    try:
+        return [str(name) for name in pyogrio.list_layers(path)[:, 0]]
+    except Exception as exc:  # pyogrio raises several DataSourceError subclasses
+        raise ReadError(f"{path}: not a readable vector file ({exc})") from exc
+
+
+def _choose_layer(path: Path, layer: str | None, preferred: tuple[str, ...]) -> str | None:
+    if path.suffix.lower() in _PARQUET or path.suffix.lower() in {".shp", ".geojson", ".json"}:
+        return layer
+    names = list_layers(path)
+    if layer is not None:
+        if layer not in names:
+            raise ReadError(f"{path}: no layer {layer!r}; layers are {names}")
+        return layer
+    if len(names) == 1:
+        return names[0]
+    for want in preferred:
+        for name in names:
+            if name.upper() == want.upper():
+                return name
+    raise ReadError(
+        f"{path}: holds {len(names)} layers {names}; say which with layer= "
+        f"or '{path}|layername=NAME'"
+    )
+
+
+def read_layer(
+    path: PathLike,
+    *,
+    layer: str | None = None,
+    encoding: str | None = None,
+    crs: Any = None,
+    columns: list[str] | None = None,
+    preferred_layers: tuple[str, ...] = (),
+) -> gpd.GeoDataFrame:
+    """Read one vector layer with its CRS, deciding shapefile encodings safely.
+
+    Parameters
+    ----------
+    path
+        A file (``.gpkg``, ``.shp``, ``.parquet``, ``.geojson``, ``.gdb`` folder
+        ...), optionally ``"path|layername=NAME"``.
+    layer
+        Layer inside a multi-layer file.
+    encoding
+        Text encoding of a shapefile, when it cannot be decided from the file.
+    crs
+        CRS to assume when the file declares none (e.g. a shapefile without
+        ``.prj``).  A file that declares a different CRS is an error.
+    columns
+        Read only these attribute columns.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Indexed by the file's feature id where it has one.
+
+    Examples
+    --------
+    >>> from landplan.datasets import sample_path
+    >>> eco = read_layer(sample_path("constraints") + "|layername=eco_redline")
+    >>> eco.crs.to_epsg()
+    4546
+    """
+    path, spec_layer = split_layer_spec(path)
+    layer = layer or spec_layer
+    source = f"{path}" + (f"|layername={layer}" if layer else "")
+    if not path.exists():
+        raise ReadError(f"{path}: no such file or directory")
+    suffix = path.suffix.lower()
+    if suffix in _PARQUET:
+        frame = _read_parquet(path, columns)
+    else:
+        layer = _choose_layer(path, layer, preferred_layers)
+        options: dict[str, Any] = {}
+        if suffix == ".shp":
+            options["encoding"] = shapefile_encoding(path, encoding)
+        elif encoding:
+            options["encoding"] = encoding
+        try:
+            frame = pyogrio.read_dataframe(
+                path, layer=layer, columns=columns, use_arrow=True, fid_as_index=True, **options
+            )
+        except Exception as exc:  # DataSourceError, DataLayerError, FieldError ...
+            raise ReadError(f"{source}: cannot read as a vector layer: {exc}") from exc
+    if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry is None:
+        raise ReadError(f"{source}: has no geometry column")
+    return _apply_crs(frame, crs, source)
+
+
+def _read_parquet(path: Path, columns: list[str] | None) -> gpd.GeoDataFrame:
+    try:
+        return gpd.read_parquet(path, columns=None if columns is None else [*columns, "geometry"])
+    except Exception as exc:
+        raise ReadError(f"{path}: cannot read as GeoParquet: {exc}") from exc
+
+
+def _apply_crs(frame: gpd.GeoDataFrame, crs: Any, source: str) -> gpd.GeoDataFrame:
+    if crs is None:
+        return frame
+    wanted = CRS.from_user_input(crs)
+    if frame.crs is None:
+        log.info("%s: no CRS in the file, using %s as given", source, wanted.name)
+        return frame.set_crs(wanted)
+    if not CRS.from_user_input(frame.crs).equals(wanted):
+        raise CRSError(
+            [
+                Problem(
+                    "CRS_CONFLICT",
+                    f"file declares {frame.crs.name} but crs={wanted.name} was given; "
+                    "drop the crs option to use the file's CRS, or fix the file.",
+                    source,
+                )
+            ]
+        )
+    return frame
+
+
+def read_parcels(
+    path: PathLike,
+    *,
+    layer: str | None = None,
+    fields: Mapping[str, str] | None = None,
+    encoding: str | None = None,
+    crs: Any = None,
+) -> gpd.GeoDataFrame:
+    """Read a 三调 land-parcel layer (DLTB) and check it can be analysed.
+
+    In a multi-layer file the layer ``DLTB`` (or ``地类图斑``) is taken unless
+    ``layer`` says otherwise.  Every input column is kept as it is.
+
+    Raises
+    ------
+    ReadError
+        The file cannot be read.
+    InputError
+        Missing CRS or required fields, non-numeric values (every problem
+        listed).
+
+    Examples
+    --------
+    >>> from landplan.datasets import sample_path
+    >>> parcels = read_parcels(sample_path("parcels"))
+    >>> {"DLBM", "ZLDWDM", "KCXS"} <= set(parcels.columns)
+    True
+    """
+    frame = read_layer(
+        path, layer=layer, encoding=encoding, crs=crs, preferred_layers=PARCEL_LAYER_NAMES
+    )
+    source = str(path)
+    problems: list[Problem] = []
+    try:
+        require_crs(frame, source)
+    except CRSError as exc:
+        problems.extend(exc.problems)
+    try:
+        survey_attributes(frame, fields=fields, source=source)
+    except InputError as exc:
+        problems.extend(exc.problems)
+    if problems:
+        raise InputError(problems)
+    return frame
+
+
+def check_writable(path: PathLike, *, overwrite: bool) -> Path:
+    """Refuse to replace an existing output unless *overwrite*."""
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise OutputExistsError(f"{path} exists; pass overwrite=True (CLI --overwrite) to replace it")
+    if path.exists():
+        path.unlink()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def write_layer(
+    frame: gpd.GeoDataFrame,
+    path: PathLike,
+    *,
+    layer: str | None = None,
+    append: bool = False,
+) -> None:
+    """Write a layer: GeoPackage 1.2 (read by QGIS 3.22 without warnings),
+    Shapefile with UTF-8 and a ``.cpg``, or GeoParquet."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix in _PARQUET:
+        frame.to_parquet(path)
+        return
+    options: dict[str, Any] = {}
+    if suffix == ".gpkg":
+        options["dataset_options"] = {"VERSION": "1.2"} if not path.exists() else None
+    elif suffix == ".shp":
+        options["encoding"] = "UTF-8"
+    pyogrio.write_dataframe(
+        frame, path, layer=layer, append=append, use_arrow=True,
+        **{k: v for k, v in options.items() if v is not None},
+    )
+
+
+def write_table(table: pd.DataFrame, path: PathLike, *, layer: str) -> None:
+    """Write a non-spatial table into a GeoPackage (GDAL ``attributes`` table)."""
+    pyogrio.write_dataframe(table.reset_index(drop=True), path, layer=layer, driver="GPKG")

@@ -1,0 +1,162 @@
+"""Measure every parcel: ellipsoidal areas, slope, overlap with constraint layers.
+
+:func:`measure_parcels` is the measurement stage of the pipeline.  It returns
+one table aligned to the parcels' index, plus every problem it noticed
+(repaired geometries, parcels without slope, areas that disagree with
+``TBMJ``).  Rules and classification are computed from this table.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS
+
+from .crs import EQUAL_AREA_CRS, require_crs
+from .errors import Problem
+from .geometry import repair
+from .overlay import overlap_areas, prepare_constraint
+from .roles import get_role
+from .schema import survey_attributes
+from .terrain import slope_problems, slope_statistics
+
+log = logging.getLogger(__name__)
+
+#: Relative difference between computed area and TBMJ above which a parcel is reported.
+TBMJ_TOLERANCE = 0.001
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """Measures of every parcel (``table``, aligned to the parcels' index) and problems."""
+
+    table: pd.DataFrame
+    problems: tuple[Problem, ...] = field(default_factory=tuple)
+
+
+def parcel_areas(
+    geoms: gpd.GeoSeries, attributes: pd.DataFrame, *, source: str = "parcels"
+) -> tuple[pd.DataFrame, list[Problem]]:
+    """Ellipsoidal area, land-class area after KCXS, and the check against TBMJ.
+
+    Returns a table with ``area_m2`` (ellipsoidal, CGCS2000), ``dlmj_m2``
+    (``area_m2 × (1 − KCXS)``, the 图斑地类面积 that farmland statistics sum)
+    and ``tbmj_rel_diff`` ((area − TBMJ) / TBMJ), plus the problems found.
+    """
+    problems: list[Problem] = []
+    area = np.nan_to_num(shapely.area(geoms.to_numpy()))
+    kcxs = attributes["KCXS"].to_numpy(dtype=float, na_value=np.nan)
+    bad = ~np.isnan(kcxs) & ((kcxs < 0) | (kcxs >= 1))
+    if bad.any():
+        problems.append(Problem(
+            "KCXS_OUT_OF_RANGE", f"{int(bad.sum())} parcel(s) have KCXS outside [0, 1); their "
+            "land-class area is unknown (NaN). Fix KCXS (a fraction, e.g. 0.08, not 8).",
+            source, parcels=tuple(geoms.index[bad][:1000])))
+    missing = np.isnan(kcxs) & attributes["IS_FARMLAND"].to_numpy(dtype=bool)
+    if missing.any():
+        problems.append(Problem(
+            "KCXS_MISSING", f"{int(missing.sum())} farmland parcel(s) have no KCXS; counted "
+            "without deduction (KCXS = 0).", source, severity="warning",
+            parcels=tuple(geoms.index[missing][:1000])))
+    dlmj = area * (1.0 - np.nan_to_num(kcxs))
+    dlmj[bad] = np.nan
+    tbmj = attributes["TBMJ"].to_numpy(dtype=float, na_value=np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rel = np.where(tbmj > 0, (area - tbmj) / tbmj, np.nan)
+    off = np.abs(rel) > TBMJ_TOLERANCE
+    if off.any():
+        problems.append(Problem(
+            "TBMJ_MISMATCH", f"{int(off.sum())} parcel(s) have an ellipsoidal area that differs "
+            f"from TBMJ by more than {TBMJ_TOLERANCE:.1%} (largest {np.nanmax(np.abs(rel)):.2%}); "
+            "check the geometry or the CRS.", source, severity="warning",
+            parcels=tuple(geoms.index[off][:1000])))
+    table = pd.DataFrame(
+        {"area_m2": area, "dlmj_m2": dlmj, "tbmj_rel_diff": rel}, index=geoms.index
+    )
+    return table, problems
+
+
+def measure_parcels(
+    parcels: gpd.GeoDataFrame,
+    *,
+    dem: str | None = None,
+    layers: Mapping[str, gpd.GeoDataFrame | gpd.GeoSeries] | None = None,
+    fields: Mapping[str, str] | None = None,
+    source: str = "parcels",
+) -> Measurement:
+    """Measure every parcel: areas, slope (if a DEM is given), overlaps per layer role.
+
+    Parameters
+    ----------
+    parcels
+        三调 land parcels, any CRS (see :mod:`landplan.crs`).
+    dem
+        Path of a DEM raster; slope statistics are added when given.
+    layers
+        Constraint layers by role name (:data:`landplan.roles.ROLES`).
+    fields
+        Mapping of canonical 三调 field names to the parcels' columns.
+
+    Returns
+    -------
+    Measurement
+        ``table`` columns: ``area_m2``, ``dlmj_m2``, ``tbmj_rel_diff``, the
+        :data:`~landplan.terrain.SLOPE_COLUMNS` when a DEM is given, and per
+        role its overlap (``ov_<code>``, m²) and share (``os_<code>``).
+
+    Examples
+    --------
+    >>> from landplan.datasets import load_sample
+    >>> sample = load_sample()
+    >>> m = measure_parcels(sample.parcels, dem=sample.dem,
+    ...                     layers={"eco_redline": sample.layers["eco_redline"]})
+    >>> m.table.index.equals(sample.parcels.index)
+    True
+    >>> bool((m.table["os_eco"] <= 1).all())
+    True
+    """
+    require_crs(parcels, source)
+    attributes = survey_attributes(parcels, fields=fields, source=source)
+    problems: list[Problem] = []
+    geoms = parcels.geometry
+    fixed, n_repaired = repair(geoms.to_numpy())
+    if n_repaired:
+        problems.append(Problem(
+            "GEOMETRY_REPAIRED", f"{n_repaired} invalid parcel geometries were repaired "
+            "(make_valid) for measuring; the output keeps the input geometry.", source,
+            severity="warning"))
+    empty = shapely.is_missing(fixed) | shapely.is_empty(fixed)
+    if empty.any():
+        problems.append(Problem(
+            "GEOMETRY_EMPTY", f"{int(empty.sum())} parcel(s) have no geometry; their area is 0.",
+            source, severity="warning", parcels=tuple(parcels.index[empty][:1000])))
+    fixed_series = gpd.GeoSeries(fixed, index=parcels.index, crs=parcels.crs)
+    ea = fixed_series.to_crs(EQUAL_AREA_CRS)
+    table, area_problems = parcel_areas(ea, attributes, source=source)
+    problems += area_problems
+    parts = [table]
+    if dem is not None:
+        stats = slope_statistics(fixed_series, dem)
+        problems += slope_problems(stats, source=str(dem))
+        parts.append(stats)
+    parcels_crs = CRS.from_user_input(parcels.crs)
+    for name, layer in (layers or {}).items():
+        role = get_role(name)
+        layer_crs = require_crs(layer, name)
+        if not layer_crs.equals(parcels_crs):
+            log.info("%s: layer CRS %s differs from the parcels' %s; reprojecting",
+                     name, layer_crs.name, parcels_crs.name)
+        prepared = prepare_constraint(layer, name=name)
+        if prepared.n_repaired:
+            problems.append(Problem(
+                "GEOMETRY_REPAIRED", f"{prepared.n_repaired} invalid geometries repaired",
+                name, severity="warning"))
+        ov = overlap_areas(ea, prepared, parcel_area_m2=table["area_m2"])
+        parts.append(ov.set_axis([role.overlap_column, role.share_column], axis=1))
+    return Measurement(pd.concat(parts, axis=1), tuple(problems))

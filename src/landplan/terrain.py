@@ -1,0 +1,290 @@
+"""Slope from a DEM (Horn's method) and per-parcel slope statistics.
+
+The DEM may be in a projected CRS (cell size in metres) or in geographic
+CGCS2000 (cell size in degrees): for a geographic DEM the east-west and
+north-south cell sizes in metres are computed per row from the ellipsoid's
+radii of curvature, so a plane stored in EPSG:4490 has the same slope as in
+a Gauss-Krüger zone.
+
+Per-parcel statistics are zonal: every DEM cell whose centre lies inside a
+parcel counts for that parcel.  The DEM is processed in tiles with a
+one-cell halo, so it is never loaded whole.  A parcel too small to contain a
+cell centre takes the slope of the cell under a point inside it.  Parcels
+outside the DEM or over nodata get NaN, never 0.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import rasterio
+import shapely
+from pyproj import CRS
+from rasterio.features import rasterize
+from rasterio.windows import Window
+
+from .crs import CGCS2000_A, CGCS2000_RF, require_crs
+from .errors import CRSError, Problem
+
+log = logging.getLogger(__name__)
+
+#: Upper bounds (degrees, inclusive) of 三调 slope grades 1-4; grade 5 is > 25°.
+SLOPE_GRADE_BOUNDS_DEG: tuple[float, ...] = (2.0, 6.0, 15.0, 25.0)
+
+#: Columns of :func:`slope_statistics`.
+SLOPE_COLUMNS = (
+    "slope_mean_deg", "slope_gt15_share", "slope_gt25_share", "slope_grade", "slope_cells",
+    "slope_cover",
+)  # fmt: skip
+
+
+def slope_grade(slope_deg: np.ndarray) -> np.ndarray:
+    """三调 slope grade (1-5) of slopes in degrees: 1 ≤2°, 2 ≤6°, 3 ≤15°, 4 ≤25°, 5 >25°.
+
+    Examples
+    --------
+    >>> slope_grade(np.array([0.0, 2.0, 2.1, 15.0, 25.0, 25.1])).tolist()
+    [1, 1, 2, 3, 4, 5]
+    """
+    return np.digitize(slope_deg, SLOPE_GRADE_BOUNDS_DEG, right=True) + 1
+
+
+def horn_slope(
+    elevation: np.ndarray, dx: float | np.ndarray, dy: float | np.ndarray
+) -> np.ndarray:
+    """Slope in degrees by Horn's 3×3 method.
+
+    ``elevation`` is a 2-D float array with NaN for nodata; ``dx`` and ``dy``
+    are cell sizes in metres (scalars, or per-row column vectors).  Border
+    cells and cells next to nodata are NaN.
+
+    Examples
+    --------
+    >>> z = np.add.outer(np.zeros(5), np.arange(5) * 10.0)  # rises 10 m per 10 m cell
+    >>> float(horn_slope(z, 10.0, 10.0)[2, 2])
+    45.0
+    """
+    z = np.asarray(elevation, dtype=np.float64)
+    out = np.full(z.shape, np.nan)
+    if z.shape[0] < 3 or z.shape[1] < 3:
+        return out
+    a, b, c = z[:-2, :-2], z[:-2, 1:-1], z[:-2, 2:]
+    d, f = z[1:-1, :-2], z[1:-1, 2:]
+    g, h, i = z[2:, :-2], z[2:, 1:-1], z[2:, 2:]
+    dx_in = dx[1:-1] if isinstance(dx, np.ndarray) else dx
+    dy_in = dy[1:-1] if isinstance(dy, np.ndarray) else dy
+    dzdx = ((c + 2 * f + i) - (a + 2 * d + g)) / (8.0 * dx_in)
+    dzdy = ((g + 2 * h + i) - (a + 2 * b + c)) / (8.0 * dy_in)
+    out[1:-1, 1:-1] = np.degrees(np.arctan(np.hypot(dzdx, dzdy)))
+    return out
+
+
+def cell_size_m(
+    transform: rasterio.Affine, crs: CRS, rows: np.ndarray
+) -> tuple[float | np.ndarray, float | np.ndarray]:
+    """Cell width and height in metres for the given rows of a raster.
+
+    Projected CRSs: the transform's resolution times the unit's size in
+    metres.  Geographic CRSs: per-row sizes from the CGCS2000 ellipsoid's
+    radii of curvature at the row's latitude.
+    """
+    if crs.is_geographic:
+        e2 = 1.0 - (1.0 - 1.0 / CGCS2000_RF) ** 2
+        lat = np.radians(transform.f + (rows + 0.5) * transform.e)
+        w = 1.0 - e2 * np.sin(lat) ** 2
+        n_radius = CGCS2000_A / np.sqrt(w)
+        m_radius = CGCS2000_A * (1.0 - e2) / w**1.5
+        dx = np.radians(abs(transform.a)) * n_radius * np.cos(lat)
+        dy = np.radians(abs(transform.e)) * m_radius
+        return dx[:, None], dy[:, None]
+    unit = crs.axis_info[0].unit_conversion_factor if crs.axis_info else 1.0
+    return abs(transform.a) * unit, abs(transform.e) * unit
+
+
+@dataclass(frozen=True)
+class _Tile:
+    window: Window  # cells whose statistics are taken
+    halo: Window  # window read, one cell larger on every side where possible
+
+
+def _tiles(width: int, height: int, size: int) -> Iterator[_Tile]:
+    for row in range(0, height, size):
+        for col in range(0, width, size):
+            w = Window(col, row, min(size, width - col), min(size, height - row))
+            c0, r0 = max(col - 1, 0), max(row - 1, 0)
+            c1, r1 = min(col + w.width + 1, width), min(row + w.height + 1, height)
+            yield _Tile(w, Window(c0, r0, c1 - c0, r1 - r0))
+
+
+def _read_slope(src: rasterio.io.DatasetReader, tile: _Tile, crs: CRS) -> np.ndarray:
+    """Slope of the cells of ``tile.window``, computed on its halo."""
+    masked = src.read(1, window=tile.halo, masked=True)
+    z = np.ma.filled(masked.astype(np.float64), np.nan)
+    rows = np.arange(tile.halo.row_off, tile.halo.row_off + tile.halo.height)
+    dx, dy = cell_size_m(src.transform, crs, rows)
+    slope = horn_slope(z, dx, dy)
+    r = tile.window.row_off - tile.halo.row_off
+    c = tile.window.col_off - tile.halo.col_off
+    return slope[r : r + tile.window.height, c : c + tile.window.width]
+
+
+def slope_statistics(
+    parcels: gpd.GeoSeries | gpd.GeoDataFrame, dem: str, *, tile_size: int = 2048
+) -> pd.DataFrame:
+    """Per-parcel slope statistics from a DEM file.
+
+    Returns a DataFrame aligned to the parcels' index with columns
+    ``slope_mean_deg`` (mean slope), ``slope_gt15_share`` and
+    ``slope_gt25_share`` (share of the parcel's cells steeper than 15° and
+    25°), ``slope_grade`` (the 三调 grade covering the largest share, as
+    GDPDJB is assigned from a slope map), ``slope_cells`` (cells with a valid
+    slope) and ``slope_cover`` (valid cells / all cells).  Parcels with no
+    valid cell have NaN statistics and ``<NA>`` grade.
+
+    Examples
+    --------
+    >>> from landplan.datasets import sample_path
+    >>> from landplan.io import read_parcels
+    >>> parcels = read_parcels(sample_path("parcels")).head(50)
+    >>> stats = slope_statistics(parcels, sample_path("dem"))
+    >>> stats.index.equals(parcels.index), bool(stats["slope_mean_deg"].between(0, 90).all())
+    (True, True)
+    """
+    geoms = parcels.geometry if isinstance(parcels, gpd.GeoDataFrame) else parcels
+    require_crs(geoms, "parcels")
+    n = len(geoms)
+    # rows: all cells, valid cells, slope sum, cells >15°, cells >25°, cells of grades 1-5
+    acc = np.zeros((10, n + 1))
+    point_slope = np.full(n, np.nan)
+    with rasterio.open(dem) as src:
+        if src.crs is None:
+            _raise_missing_dem_crs(dem)
+        dem_crs = CRS.from_user_input(src.crs)
+        local = geoms.to_crs(dem_crs) if not dem_crs.equals(geoms.crs) else geoms
+        shapes = local.to_numpy()
+        valid_geom = ~(shapely.is_missing(shapes) | shapely.is_empty(shapes))
+        bounds = shapely.bounds(shapes)
+        cell_area = abs(src.transform.a * src.transform.e)
+        small = valid_geom & (shapely.area(shapes) < 4 * cell_area)
+        points = np.full(n, None, dtype=object)
+        points[small] = shapely.point_on_surface(shapes[small])
+        px, py = shapely.get_x(points[small]), shapely.get_y(points[small])
+        small_idx = np.flatnonzero(small)
+        for tile in _tiles(src.width, src.height, tile_size):
+            tb = rasterio.windows.bounds(tile.window, src.transform)
+            hit = valid_geom & (bounds[:, 0] <= tb[2]) & (bounds[:, 2] >= tb[0]) & (
+                bounds[:, 1] <= tb[3]) & (bounds[:, 3] >= tb[1])
+            if not hit.any():
+                continue
+            slope = _read_slope(src, tile, dem_crs)
+            tile_transform = rasterio.windows.transform(tile.window, src.transform)
+            ids = np.flatnonzero(hit)
+            labels = rasterize(
+                zip(shapes[ids], ids + 1, strict=True),
+                out_shape=slope.shape, transform=tile_transform, fill=0, dtype="int32",
+            ).ravel()
+            _accumulate(acc, labels, slope.ravel())
+            _sample_points(point_slope, small_idx, px, py, slope, tile_transform)
+    return _finish(acc, point_slope, geoms.index)
+
+
+def _raise_missing_dem_crs(dem: str) -> None:
+    raise CRSError(
+        [Problem("CRS_MISSING", "DEM has no coordinate reference system; assign one with "
+                 "gdal_edit.py -a_srs EPSG:xxxx or rio edit-info --crs EPSG:xxxx.", dem)]
+    )
+
+
+def _accumulate(acc: np.ndarray, labels: np.ndarray, slope: np.ndarray) -> None:
+    inside = labels > 0
+    lab = labels[inside]
+    s = slope[inside]
+    ok = ~np.isnan(s)
+    size = acc.shape[1]
+    acc[0] += np.bincount(lab, minlength=size)
+    lab_ok, s_ok = lab[ok], s[ok]
+    acc[1] += np.bincount(lab_ok, minlength=size)
+    acc[2] += np.bincount(lab_ok, weights=s_ok, minlength=size)
+    acc[3] += np.bincount(lab_ok, weights=s_ok > 15.0, minlength=size)
+    acc[4] += np.bincount(lab_ok, weights=s_ok > 25.0, minlength=size)
+    grade = slope_grade(s_ok)
+    for g in range(1, 6):
+        acc[4 + g] += np.bincount(lab_ok, weights=grade == g, minlength=size)
+
+
+def _sample_points(
+    out: np.ndarray, idx: np.ndarray, x: np.ndarray, y: np.ndarray, slope: np.ndarray,
+    transform: rasterio.Affine,
+) -> None:
+    if idx.size == 0:
+        return
+    col, row = ~transform * (x, y)
+    col, row = np.floor(col).astype(int), np.floor(row).astype(int)
+    inside = (row >= 0) & (row < slope.shape[0]) & (col >= 0) & (col < slope.shape[1])
+    out[idx[inside]] = slope[row[inside], col[inside]]
+
+
+def _finish(acc: np.ndarray, point_slope: np.ndarray, index: pd.Index) -> pd.DataFrame:
+    total, valid = acc[0, 1:], acc[1, 1:]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = acc[2, 1:] / valid
+        gt15 = acc[3, 1:] / valid
+        gt25 = acc[4, 1:] / valid
+        cover = valid / total
+    grades = acc[5:, 1:]
+    grade = pd.array(np.argmax(grades, axis=0) + 1, dtype="Int64")
+    grade[valid == 0] = pd.NA
+    # parcels too small to hold a cell centre: the cell under a point inside them
+    use_point = (total == 0) & ~np.isnan(point_slope)
+    mean[use_point] = point_slope[use_point]
+    gt15[use_point] = (point_slope[use_point] > 15.0).astype(float)
+    gt25[use_point] = (point_slope[use_point] > 25.0).astype(float)
+    grade[use_point] = slope_grade(point_slope[use_point])
+    cover[use_point] = 1.0
+    return pd.DataFrame(
+        {
+            "slope_mean_deg": mean,
+            "slope_gt15_share": gt15,
+            "slope_gt25_share": gt25,
+            "slope_grade": grade,
+            "slope_cells": valid.astype(np.int64),
+            "slope_cover": cover,
+        },
+        index=index,
+    )
+
+
+def slope_problems(stats: pd.DataFrame, *, source: str = "dem") -> list[Problem]:
+    """Problems found in slope statistics: parcels without any valid slope."""
+    problems = []
+    missing = stats.index[stats["slope_mean_deg"].isna()]
+    if len(missing):
+        problems.append(
+            Problem(
+                "SLOPE_NO_DATA",
+                f"{len(missing)} parcel(s) lie outside the DEM or over nodata; their slope is "
+                "unknown (NaN). Use a DEM that covers every parcel, or run without --dem to "
+                "use GDPDJB.",
+                source,
+                severity="warning",
+                parcels=tuple(missing[:1000]),
+            )
+        )
+    partial = stats.index[stats["slope_cover"] < 1.0]
+    if len(partial):
+        problems.append(
+            Problem(
+                "SLOPE_PARTIAL_NODATA",
+                f"{len(partial)} parcel(s) are partly over DEM nodata or its edge; their slope "
+                "is measured on the covered part only.",
+                source,
+                severity="info",
+                parcels=tuple(partial[:1000]),
+            )
+        )
+    return problems
