@@ -50,9 +50,7 @@ def add_total_row(table: pd.DataFrame, *, key: str = "county_code") -> pd.DataFr
     return pd.concat([table, pd.DataFrame([total])], ignore_index=True)
 
 
-def summarize_measures_by_county(
-    attributes: pd.DataFrame, measures: pd.DataFrame
-) -> pd.DataFrame:
+def summarize_measures_by_county(attributes: pd.DataFrame, measures: pd.DataFrame) -> pd.DataFrame:
     """Per-county figures of a measured parcel layer, with a city total row.
 
     Columns: parcels, total area, farmland parcels and area (after KCXS) in
@@ -60,16 +58,19 @@ def summarize_measures_by_county(
     (when measured).
     """
     farm = attributes["IS_FARMLAND"].to_numpy(dtype=bool)
-    frame = pd.DataFrame({
-        "county_code": attributes["COUNTY"].to_numpy(),
-        "parcels": 1,
-        "area_m2": measures["area_m2"].to_numpy(),
-        "farmland_parcels": farm.astype(int),
-        "farmland_m2": np.where(farm, measures["dlmj_m2"].to_numpy(), 0.0),
-    })
+    frame = pd.DataFrame(
+        {
+            "county_code": attributes["COUNTY"].to_numpy(),
+            "parcels": 1,
+            "area_m2": measures["area_m2"].to_numpy(),
+            "farmland_parcels": farm.astype(int),
+            "farmland_m2": np.where(farm, measures["dlmj_m2"].to_numpy(), 0.0),
+        }
+    )
     if "slope_gt25_share" in measures:
-        frame["farmland_gt25_m2"] = frame["farmland_m2"] * measures[
-            "slope_gt25_share"].fillna(0).to_numpy()
+        frame["farmland_gt25_m2"] = (
+            frame["farmland_m2"] * measures["slope_gt25_share"].fillna(0).to_numpy()
+        )
     if "os_eco" in measures:
         frame["farmland_eco_m2"] = frame["farmland_m2"] * measures["os_eco"].to_numpy()
     table = frame.groupby("county_code", sort=True).sum().reset_index()

@@ -65,38 +65,60 @@ def parse_layer_options(values: tuple[str, ...]) -> dict[str, str]:
 @click.option("-q", "--quiet", is_flag=True, help="Only errors.")
 def main(verbose: int, quiet: bool) -> None:
     """landplan: farmland-protection rules as reproducible GIS analysis."""
-    level = logging.ERROR if quiet else (logging.INFO if verbose == 1 else
-                                         logging.DEBUG if verbose > 1 else logging.WARNING)
-    logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    level = (
+        logging.ERROR
+        if quiet
+        else (logging.INFO if verbose == 1 else logging.DEBUG if verbose > 1 else logging.WARNING)
+    )
+    logging.basicConfig(
+        level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
+    )
     logging.captureWarnings(True)
 
 
 @main.command()
 @click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--parcels", "n_parcels", type=click.IntRange(min=12), default=10_000,
-              show_default=True, help="Number of parcels.")
+@click.option(
+    "--parcels",
+    "n_parcels",
+    type=click.IntRange(min=12),
+    default=10_000,
+    show_default=True,
+    help="Number of parcels.",
+)
 @click.option("--seed", type=int, default=2021, show_default=True)
-@click.option("--dem-resolution", type=float, default=10.0, show_default=True,
-              help="DEM cell size in metres.")
+@click.option(
+    "--dem-resolution", type=float, default=10.0, show_default=True, help="DEM cell size in metres."
+)
 @click.option("--overwrite", is_flag=True, help="Replace existing files.")
 @_handle_errors
 def synth(out_dir: Path, n_parcels: int, seed: int, dem_resolution: float, overwrite: bool) -> None:
     """Generate a synthetic 三调 dataset in OUT_DIR."""
     from .synthetic import generate
 
-    generate(out_dir, n_parcels=n_parcels, seed=seed, dem_resolution_m=dem_resolution,
-             overwrite=overwrite, progress=lambda msg: click.echo(msg, err=True))
+    generate(
+        out_dir,
+        n_parcels=n_parcels,
+        seed=seed,
+        dem_resolution_m=dem_resolution,
+        overwrite=overwrite,
+        progress=lambda msg: click.echo(msg, err=True),
+    )
     click.echo(str(out_dir))
 
 
-def _measure_and_report(parcels: str, output: Path, dem: str | None,
-                        layers: dict[str, str], overwrite: bool) -> None:
+def _measure_and_report(
+    parcels: str, output: Path, dem: str | None, layers: dict[str, str], overwrite: bool
+) -> None:
     from .pipeline import measure_files
 
     result = measure_files(parcels, output, dem=dem, layers=layers, overwrite=overwrite)
-    columns = [c for c in result.by_county.columns
-               if c in ("county_code", "county_name", "parcels", "farmland_parcels")
-               or c.endswith("_wanmu")]
+    columns = [
+        c
+        for c in result.by_county.columns
+        if c in ("county_code", "county_name", "parcels", "farmland_parcels")
+        or c.endswith("_wanmu")
+    ]
     click.echo(result.by_county[columns].round(2).to_string(index=False))
     click.echo(f"wrote {output}", err=True)
 
@@ -105,19 +127,30 @@ def _measure_and_report(parcels: str, output: Path, dem: str | None,
 @click.argument("parcels", type=str)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
 @click.option("--dem", type=click.Path(exists=True, dir_okay=False), default=None)
-@click.option("--layer", "layer_options", multiple=True, metavar="ROLE=PATH",
-              help="Constraint layer with its role; repeatable.")
+@click.option(
+    "--layer",
+    "layer_options",
+    multiple=True,
+    metavar="ROLE=PATH",
+    help="Constraint layer with its role; repeatable.",
+)
 @click.option("--overwrite", is_flag=True, help="Replace OUTPUT if it exists.")
 @_handle_errors
-def measure(parcels: str, output: Path, dem: str | None, layer_options: tuple[str, ...],
-            overwrite: bool) -> None:
+def measure(
+    parcels: str, output: Path, dem: str | None, layer_options: tuple[str, ...], overwrite: bool
+) -> None:
     """Measure every parcel (area, slope, overlaps) and print county figures."""
     _measure_and_report(parcels, output, dem, parse_layer_options(layer_options), overwrite)
 
 
 @main.command()
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              default=Path("out/demo.gpkg"), show_default=True)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("out/demo.gpkg"),
+    show_default=True,
+)
 @_handle_errors
 def demo(output: Path) -> None:
     """Run the main job on the bundled sample and print the county table."""

@@ -55,7 +55,11 @@ def gauss_kruger_zone_crs(lon_deg: float) -> CRS:
     zone = int(np.floor(lon_deg / 3.0 + 0.5))
     if not 25 <= zone <= 45:
         raise CRSError(
-            [Problem("CRS_OUT_OF_CHINA", f"longitude {lon_deg:.3f}° is outside CGCS2000 zones 25-45")]
+            [
+                Problem(
+                    "CRS_OUT_OF_CHINA", f"longitude {lon_deg:.3f}° is outside CGCS2000 zones 25-45"
+                )
+            ]
         )
     return CRS.from_epsg(4534 + zone - 25)
 
@@ -87,9 +91,7 @@ def require_crs(frame: gpd.GeoDataFrame | gpd.GeoSeries, source: str) -> CRS:
     return CRS.from_user_input(frame.crs)
 
 
-def align_crs(
-    layer: gpd.GeoDataFrame, target: CRS, *, source: str
-) -> gpd.GeoDataFrame:
+def align_crs(layer: gpd.GeoDataFrame, target: CRS, *, source: str) -> gpd.GeoDataFrame:
     """Reproject *layer* to *target* if it is in another CRS (logged)."""
     crs = require_crs(layer, source)
     if crs.equals(target):

@@ -73,5 +73,6 @@ def load_sample() -> Sample:
     """
     constraints = sample_path("constraints")
     layers = {name: read_layer(constraints, layer=name) for name in list_layers(constraints)}
-    return Sample(read_parcels(sample_path("parcels")), layers, sample_path("dem"),
-                  sample_path("targets"))
+    return Sample(
+        read_parcels(sample_path("parcels")), layers, sample_path("dem"), sample_path("targets")
+    )

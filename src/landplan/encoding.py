@@ -27,6 +27,16 @@ log = logging.getLogger(__name__)
 
 _CHINESE_ALIASES = {"GB2312", "GBK", "CP936", "936", "MS936", "WINDOWS-936", "EUC-CN", "GB18030"}
 _UTF8_ALIASES = {"UTF-8", "UTF8", "65001", "UTF_8"}
+_LATIN1_ALIASES = {
+    "LATIN-1",
+    "LATIN1",
+    "LATIN_1",
+    "ISO8859-1",
+    "ISO-8859-1",
+    "ISO_8859_1",
+    "CP819",
+    "L1",
+}
 _LDID_GB18030 = {0x4D, 0x7A}
 _SNIFF_BYTES = 32 * 1024 * 1024
 
@@ -44,6 +54,8 @@ def normalize_encoding(name: str) -> str:
         return "GB18030"
     if upper in _UTF8_ALIASES:
         return "UTF-8"
+    if upper in _LATIN1_ALIASES:
+        return "ISO-8859-1"
     return upper
 
 

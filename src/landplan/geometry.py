@@ -20,7 +20,7 @@ def polygonal_part(geoms: np.ndarray) -> np.ndarray:
     """
     out = geoms.copy()
     types = shapely.get_type_id(out)
-    mixed = np.flatnonzero((types == shapely.GeometryType.GEOMETRYCOLLECTION))
+    mixed = np.flatnonzero(types == shapely.GeometryType.GEOMETRYCOLLECTION)
     for i in mixed:  # only geometries that repair turned into collections
         parts = shapely.get_parts(out[i])
         keep = parts[np.isin(shapely.get_type_id(parts), _POLYGONAL)]

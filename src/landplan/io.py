@@ -220,7 +220,9 @@ def check_writable(path: PathLike, *, overwrite: bool) -> Path:
     """Refuse to replace an existing output unless *overwrite*."""
     path = Path(path)
     if path.exists() and not overwrite:
-        raise OutputExistsError(f"{path} exists; pass overwrite=True (CLI --overwrite) to replace it")
+        raise OutputExistsError(
+            f"{path} exists; pass overwrite=True (CLI --overwrite) to replace it"
+        )
     if path.exists():
         path.unlink()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -247,7 +249,11 @@ def write_layer(
     elif suffix == ".shp":
         options["encoding"] = "UTF-8"
     pyogrio.write_dataframe(
-        frame, path, layer=layer, append=append, use_arrow=True,
+        frame,
+        path,
+        layer=layer,
+        append=append,
+        use_arrow=True,
         **{k: v for k, v in options.items() if v is not None},
     )
 

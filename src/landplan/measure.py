@@ -54,16 +54,27 @@ def parcel_areas(
     kcxs = attributes["KCXS"].to_numpy(dtype=float, na_value=np.nan)
     bad = ~np.isnan(kcxs) & ((kcxs < 0) | (kcxs >= 1))
     if bad.any():
-        problems.append(Problem(
-            "KCXS_OUT_OF_RANGE", f"{int(bad.sum())} parcel(s) have KCXS outside [0, 1); their "
-            "land-class area is unknown (NaN). Fix KCXS (a fraction, e.g. 0.08, not 8).",
-            source, parcels=tuple(geoms.index[bad][:1000])))
+        problems.append(
+            Problem(
+                "KCXS_OUT_OF_RANGE",
+                f"{int(bad.sum())} parcel(s) have KCXS outside [0, 1); their "
+                "land-class area is unknown (NaN). Fix KCXS (a fraction, e.g. 0.08, not 8).",
+                source,
+                parcels=tuple(geoms.index[bad][:1000]),
+            )
+        )
     missing = np.isnan(kcxs) & attributes["IS_FARMLAND"].to_numpy(dtype=bool)
     if missing.any():
-        problems.append(Problem(
-            "KCXS_MISSING", f"{int(missing.sum())} farmland parcel(s) have no KCXS; counted "
-            "without deduction (KCXS = 0).", source, severity="warning",
-            parcels=tuple(geoms.index[missing][:1000])))
+        problems.append(
+            Problem(
+                "KCXS_MISSING",
+                f"{int(missing.sum())} farmland parcel(s) have no KCXS; counted "
+                "without deduction (KCXS = 0).",
+                source,
+                severity="warning",
+                parcels=tuple(geoms.index[missing][:1000]),
+            )
+        )
     dlmj = area * (1.0 - np.nan_to_num(kcxs))
     dlmj[bad] = np.nan
     tbmj = attributes["TBMJ"].to_numpy(dtype=float, na_value=np.nan)
@@ -71,11 +82,18 @@ def parcel_areas(
         rel = np.where(tbmj > 0, (area - tbmj) / tbmj, np.nan)
     off = np.abs(rel) > TBMJ_TOLERANCE
     if off.any():
-        problems.append(Problem(
-            "TBMJ_MISMATCH", f"{int(off.sum())} parcel(s) have an ellipsoidal area that differs "
-            f"from TBMJ by more than {TBMJ_TOLERANCE:.1%} (largest {np.nanmax(np.abs(rel)):.2%}); "
-            "check the geometry or the CRS.", source, severity="warning",
-            parcels=tuple(geoms.index[off][:1000])))
+        problems.append(
+            Problem(
+                "TBMJ_MISMATCH",
+                f"{int(off.sum())} parcel(s) have an ellipsoidal area that differs "
+                f"from TBMJ by more than {TBMJ_TOLERANCE:.1%} "
+                f"(largest {np.nanmax(np.abs(rel)):.2%}); "
+                "check the geometry or the CRS.",
+                source,
+                severity="warning",
+                parcels=tuple(geoms.index[off][:1000]),
+            )
+        )
     table = pd.DataFrame(
         {"area_m2": area, "dlmj_m2": dlmj, "tbmj_rel_diff": rel}, index=geoms.index
     )
@@ -127,15 +145,26 @@ def measure_parcels(
     geoms = parcels.geometry
     fixed, n_repaired = repair(geoms.to_numpy())
     if n_repaired:
-        problems.append(Problem(
-            "GEOMETRY_REPAIRED", f"{n_repaired} invalid parcel geometries were repaired "
-            "(make_valid) for measuring; the output keeps the input geometry.", source,
-            severity="warning"))
+        problems.append(
+            Problem(
+                "GEOMETRY_REPAIRED",
+                f"{n_repaired} invalid parcel geometries were repaired "
+                "(make_valid) for measuring; the output keeps the input geometry.",
+                source,
+                severity="warning",
+            )
+        )
     empty = shapely.is_missing(fixed) | shapely.is_empty(fixed)
     if empty.any():
-        problems.append(Problem(
-            "GEOMETRY_EMPTY", f"{int(empty.sum())} parcel(s) have no geometry; their area is 0.",
-            source, severity="warning", parcels=tuple(parcels.index[empty][:1000])))
+        problems.append(
+            Problem(
+                "GEOMETRY_EMPTY",
+                f"{int(empty.sum())} parcel(s) have no geometry; their area is 0.",
+                source,
+                severity="warning",
+                parcels=tuple(parcels.index[empty][:1000]),
+            )
+        )
     fixed_series = gpd.GeoSeries(fixed, index=parcels.index, crs=parcels.crs)
     ea = fixed_series.to_crs(EQUAL_AREA_CRS)
     table, area_problems = parcel_areas(ea, attributes, source=source)
@@ -150,13 +179,22 @@ def measure_parcels(
         role = get_role(name)
         layer_crs = require_crs(layer, name)
         if not layer_crs.equals(parcels_crs):
-            log.info("%s: layer CRS %s differs from the parcels' %s; reprojecting",
-                     name, layer_crs.name, parcels_crs.name)
+            log.info(
+                "%s: layer CRS %s differs from the parcels' %s; reprojecting",
+                name,
+                layer_crs.name,
+                parcels_crs.name,
+            )
         prepared = prepare_constraint(layer, name=name)
         if prepared.n_repaired:
-            problems.append(Problem(
-                "GEOMETRY_REPAIRED", f"{prepared.n_repaired} invalid geometries repaired",
-                name, severity="warning"))
+            problems.append(
+                Problem(
+                    "GEOMETRY_REPAIRED",
+                    f"{prepared.n_repaired} invalid geometries repaired",
+                    name,
+                    severity="warning",
+                )
+            )
         ov = overlap_areas(ea, prepared, parcel_area_m2=table["area_m2"])
         parts.append(ov.set_axis([role.overlap_column, role.share_column], axis=1))
     return Measurement(pd.concat(parts, axis=1), tuple(problems))

@@ -89,13 +89,21 @@ def prepare_constraint(layer: gpd.GeoDataFrame | gpd.GeoSeries, *, name: str) ->
     parts, source = _subdivide(parts[keep], source[keep])
     shapely.prepare(parts)
     return PreparedConstraint(
-        name=name, parts=parts, source=source, tree=shapely.STRtree(parts),
-        n_features=len(geoms), n_repaired=n_repaired, n_empty=int(empty.sum()),
+        name=name,
+        parts=parts,
+        source=source,
+        tree=shapely.STRtree(parts),
+        n_features=len(geoms),
+        n_repaired=n_repaired,
+        n_empty=int(empty.sum()),
     )
 
 
 def overlap_areas(
-    parcels: gpd.GeoSeries, constraint: PreparedConstraint, *, parcel_area_m2: pd.Series | None = None
+    parcels: gpd.GeoSeries,
+    constraint: PreparedConstraint,
+    *,
+    parcel_area_m2: pd.Series | None = None,
 ) -> pd.DataFrame:
     """Overlap of every parcel with a prepared constraint layer.
 
@@ -123,8 +131,11 @@ def overlap_areas(
     >>> overlap_areas(parcels, eco)["overlap_share"].round(6).tolist()
     [0.5, 0.5]
     """
-    ea = parcels if parcels.crs is not None and EQUAL_AREA_CRS.equals(parcels.crs) else (
-        parcels.to_crs(EQUAL_AREA_CRS))
+    ea = (
+        parcels
+        if parcels.crs is not None and EQUAL_AREA_CRS.equals(parcels.crs)
+        else (parcels.to_crs(EQUAL_AREA_CRS))
+    )
     geoms = ea.to_numpy()
     area = shapely.area(geoms) if parcel_area_m2 is None else parcel_area_m2.to_numpy(float)
     area = np.nan_to_num(np.asarray(area, dtype=float))

@@ -55,8 +55,9 @@ def read_role_layers(specs: Mapping[str, str]) -> dict[str, gpd.GeoDataFrame]:
 def measured_frame(parcels: gpd.GeoDataFrame, measures: pd.DataFrame) -> gpd.GeoDataFrame:
     """Input columns followed by the measures under their output names."""
     renamed = measures.rename(columns=OUTPUT_COLUMNS)
-    return gpd.GeoDataFrame(pd.concat([parcels, renamed], axis=1), crs=parcels.crs,
-                            geometry=parcels.geometry.name)
+    return gpd.GeoDataFrame(
+        pd.concat([parcels, renamed], axis=1), crs=parcels.crs, geometry=parcels.geometry.name
+    )
 
 
 def measure_files(
@@ -74,8 +75,9 @@ def measure_files(
     """
     out = check_writable(output, overwrite=overwrite)
     parcels = read_parcels(parcels_path)
-    measurement = measure_parcels(parcels, dem=dem, layers=read_role_layers(layers or {}),
-                                  source=str(parcels_path))
+    measurement = measure_parcels(
+        parcels, dem=dem, layers=read_role_layers(layers or {}), source=str(parcels_path)
+    )
     for problem in measurement.problems:
         log.warning("%s", problem)
     frame = measured_frame(parcels, measurement.table)

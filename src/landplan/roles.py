@@ -79,6 +79,9 @@ def get_role(name: str) -> Role:
         return ROLES[name]
     except KeyError:
         raise InputError(
-            [Problem("ROLE_UNKNOWN", f"unknown layer role {name!r}; known roles: "
-                     f"{', '.join(ROLES)}")]
+            [
+                Problem(
+                    "ROLE_UNKNOWN", f"unknown layer role {name!r}; known roles: {', '.join(ROLES)}"
+                )
+            ]
         ) from None

@@ -131,6 +131,14 @@ def resolve_fields(
     {'DLBM': 'dlbm', 'ZLDWDM': 'ZLDWDM', 'KCXS': 'TKXS', 'GDPDJB': 'GDPDJ'}
     """
     by_upper = {str(c).upper(): str(c) for c in columns}
+    # shapefile field names hold 10 bytes: Chinese names arrive cut to 5 GBK characters
+    by_upper.update(
+        {
+            _dbf_truncated(k): v
+            for k, v in list(by_upper.items())
+            if _dbf_truncated(k) not in by_upper
+        }
+    )
     resolved: dict[str, str] = {}
     user = dict(fields or {})
     for canonical in FIELDS:
@@ -138,10 +146,19 @@ def resolve_fields(
             resolved[canonical] = user[canonical]
             continue
         for name in (canonical, *ALIASES.get(canonical, ())):
-            if name.upper() in by_upper:
-                resolved[canonical] = by_upper[name.upper()]
+            for key in (name.upper(), _dbf_truncated(name.upper())):
+                if key in by_upper:
+                    resolved[canonical] = by_upper[key]
+                    break
+            if canonical in resolved:
                 break
     return resolved
+
+
+def _dbf_truncated(name: str) -> str:
+    """A field name as a DBF stores it: at most 10 bytes in GB18030."""
+    data = name.encode("gb18030", errors="replace")[:10]
+    return data.decode("gb18030", errors="ignore")
 
 
 def split_dlbm(codes: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -205,7 +222,8 @@ def survey_attributes(
                 Problem(
                     "FIELD_MISSING",
                     f"required field {name} ({FIELDS[name]}) not found; columns are "
-                    f"{list(map(str, parcels.columns))}. Map it with fields={{'{name}': '<column>'}}"
+                    f"{list(map(str, parcels.columns))}. "
+                    f"Map it with fields={{'{name}': '<column>'}}"
                     f" (CLI: --field {name}=<column>).",
                     source,
                 )

@@ -54,9 +54,7 @@ def slope_grade(slope_deg: np.ndarray) -> np.ndarray:
     return np.digitize(slope_deg, SLOPE_GRADE_BOUNDS_DEG, right=True) + 1
 
 
-def horn_slope(
-    elevation: np.ndarray, dx: float | np.ndarray, dy: float | np.ndarray
-) -> np.ndarray:
+def horn_slope(elevation: np.ndarray, dx: float | np.ndarray, dy: float | np.ndarray) -> np.ndarray:
     """Slope in degrees by Horn's 3×3 method.
 
     ``elevation`` is a 2-D float array with NaN for nodata; ``dx`` and ``dy``
@@ -177,8 +175,13 @@ def slope_statistics(
         small_idx = np.flatnonzero(small)
         for tile in _tiles(src.width, src.height, tile_size):
             tb = rasterio.windows.bounds(tile.window, src.transform)
-            hit = valid_geom & (bounds[:, 0] <= tb[2]) & (bounds[:, 2] >= tb[0]) & (
-                bounds[:, 1] <= tb[3]) & (bounds[:, 3] >= tb[1])
+            hit = (
+                valid_geom
+                & (bounds[:, 0] <= tb[2])
+                & (bounds[:, 2] >= tb[0])
+                & (bounds[:, 1] <= tb[3])
+                & (bounds[:, 3] >= tb[1])
+            )
             if not hit.any():
                 continue
             slope = _read_slope(src, tile, dem_crs)
@@ -186,7 +189,10 @@ def slope_statistics(
             ids = np.flatnonzero(hit)
             labels = rasterize(
                 zip(shapes[ids], ids + 1, strict=True),
-                out_shape=slope.shape, transform=tile_transform, fill=0, dtype="int32",
+                out_shape=slope.shape,
+                transform=tile_transform,
+                fill=0,
+                dtype="int32",
             ).ravel()
             _accumulate(acc, labels, slope.ravel())
             _sample_points(point_slope, small_idx, px, py, slope, tile_transform)
@@ -195,8 +201,14 @@ def slope_statistics(
 
 def _raise_missing_dem_crs(dem: str) -> None:
     raise CRSError(
-        [Problem("CRS_MISSING", "DEM has no coordinate reference system; assign one with "
-                 "gdal_edit.py -a_srs EPSG:xxxx or rio edit-info --crs EPSG:xxxx.", dem)]
+        [
+            Problem(
+                "CRS_MISSING",
+                "DEM has no coordinate reference system; assign one with "
+                "gdal_edit.py -a_srs EPSG:xxxx or rio edit-info --crs EPSG:xxxx.",
+                dem,
+            )
+        ]
     )
 
 
@@ -218,13 +230,18 @@ def _accumulate(acc: np.ndarray, labels: np.ndarray, slope: np.ndarray) -> None:
 
 
 def _sample_points(
-    out: np.ndarray, idx: np.ndarray, x: np.ndarray, y: np.ndarray, slope: np.ndarray,
+    out: np.ndarray,
+    idx: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    slope: np.ndarray,
     transform: rasterio.Affine,
 ) -> None:
     if idx.size == 0:
         return
-    col, row = ~transform * (x, y)
-    col, row = np.floor(col).astype(int), np.floor(row).astype(int)
+    inv = ~transform
+    col = np.floor(inv.a * x + inv.b * y + inv.c).astype(int)
+    row = np.floor(inv.d * x + inv.e * y + inv.f).astype(int)
     inside = (row >= 0) & (row < slope.shape[0]) & (col >= 0) & (col < slope.shape[1])
     out[idx[inside]] = slope[row[inside], col[inside]]
 

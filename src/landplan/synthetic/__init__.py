@@ -72,22 +72,30 @@ def generate(
         first_id += len(frame)
         farm = frame["DLBM"].str[:4].isin(["0101", "0102", "0103"])
         farmland_m2[county.code] = float(frame.loc[farm, "TBDLMJ"].sum())
-        pyogrio.write_dataframe(frame, parcels_path, layer="DLTB", append=parcels_path.exists(),
-                                dataset_options=None if parcels_path.exists()
-                                else {"VERSION": "1.2"})
+        pyogrio.write_dataframe(
+            frame,
+            parcels_path,
+            layer="DLTB",
+            append=parcels_path.exists(),
+            dataset_options=None if parcels_path.exists() else {"VERSION": "1.2"},
+        )
         for name, layer in pbf_layers(frame, rng).items():
             pbf_parts[name].append(layer)
     layers = constraint_layers(land, rng)
     for name, parts in pbf_parts.items():
         layers[name] = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=SYNTHETIC_CRS)
     for name, layer in layers.items():
-        pyogrio.write_dataframe(layer, constraints_path, layer=name,
-                                dataset_options=None if constraints_path.exists()
-                                else {"VERSION": "1.2"})
+        pyogrio.write_dataframe(
+            layer,
+            constraints_path,
+            layer=name,
+            dataset_options=None if constraints_path.exists() else {"VERSION": "1.2"},
+        )
     if progress:
         progress("DEM")
-    write_dem(land, check_writable(out / "dem.tif", overwrite=overwrite),
-              resolution_m=dem_resolution_m)
+    write_dem(
+        land, check_writable(out / "dem.tif", overwrite=overwrite), resolution_m=dem_resolution_m
+    )
     scaled_targets(farmland_m2).to_csv(
         check_writable(out / "targets.csv", overwrite=overwrite), index=False, encoding="utf-8-sig"
     )
@@ -97,10 +105,13 @@ def generate(
 def scaled_targets(farmland_m2: dict[str, float]) -> pd.DataFrame:
     """Hengyang's county targets scaled from the real to the synthetic farmland area."""
     real = reference_table("hengyang_county_targets")
-    factor = real["county_code"].map(farmland_m2).to_numpy(float) / WANMU_M2 / real[
-        "farmland_2020_wanmu"].to_numpy(float)
+    factor = (
+        real["county_code"].map(farmland_m2).to_numpy(float)
+        / WANMU_M2
+        / real["farmland_2020_wanmu"].to_numpy(float)
+    )
     out = real.copy()
     numeric = [c for c in real.columns if c.endswith("_wanmu")]
     for column in numeric:
-        out[column] = (real[column].to_numpy(float) * factor).round(4)
+        out[column] = real[column].to_numpy(float) * factor
     return out

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 import rasterio
-from rasterio.transform import from_origin
 from rasterio.windows import Window
 
 from .landscape import SYNTHETIC_CRS, Landscape
@@ -14,18 +13,34 @@ from .landscape import SYNTHETIC_CRS, Landscape
 DEM_NODATA = -9999.0
 
 
-def write_dem(land: Landscape, path: Path, *, resolution_m: float = 10.0,
-              margin_m: float = 200.0, block_rows: int = 512) -> None:
+def write_dem(
+    land: Landscape,
+    path: Path,
+    *,
+    resolution_m: float = 10.0,
+    margin_m: float = 200.0,
+    block_rows: int = 512,
+) -> None:
     """Write the landscape's elevation as a tiled, compressed float32 GeoTIFF."""
     x0, y0, x1, y1 = land.bounds
     x0, y0, x1, y1 = x0 - margin_m, y0 - margin_m, x1 + margin_m, y1 + margin_m
     width = int(np.ceil((x1 - x0) / resolution_m))
     height = int(np.ceil((y1 - y0) / resolution_m))
-    transform = from_origin(x0, y1, resolution_m, resolution_m)
+    transform = rasterio.Affine(resolution_m, 0.0, x0, 0.0, -resolution_m, y1)
     profile = {
-        "driver": "GTiff", "width": width, "height": height, "count": 1, "dtype": "float32",
-        "crs": SYNTHETIC_CRS, "transform": transform, "nodata": DEM_NODATA, "tiled": True,
-        "blockxsize": 256, "blockysize": 256, "compress": "deflate", "predictor": 3,
+        "driver": "GTiff",
+        "width": width,
+        "height": height,
+        "count": 1,
+        "dtype": "float32",
+        "crs": SYNTHETIC_CRS,
+        "transform": transform,
+        "nodata": DEM_NODATA,
+        "tiled": True,
+        "blockxsize": 256,
+        "blockysize": 256,
+        "compress": "deflate",
+        "predictor": 3,
         "BIGTIFF": "IF_SAFER",
     }
     cols = x0 + (np.arange(width) + 0.5) * resolution_m
@@ -35,5 +50,6 @@ def write_dem(land: Landscape, path: Path, *, resolution_m: float = 10.0,
             ys = y1 - (np.arange(row, row + rows) + 0.5) * resolution_m
             gx, gy = np.meshgrid(cols, ys)
             z, _, _ = land.elevation(gx.ravel(), gy.ravel())
-            dst.write(z.reshape(rows, width).astype(np.float32), 1,
-                      window=Window(0, row, width, rows))
+            dst.write(
+                z.reshape(rows, width).astype(np.float32), 1, window=Window(0, row, width, rows)
+            )

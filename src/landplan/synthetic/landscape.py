@@ -41,7 +41,9 @@ class County:
     landuse_ha: dict[str, float]
 
 
-def _treemap(weights: np.ndarray, box: tuple[float, float, float, float]) -> list[tuple[float, ...]]:
+def _treemap(
+    weights: np.ndarray, box: tuple[float, float, float, float]
+) -> list[tuple[float, ...]]:
     """Split *box* into rectangles with areas proportional to *weights* (slice and dice)."""
     if len(weights) == 1:
         return [box]
@@ -73,8 +75,13 @@ def layout_counties(n_parcels: int) -> list[County]:
     counts[np.argmax(counts)] += n_parcels - counts.sum()
     cols = [c for c in landuse.columns if c.endswith("_ha") and c != "total_ha"]
     return [
-        County(row.county_code, row.county_name, tuple(b), int(n),  # type: ignore[arg-type]
-               {c[:-3]: float(getattr(row, c)) for c in cols})
+        County(
+            str(row.county_code),
+            str(row.county_name),
+            (b[0], b[1], b[2], b[3]),
+            int(n),
+            {c[:-3]: float(getattr(row, c)) for c in cols},
+        )
         for row, b, n in zip(landuse.itertuples(), boxes, counts, strict=True)
     ]
 
@@ -103,8 +110,12 @@ class Landscape:
         if len(x) == 0 or len(self.hills) == 0:
             return z, gx, gy
         reach = 5.0 * self.hills[:, 3]
-        near = ((self.hills[:, 0] + reach >= x.min()) & (self.hills[:, 0] - reach <= x.max())
-                & (self.hills[:, 1] + reach >= y.min()) & (self.hills[:, 1] - reach <= y.max()))
+        near = (
+            (self.hills[:, 0] + reach >= x.min())
+            & (self.hills[:, 0] - reach <= x.max())
+            & (self.hills[:, 1] + reach >= y.min())
+            & (self.hills[:, 1] - reach <= y.max())
+        )
         hills = self.hills[near]
         step = max(1, 4_000_000 // max(len(hills), 1))
         for s in range(0, len(x), step):
@@ -148,10 +159,10 @@ class Landscape:
     # -- settlements ------------------------------------------------------------
     def settlement_score(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Distance to the nearest town and village edge, in radii (<1 = inside)."""
-        pts = shapely.points(x, y)
+        pts = np.asarray(shapely.points(x, y))
         out = []
         for centres in (self.towns, self.villages):
-            tree = shapely.STRtree(shapely.points(centres[:, 0], centres[:, 1]))
+            tree = shapely.STRtree(np.asarray(shapely.points(centres[:, 0], centres[:, 1])))
             _, nearest = tree.query_nearest(pts, return_distance=False, all_matches=False)
             d = np.hypot(x - centres[nearest, 0], y - centres[nearest, 1])
             out.append(d / centres[nearest, 2])
@@ -166,7 +177,7 @@ def build_landscape(counties: list[County], rng: np.random.Generator) -> Landsca
     x1 = max(b[2] for b in xs)
     y1 = max(b[3] for b in xs)
     area_km2 = (x1 - x0) * (y1 - y0) / 1e6
-    n_hills = max(8, int(area_km2 / 4.0))
+    n_hills = max(3, int(area_km2 / 4.0))
     sigma = rng.uniform(180.0, 550.0, n_hills)
     height = sigma * rng.uniform(0.35, 1.5, n_hills)  # H/σ > 0.77 gives slopes > 25°
     hills = np.c_[rng.uniform(x0, x1, n_hills), rng.uniform(y0, y1, n_hills), height, sigma]
@@ -177,21 +188,50 @@ def build_landscape(counties: list[County], rng: np.random.Generator) -> Landsca
         n_towns = 1 + int(county_km2 / 60.0)
         for k in range(n_towns):
             r = (0.08 if k else 0.12) * np.sqrt((bx1 - bx0) * (by1 - by0) / n_towns)
-            towns.append((rng.uniform(bx0 + r, bx1 - r), rng.uniform(by0 + r, by1 - r),
-                          r, 1.0 if k == 0 else 0.0))
+            towns.append(
+                (
+                    rng.uniform(bx0 + r, bx1 - r),
+                    rng.uniform(by0 + r, by1 - r),
+                    r,
+                    1.0 if k == 0 else 0.0,
+                )
+            )
         n_villages = max(2, int(county_km2 / 1.5))
-        villages.append(np.c_[rng.uniform(bx0, bx1, n_villages), rng.uniform(by0, by1, n_villages),
-                              rng.uniform(60.0, 140.0, n_villages)])
+        villages.append(
+            np.c_[
+                rng.uniform(bx0, bx1, n_villages),
+                rng.uniform(by0, by1, n_villages),
+                rng.uniform(60.0, 140.0, n_villages),
+            ]
+        )
     n_trib = max(1, int(area_km2 / 3000.0)) + 1
-    rivers = [("x", y0 + (y1 - y0) * rng.uniform(0.35, 0.65), (y1 - y0) * 0.08,
-               (x1 - x0) * rng.uniform(0.6, 1.2), rng.uniform(0, 2 * np.pi))]
+    rivers: list[tuple[str, float, float, float, float]] = [
+        (
+            "x",
+            y0 + (y1 - y0) * rng.uniform(0.35, 0.65),
+            (y1 - y0) * 0.08,
+            (x1 - x0) * rng.uniform(0.6, 1.2),
+            rng.uniform(0, 2 * np.pi),
+        )
+    ]
     for _ in range(n_trib):
-        rivers.append(("y", rng.uniform(x0, x1), (x1 - x0) * 0.03,
-                       (y1 - y0) * rng.uniform(0.5, 1.0), rng.uniform(0, 2 * np.pi)))
+        rivers.append(
+            (
+                "y",
+                rng.uniform(x0, x1),
+                (x1 - x0) * 0.03,
+                (y1 - y0) * rng.uniform(0.5, 1.0),
+                rng.uniform(0, 2 * np.pi),
+            )
+        )
     n_mines = max(1, int(area_km2 / 2000.0))
     mines = np.c_[rng.uniform(x0, x1, n_mines), rng.uniform(y0, y1, n_mines)]
     return Landscape(
-        bounds=(x0, y0, x1, y1), hills=hills, towns=np.array(towns),
-        villages=np.vstack(villages), rivers=tuple(rivers),  # type: ignore[arg-type]
-        river_half_width_m=float(np.clip(np.sqrt(area_km2) * 4.0, 40.0, 150.0)), mines=mines,
+        bounds=(x0, y0, x1, y1),
+        hills=hills,
+        towns=np.array(towns),
+        villages=np.vstack(villages),
+        rivers=tuple(rivers),
+        river_half_width_m=float(np.clip(np.sqrt(area_km2) * 4.0, 40.0, 150.0)),
+        mines=mines,
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import geopandas as gpd
 import numpy as np
@@ -25,8 +25,19 @@ def _blobs(xyr: np.ndarray, rng: np.random.Generator) -> list[shapely.Polygon]:
     return [blob(x, y, r, rng) for x, y, r in xyr]
 
 
-def _frame(geoms: list[shapely.Geometry], name: str) -> gpd.GeoDataFrame:
-    geoms = [g for g in geoms if g is not None and not g.is_empty]
+def _some(rows: np.ndarray, step: int, offset: int = 0) -> np.ndarray:
+    """Every *step*-th row from *offset*, never none while there are rows."""
+    picked = rows[offset::step]
+    return picked if len(picked) else rows[:1]
+
+
+def _or_first(selected: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """*selected*, or the first of *rows* when nothing was selected."""
+    return selected if len(selected) else rows[:1]
+
+
+def _frame(geoms: Sequence[shapely.Geometry], name: str) -> gpd.GeoDataFrame:
+    geoms = [g for g in geoms if g is not None and not shapely.is_empty(g)]
     return gpd.GeoDataFrame(
         {"NAME": [f"{name}_{i + 1}" for i in range(len(geoms))]}, geometry=geoms, crs=SYNTHETIC_CRS
     )
@@ -46,13 +57,11 @@ def _blocks(
 def constraint_layers(land: Landscape, rng: np.random.Generator) -> dict[str, gpd.GeoDataFrame]:
     """Every role's layer except those drawn from parcels (PBF), in :data:`SYNTHETIC_CRS`."""
     hills, towns, villages = land.hills, land.towns, land.villages
-    steep = hills[hills[:, 2] / hills[:, 3] > 0.8]
+    steep = _or_first(hills[hills[:, 2] / hills[:, 3] > 0.8], hills)
     rivers = land.river_lines()
     hw = land.river_half_width_m
     x0, y0, x1, y1 = land.bounds
-    reserves = steep[rng.random(len(steep)) < 0.15]
-    if not len(reserves):
-        reserves = steep[:1] if len(steep) else hills[:1]
+    reserves = _or_first(steep[rng.random(len(steep)) < 0.15], steep)
     intake = []  # water intakes: the river point nearest each county seat
     for tx, ty, _, seat in towns:
         if seat:
@@ -61,9 +70,14 @@ def constraint_layers(land: Landscape, rng: np.random.Generator) -> dict[str, gp
             intake.append((p.x, p.y))
     intake_xy = np.array(intake)
     seat_r = towns[towns[:, 3] == 1.0, 2]
-    flat = (lambda x, y: (land.slope_deg(x, y) < 6.0) & (land.river_distance(x, y) > 3 * hw))
-    low = (lambda x, y: land.elevation(x, y)[0] < 120.0)
-    rough = hills[rng.random(len(hills)) < 0.1]
+
+    def flat(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        return (land.slope_deg(x, y) < 6.0) & (land.river_distance(x, y) > 3 * hw)
+
+    def low(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        return land.elevation(x, y)[0] < 120.0
+
+    rough = _or_first(hills[rng.random(len(hills)) < 0.1], hills)
     mines = land.mines
     layers = {
         "eco_redline": _blobs(np.c_[steep[:, :2], steep[:, 3] * 0.9], rng)
@@ -77,17 +91,25 @@ def constraint_layers(land: Landscape, rng: np.random.Generator) -> dict[str, gp
         "river_dike": [ln.buffer(hw * 1.6) for ln in rivers],
         "town_village": _blobs(np.c_[towns[:, :3]], rng) + _blobs(villages, rng),
         "approved_construction": _blobs(
-            np.c_[towns[:, 0] + towns[:, 2] * 1.1 * np.cos(a := rng.uniform(0, 6.3, len(towns))),
-                  towns[:, 1] + towns[:, 2] * 1.1 * np.sin(a), towns[:, 2] * 0.25], rng),
-        "high_standard_farmland": _blocks(land, 800.0, lambda x, y: flat(x, y)
-                                          & (rng.random(len(x)) < 0.55)),
+            np.c_[
+                towns[:, 0] + towns[:, 2] * 1.1 * np.cos(a := rng.uniform(0, 6.3, len(towns))),
+                towns[:, 1] + towns[:, 2] * 1.1 * np.sin(a),
+                towns[:, 2] * 0.25,
+            ],
+            rng,
+        ),
+        "high_standard_farmland": _blocks(
+            land, 800.0, lambda x, y: flat(x, y) & (rng.random(len(x)) < 0.55)
+        ),
         "two_zones": _blocks(land, 2000.0, lambda x, y: low(x, y) & (rng.random(len(x)) < 0.6)),
         "strict_pollution": _blobs(np.c_[mines, np.full(len(mines), 1200.0)], rng),
         "damaged": _blobs(np.c_[mines, np.full(len(mines), 450.0)], rng),
-        "return_forest": _blobs(np.c_[hills[::7, :2], hills[::7, 3] * 1.3], rng),
-        "returned_forest": _blobs(np.c_[hills[3::9, :2] + 200, hills[3::9, 3] * 0.6], rng),
+        "return_forest": _blobs(np.c_[_some(hills, 7)[:, :2], _some(hills, 7)[:, 3] * 1.3], rng),
+        "returned_forest": _blobs(
+            np.c_[_some(hills, 9, 3)[:, :2] + 200, _some(hills, 9, 3)[:, 3] * 0.6], rng
+        ),
         "public_forest": _blobs(np.c_[hills[:, :2], hills[:, 3] * 1.5], rng),
-        "natural_forest": _blobs(np.c_[steep[::2, :2], steep[::2, 3] * 1.0], rng),
+        "natural_forest": _blobs(np.c_[_some(steep, 2)[:, :2], _some(steep, 2)[:, 3] * 1.0], rng),
         "desertified": _blobs(np.c_[rough[:, :2], np.full(len(rough), 220.0)], rng),
         "green_heart": [blob((x0 + x1) / 2, (y0 + y1) / 2, 0.12 * min(x1 - x0, y1 - y0), rng)],
     }

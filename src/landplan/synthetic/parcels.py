@@ -49,7 +49,7 @@ def _jittered_grid(county: County, rng: np.random.Generator) -> np.ndarray:
     """Polygons of a jittered grid tessellating the county rectangle."""
     x0, y0, x1, y1 = county.bounds
     aspect = (x1 - x0) / (y1 - y0)
-    ny = max(1, int(round(np.sqrt(county.n_parcels / aspect))))
+    ny = max(1, round(np.sqrt(county.n_parcels / aspect)))
     nx = max(1, int(np.ceil(county.n_parcels / ny)))
     widths = rng.lognormal(0.0, 0.35, nx)
     heights = rng.lognormal(0.0, 0.35, ny)
@@ -68,11 +68,35 @@ def _jittered_grid(county: County, rng: np.random.Generator) -> np.ndarray:
     vx = (cx[:-1, :] + cx[1:, :]) / 2 + rng.uniform(-0.1, 0.1, (ny, nx + 1)) * np.diff(xs).min()
     vy = (cy[:-1, :] + cy[1:, :]) / 2
     vx[:, [0, -1]] = (cx[:-1, [0, -1]] + cx[1:, [0, -1]]) / 2
-    ring_x = np.stack([cx[:-1, :-1], hx[:-1, :], cx[:-1, 1:], vx[:, 1:], cx[1:, 1:], hx[1:, :],
-                       cx[1:, :-1], vx[:, :-1], cx[:-1, :-1]], axis=-1).reshape(-1, 9)
-    ring_y = np.stack([cy[:-1, :-1], hy[:-1, :], cy[:-1, 1:], vy[:, 1:], cy[1:, 1:], hy[1:, :],
-                       cy[1:, :-1], vy[:, :-1], cy[:-1, :-1]], axis=-1).reshape(-1, 9)
-    cells = shapely.polygons(np.stack([ring_x, ring_y], axis=-1))
+    ring_x = np.stack(
+        [
+            cx[:-1, :-1],
+            hx[:-1, :],
+            cx[:-1, 1:],
+            vx[:, 1:],
+            cx[1:, 1:],
+            hx[1:, :],
+            cx[1:, :-1],
+            vx[:, :-1],
+            cx[:-1, :-1],
+        ],
+        axis=-1,
+    ).reshape(-1, 9)
+    ring_y = np.stack(
+        [
+            cy[:-1, :-1],
+            hy[:-1, :],
+            cy[:-1, 1:],
+            vy[:, 1:],
+            cy[1:, 1:],
+            hy[1:, :],
+            cy[1:, :-1],
+            vy[:, :-1],
+            cy[:-1, :-1],
+        ],
+        axis=-1,
+    ).reshape(-1, 9)
+    cells = np.asarray(shapely.polygons(np.stack([ring_x, ring_y], axis=-1)))
     return _merge_extra(cells, nx, ny, county.n_parcels, rng)
 
 
@@ -91,8 +115,14 @@ def _merge_extra(
 
 
 def _assign_groups(
-    area: np.ndarray, county: County, wild: np.ndarray, town: np.ndarray, village: np.ndarray,
-    river: np.ndarray, half_width: float, rng: np.random.Generator,
+    area: np.ndarray,
+    county: County,
+    wild: np.ndarray,
+    town: np.ndarray,
+    village: np.ndarray,
+    river: np.ndarray,
+    half_width: float,
+    rng: np.random.Generator,
 ) -> np.ndarray:
     """Land-use group per parcel, matching the county's mix by area."""
     group = np.full(len(area), "", dtype=object)
@@ -122,8 +152,9 @@ def _assign_groups(
     rest = group == ""
     order = np.flatnonzero(rest)[np.argsort(-noisy_wild[rest], kind="stable")]
     cum = np.cumsum(area[order]) / area[order].sum()
-    remaining = sum(share[k] for k in ("forest", "grass", "garden", "other", "cultivated",
-                                        "other_agri"))
+    remaining = sum(
+        share[k] for k in ("forest", "grass", "garden", "other", "cultivated", "other_agri")
+    )
     edges = np.cumsum([share[k] / remaining for k in ("forest", "other", "grass", "garden")])
     bands = np.searchsorted(edges, cum, side="right")
     names = np.array(["forest", "other", "grass", "garden", "flat"], dtype=object)
@@ -159,44 +190,71 @@ def county_parcels(
     river = landscape.river_distance(x, y)
     area = ellipsoidal_area(gpd.GeoSeries(geoms, crs=SYNTHETIC_CRS)).to_numpy()
     wild = slope / 12.0 + (z - 60.0) / 250.0
-    groups = _assign_groups(area, county, wild, town, village, river,
-                            landscape.river_half_width_m, rng)
+    groups = _assign_groups(
+        area, county, wild, town, village, river, landscape.river_half_width_m, rng
+    )
     dlbm = _choice(rng, groups)
     farmland = np.isin(dlbm, ["0101", "0102", "0103"])
     # paddy on the flattest farmland, dry land on slopes
-    steep_farm = farmland & (slope > 8.0) & (rng.random(n) < 0.6)
+    steep_farm = farmland & (slope > 10.0) & (rng.random(n) < 0.5)
     dlbm[steep_farm & (dlbm == "0101")] = "0103"
     grade = slope_grade(slope)
     gdpdjb = np.where(farmland, grade, 0)
     tt_prob = np.array([0, 0, 0.2, 0.4, 0.6, 0.5])[grade]
     gdlx = np.where(farmland & (grade >= 2), np.where(rng.random(n) < tt_prob, "TT", "PD"), "")
-    gddb = np.clip(np.round(4 + 1.4 * (grade - 1) + 1.5 * (dlbm == "0103")
-                            + rng.normal(0, 1.6, n)), 1, 15).astype(int)
+    gddb = np.clip(
+        np.round(4 + 1.4 * (grade - 1) + 1.5 * (dlbm == "0103") + rng.normal(0, 1.6, n)), 1, 15
+    ).astype(int)
     planting = rng.choice(np.array(_PLANTING[0], dtype=object), size=n, p=_PLANTING[1])
     recoverable = np.isin(dlbm, list(_RECOVERABLE)) & (slope < 20)
     attr = rng.random(n)
-    zzsx = np.where(farmland, planting, np.where(recoverable & (attr < 0.09), "JKHF",
-                    np.where(recoverable & (attr < 0.17), "GCHF", "")))
+    zzsx = np.where(
+        farmland,
+        planting,
+        np.where(
+            recoverable & (attr < 0.09), "JKHF", np.where(recoverable & (attr < 0.17), "GCHF", "")
+        ),
+    )
     near_river = farmland & (river < 3.0 * landscape.river_half_width_m)
     refine = rng.random(n)
-    tbxh = np.where(near_river & (refine < 0.5), "HDGD",
-                    np.where(farmland & (wild > 1.2) & (refine < 0.08), "LQGD",
-                             np.where(farmland & (slope > 20) & (refine < 0.03), "SMGD", "")))
+    tbxh = np.where(
+        near_river & (refine < 0.5),
+        "HDGD",
+        np.where(
+            farmland & (wild > 1.2) & (refine < 0.08),
+            "LQGD",
+            np.where(farmland & (slope > 20) & (refine < 0.03), "SMGD", ""),
+        ),
+    )
     suffix = rng.random(n)
-    dlbm_out = np.where(np.isin(dlbm, ["0201", "0204", "0301", "0307", "1104"]) & (suffix < 0.03),
-                        dlbm + "K", dlbm).astype(object)
+    dlbm_out = np.where(
+        np.isin(dlbm, ["0201", "0204", "0301", "0307", "1104"]) & (suffix < 0.03), dlbm + "K", dlbm
+    ).astype(object)
     dlbm_out[(dlbm == "1104") & (suffix > 0.9)] = "1104A"
     kcxs = np.where(farmland, _KCXS_BY_GRADE[grade], 0.0)
     tbmj = np.round(area, 2)
     kcmj = np.round(tbmj * kcxs, 2)
-    czcs = np.where(town < 1.0, np.where(town < 0.6, "201", "202"), np.where(village < 1.0, "203",
-                                                                             ""))
-    town_no = np.clip(((x - county.bounds[0]) / (county.bounds[2] - county.bounds[0]) * 3)
-                      .astype(int), 0, 2) * 3 + np.clip(
-        ((y - county.bounds[1]) / (county.bounds[3] - county.bounds[1]) * 3).astype(int), 0, 2) + 1
+    czcs = np.where(
+        town < 1.0, np.where(town < 0.6, "201", "202"), np.where(village < 1.0, "203", "")
+    )
+    town_no = (
+        np.clip(
+            ((x - county.bounds[0]) / (county.bounds[2] - county.bounds[0]) * 3).astype(int), 0, 2
+        )
+        * 3
+        + np.clip(
+            ((y - county.bounds[1]) / (county.bounds[3] - county.bounds[1]) * 3).astype(int), 0, 2
+        )
+        + 1
+    )
     village_no = (np.floor(x / 1500.0) + np.floor(y / 1500.0)).astype(int) % 30 + 1
-    zldwdm = np.char.add(np.char.add(np.char.add(county.code, np.char.zfill(town_no.astype(str), 3)),
-                                     np.char.zfill(village_no.astype(str), 3)), "0000000")
+    zldwdm = np.char.add(
+        np.char.add(
+            np.char.add(county.code, np.char.zfill(town_no.astype(str), 3)),
+            np.char.zfill(village_no.astype(str), 3),
+        ),
+        "0000000",
+    )
     ids = np.arange(first_id, first_id + n)
     frame = gpd.GeoDataFrame(
         {

@@ -1,0 +1,173 @@
+"""Reading real files: formats, shapefile encodings, Chinese names, CRS handling."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import geopandas as gpd
+import pyogrio
+import pytest
+
+from landplan.errors import CRSError, EncodingError, EncodingGuessWarning, InputError, ReadError
+from landplan.io import read_layer, read_parcels, write_layer
+from landplan.schema import survey_attributes
+
+from .conftest import square_parcels
+
+TEXT = ["水田", "旱地", "衡阳县"]
+OUTSIDE_GBK = "䶮𠀀"  # in GB18030, not in GBK
+
+
+def chinese_parcels() -> gpd.GeoDataFrame:
+    frame = square_parcels(3, 1)
+    frame["DLMC"] = TEXT
+    return frame
+
+
+def write_shp(
+    frame: gpd.GeoDataFrame, path: Path, encoding: str, *, cpg: str | None, ldid: int | None = 0
+) -> Path:
+    pyogrio.write_dataframe(frame, path, encoding=encoding)
+    cpg_path = path.with_suffix(".cpg")
+    if cpg is None:
+        cpg_path.unlink(missing_ok=True)
+    else:
+        cpg_path.write_text(cpg)
+    if ldid is not None:
+        dbf = path.with_suffix(".dbf")
+        data = bytearray(dbf.read_bytes())
+        data[29] = ldid
+        dbf.write_bytes(bytes(data))
+    return path
+
+
+@pytest.mark.parametrize("suffix", [".gpkg", ".shp", ".parquet", ".geojson", ".gdb"])
+def test_every_format_round_trips(tmp_path: Path, suffix: str) -> None:
+    frame = chinese_parcels()
+    path = tmp_path / f"dltb{suffix}"
+    if suffix == ".gdb":
+        pyogrio.write_dataframe(frame, path, layer="DLTB", driver="OpenFileGDB")
+    else:
+        write_layer(frame, path, layer="DLTB" if suffix == ".gpkg" else None)
+    parcels = read_parcels(path)
+    assert parcels["DLMC"].tolist() == TEXT
+    assert parcels.crs.to_epsg() == 4547
+    assert len(parcels) == 3
+
+
+def test_gbk_with_cpg(tmp_path: Path) -> None:
+    path = write_shp(chinese_parcels(), tmp_path / "a.shp", "GBK", cpg="GBK")
+    assert read_layer(path)["DLMC"].tolist() == TEXT
+
+
+def test_gbk_without_cpg_is_sniffed_with_a_warning(tmp_path: Path) -> None:
+    path = write_shp(chinese_parcels(), tmp_path / "a.shp", "GBK", cpg=None, ldid=0)
+    with pytest.warns(EncodingGuessWarning, match="GB18030"):
+        frame = read_layer(path)
+    assert frame["DLMC"].tolist() == TEXT
+
+
+def test_gbk_without_cpg_but_with_code_page_byte(tmp_path: Path) -> None:
+    path = write_shp(chinese_parcels(), tmp_path / "a.shp", "GBK", cpg=None, ldid=0x4D)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert read_layer(path)["DLMC"].tolist() == TEXT
+
+
+def test_utf8_without_cpg(tmp_path: Path) -> None:
+    path = write_shp(chinese_parcels(), tmp_path / "a.shp", "UTF-8", cpg=None, ldid=0)
+    with pytest.warns(EncodingGuessWarning, match="UTF-8"):
+        assert read_layer(path)["DLMC"].tolist() == TEXT
+
+
+def test_gb18030_characters_outside_gbk_survive_a_gbk_cpg(tmp_path: Path) -> None:
+    frame = chinese_parcels()
+    frame["DLMC"] = [OUTSIDE_GBK, *TEXT[1:]]
+    path = write_shp(frame, tmp_path / "a.shp", "GB18030", cpg="GBK")
+    assert read_layer(path)["DLMC"].tolist() == [OUTSIDE_GBK, *TEXT[1:]]
+
+
+def test_undecidable_bytes_are_refused(tmp_path: Path) -> None:
+    path = write_shp(chinese_parcels(), tmp_path / "a.shp", "GBK", cpg=None, ldid=0)
+    dbf = path.with_suffix(".dbf")
+    data = dbf.read_bytes()
+    needle = "水田".encode("gbk")
+    dbf.write_bytes(data.replace(needle, b"\xff\xfe\xff\xfe"))
+    with pytest.raises(EncodingError, match=r"cannot decide.*encoding="):
+        read_layer(path)
+    assert read_layer(path, encoding="latin-1")["DLMC"].iloc[1] == "旱地".encode("gbk").decode(
+        "latin-1"
+    )
+
+
+def test_chinese_field_names_and_non_ascii_paths(tmp_path: Path) -> None:
+    frame = square_parcels(2, 1).rename(
+        columns={"DLBM": "地类编码", "ZLDWDM": "坐落单位代码", "KCXS": "扣除地类系数"}
+    )
+    folder = tmp_path / "衡阳市"
+    folder.mkdir()
+    gpkg = folder / "县级_地块.gpkg"
+    write_layer(frame, gpkg, layer="县级_地块")
+    # DBF field names hold 10 bytes: real GBK shapefiles carry names cut to 5 characters
+    truncated = frame.rename(columns={"坐落单位代码": "坐落单位代", "扣除地类系数": "扣除地类系"})
+    shp = write_shp(truncated, folder / "地类图斑.shp", "GBK", cpg=None, ldid=0x4D)
+    for path in (gpkg, shp):
+        parcels = read_parcels(path)
+        attrs = survey_attributes(parcels)
+        assert attrs["DLBM_BASE"].tolist() == ["0101", "0101"]
+        assert attrs["COUNTY"].tolist() == ["430421", "430421"]
+        assert "地类编码" in parcels.columns  # input fields are kept as they are
+
+
+def test_erdiao_names_and_user_mapping(tmp_path: Path) -> None:
+    frame = square_parcels(2, 1).rename(columns={"KCXS": "TKXS"})
+    frame["DLBM"] = ["011", "013"]
+    frame["GDPDJ"] = [2, 5]
+    frame["MY_CODE"] = frame.pop("ZLDWDM")
+    attrs = survey_attributes(frame, fields={"ZLDWDM": "MY_CODE"})
+    assert attrs["DLBM_BASE"].tolist() == ["0101", "0103"]
+    assert attrs["GDPDJB"].tolist() == [2, 5]
+    assert attrs["KCXS"].tolist() == [0.0, 0.0]
+    with pytest.raises(InputError, match=r"ZLDWDM.*columns are.*MY_CODE.*fields="):
+        survey_attributes(frame)
+
+
+def test_missing_fields_are_all_listed() -> None:
+    frame = square_parcels(1, 1).drop(columns=["DLBM", "ZLDWDM"])
+    with pytest.raises(InputError) as info:
+        survey_attributes(frame)
+    assert {p.code for p in info.value.problems} == {"FIELD_MISSING"}
+    assert len(info.value.problems) == 2
+
+
+def test_missing_prj(tmp_path: Path) -> None:
+    path = write_shp(chinese_parcels(), tmp_path / "a.shp", "UTF-8", cpg="UTF-8", ldid=None)
+    path.with_suffix(".prj").unlink()
+    with pytest.raises(InputError, match=r"CRS_MISSING.*\.prj"):
+        read_parcels(path)
+    assert read_parcels(path, crs="EPSG:4547").crs.to_epsg() == 4547
+    with_prj = tmp_path / "b.gpkg"
+    write_layer(chinese_parcels(), with_prj)
+    with pytest.raises(CRSError, match="CRS_CONFLICT"):
+        read_parcels(with_prj, crs="EPSG:4546")
+
+
+def test_unreadable_inputs(tmp_path: Path) -> None:
+    with pytest.raises(ReadError, match="no such file"):
+        read_parcels(tmp_path / "missing.gpkg")
+    fake = tmp_path / "not_really.gpkg"
+    fake.write_text("just some text")
+    with pytest.raises(ReadError, match=r"not_really\.gpkg"):
+        read_parcels(fake)
+
+
+def test_multi_layer_files(tmp_path: Path) -> None:
+    path = tmp_path / "db.gpkg"
+    write_layer(chinese_parcels(), path, layer="XZQ")
+    write_layer(chinese_parcels(), path, layer="LSYD")
+    with pytest.raises(ReadError, match=r"2 layers.*layername="):
+        read_parcels(path)
+    write_layer(chinese_parcels(), path, layer="DLTB")
+    assert len(read_parcels(path)) == 3
+    assert len(read_layer(f"{path}|layername=XZQ")) == 3

@@ -1,0 +1,93 @@
+"""Overlaps: squares with known answers, and a random check against plain shapely."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+from shapely.geometry import Polygon, box
+
+from landplan.crs import EQUAL_AREA_CRS
+from landplan.overlay import MAX_PART_VERTICES, overlap_areas, prepare_constraint
+
+from .conftest import GK38, square_parcels
+
+X0, Y0 = 500_000.0, 3_000_000.0
+
+
+def layer(*geoms: shapely.Geometry) -> gpd.GeoSeries:
+    return gpd.GeoSeries(list(geoms), crs=GK38)
+
+
+def test_known_shares_on_a_grid_of_squares() -> None:
+    parcels = square_parcels(3, 1)  # x 0-100, 100-200, 200-300
+    # covers all of square 0, 30 % of square 1, nothing of square 2
+    eco = prepare_constraint(layer(box(X0 - 50, Y0 - 50, X0 + 130, Y0 + 150)), name="eco")
+    share = overlap_areas(parcels.geometry, eco)["overlap_share"]
+    assert share.round(6).tolist() == [1.0, 0.3, 0.0]
+
+
+def test_overlapping_constraint_polygons_are_not_counted_twice() -> None:
+    parcels = square_parcels(1, 1)
+    # two polygons each covering 60 % of the square, overlapping on 20 %
+    eco = prepare_constraint(
+        layer(box(X0, Y0, X0 + 60, Y0 + 100), box(X0 + 40, Y0, X0 + 100, Y0 + 100)), name="eco"
+    )
+    out = overlap_areas(parcels.geometry, eco)
+    assert out["overlap_share"].iloc[0] == pytest.approx(1.0)
+
+
+def test_overlap_m2_is_ellipsoidal() -> None:
+    parcels = square_parcels(1, 1, x0=650_000.0)  # 150 km east of the central meridian
+    eco = prepare_constraint(layer(box(649_000, Y0 - 1000, 651_000, Y0 + 1000)), name="eco")
+    out = overlap_areas(parcels.geometry, eco)
+    expected = parcels.to_crs(EQUAL_AREA_CRS).area.iloc[0]
+    assert out["overlap_m2"].iloc[0] == pytest.approx(expected, rel=1e-9)
+    assert out["overlap_m2"].iloc[0] < 10_000 * (1 - 4e-4)  # smaller than the planar 1 ha
+
+
+def test_invalid_constraint_geometries_are_repaired_and_counted() -> None:
+    parcels = square_parcels(2, 1)
+    # a bow-tie over square 0: two triangles of 2,500 m² each
+    bowtie = Polygon([(X0, Y0), (X0 + 100, Y0 + 100), (X0 + 100, Y0), (X0, Y0 + 100)])
+    assert not bowtie.is_valid
+    eco = prepare_constraint(layer(bowtie, box(X0 + 100, Y0, X0 + 150, Y0 + 100)), name="eco")
+    assert eco.n_repaired == 1
+    share = overlap_areas(parcels.geometry, eco)["overlap_share"]
+    assert share.round(6).tolist() == [0.5, 0.5]
+
+
+def test_empty_and_missing_constraints_are_skipped() -> None:
+    parcels = square_parcels(1, 1)
+    eco = prepare_constraint(layer(None, Polygon(), box(X0, Y0, X0 + 10, Y0 + 100)), name="eco")
+    assert eco.n_empty == 2
+    assert overlap_areas(parcels.geometry, eco)["overlap_share"].iloc[0] == pytest.approx(0.1)
+
+
+def test_large_polygons_are_subdivided_without_changing_the_answer() -> None:
+    circle = shapely.Point(X0 + 150, Y0 + 150).buffer(140, quad_segs=256)  # 1,024 vertices
+    parcels = square_parcels(3, 3)
+    prepared = prepare_constraint(layer(circle), name="big")
+    assert len(prepared.parts) > 1
+    assert (shapely.get_num_coordinates(prepared.parts) <= MAX_PART_VERTICES + 8).all()
+    ea_parcels = parcels.geometry.to_crs(EQUAL_AREA_CRS).to_numpy()
+    ea_circle = layer(circle).to_crs(EQUAL_AREA_CRS).iloc[0]
+    expected = shapely.area(shapely.intersection(ea_parcels, ea_circle))
+    assert np.allclose(
+        overlap_areas(parcels.geometry, prepared)["overlap_m2"], expected, rtol=1e-9, atol=1e-6
+    )
+
+
+def test_random_sample_agrees_with_plain_shapely(small_synthetic) -> None:
+    parcels = gpd.read_file(small_synthetic / "parcels.gpkg")
+    for role in ("eco_redline", "town_village", "pbf_2017", "high_standard_farmland"):
+        constraint = gpd.read_file(small_synthetic / "constraints.gpkg", layer=role)
+        out = overlap_areas(parcels.geometry, prepare_constraint(constraint, name=role))
+        rng = np.random.default_rng(0)
+        sample = rng.choice(len(parcels), size=300, replace=False)
+        union = shapely.union_all(constraint.to_crs(EQUAL_AREA_CRS).geometry.to_numpy())
+        ea = parcels.geometry.iloc[sample].to_crs(EQUAL_AREA_CRS).to_numpy()
+        expected = shapely.area(shapely.intersection(ea, union))
+        assert np.allclose(out["overlap_m2"].to_numpy()[sample], expected, rtol=1e-7, atol=1e-4)
+        assert out.index.equals(parcels.index)

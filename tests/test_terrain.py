@@ -1,0 +1,94 @@
+"""Slope from planar DEMs whose answer is known exactly."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pytest
+from shapely.geometry import box
+
+from landplan.terrain import horn_slope, slope_grade, slope_problems, slope_statistics
+
+from .conftest import GK38, square_parcels
+
+# the DEMs of conftest.write_plane_dem span 600 m east and south of (500000, 3000600)
+INSIDE = square_parcels(3, 3, size=100.0, x0=500_150.0, y0=3_000_150.0)
+
+
+@pytest.mark.parametrize("degrees", [10.0, 25.0, 30.0])
+@pytest.mark.parametrize("direction", ["east", "north"])
+def test_projected_plane(plane_dem, degrees: float, direction: str) -> None:
+    stats = slope_statistics(INSIDE, str(plane_dem(degrees, direction=direction)))
+    assert np.allclose(stats["slope_mean_deg"], degrees, atol=1e-6)
+    assert stats.index.equals(INSIDE.index)
+
+
+@pytest.mark.parametrize("degrees", [10.0, 25.0, 30.0])
+@pytest.mark.parametrize("direction", ["east", "north"])
+def test_geographic_plane(plane_dem, degrees: float, direction: str) -> None:
+    # 60 cells of 0.0002° (~20 m) from 112.0°E 27.012°N, a plane built on the ellipsoid
+    dem = plane_dem(degrees, crs=4490, cell=0.0002, x0=112.0, y0=27.012, direction=direction)
+    parcels = gpd.GeoSeries([box(112.003, 27.003, 112.009, 27.009)], crs=4490).to_crs(4547)
+    stats = slope_statistics(parcels, str(dem))
+    assert stats["slope_mean_deg"].iloc[0] == pytest.approx(degrees, abs=0.5)
+    assert stats["slope_mean_deg"].iloc[0] == pytest.approx(degrees, abs=0.05)
+
+
+@pytest.mark.parametrize(("degrees", "gt25"), [(24.9, 0.0), (25.1, 1.0)])
+def test_share_steeper_than_25_is_strict(plane_dem, degrees: float, gt25: float) -> None:
+    stats = slope_statistics(INSIDE, str(plane_dem(degrees)))
+    assert (stats["slope_gt25_share"] == gt25).all()
+    assert (stats["slope_gt15_share"] == 1.0).all()
+    assert (stats["slope_grade"] == (4 if degrees < 25 else 5)).all()
+
+
+def test_grade_boundaries_are_inclusive_upper_bounds() -> None:
+    assert slope_grade(np.array([2.0, 6.0, 15.0, 25.0, 25.0001])).tolist() == [1, 2, 3, 4, 5]
+
+
+def test_horn_on_a_hand_computed_window() -> None:
+    z = np.array([[0, 0, 0], [0, 0, 0], [10, 10, 10]], dtype=float)  # rises 10 m over 2 cells south
+    # dz/dy = ((10 + 20 + 10) - 0) / (8 * 5) = 1.0 -> 45°
+    assert horn_slope(z, 5.0, 5.0)[1, 1] == pytest.approx(45.0)
+    assert np.isnan(horn_slope(z, 5.0, 5.0)[0, 0])
+
+
+def test_parcels_outside_the_dem_get_nan_and_a_problem(plane_dem) -> None:
+    parcels = square_parcels(2, 1, size=100.0, x0=500_150.0, y0=3_000_150.0)
+    parcels.loc[1, "geometry"] = box(510_000, 3_010_000, 510_100, 3_010_100)
+    stats = slope_statistics(parcels, str(plane_dem(10.0)))
+    assert stats["slope_mean_deg"].iloc[0] == pytest.approx(10.0)
+    assert np.isnan(stats["slope_mean_deg"].iloc[1])
+    assert stats["slope_grade"].isna().tolist() == [False, True]
+    problems = slope_problems(stats)
+    assert [p.code for p in problems] == ["SLOPE_NO_DATA"]
+    assert problems[0].parcels == (1,)
+
+
+def test_nodata_is_respected(plane_dem) -> None:
+    # nodata over rows 20-39 / cols 20-39 = x 500200-500400, y 3000200-3000400
+    dem = plane_dem(30.0, nodata_block=(slice(20, 40), slice(20, 40)))
+    inside_hole = gpd.GeoSeries([box(500_230, 3_000_230, 500_370, 3_000_370)], crs=GK38)
+    half_over = gpd.GeoSeries([box(500_100, 3_000_250, 500_300, 3_000_350)], crs=GK38)
+    assert np.isnan(slope_statistics(inside_hole, str(dem))["slope_mean_deg"].iloc[0])
+    stats = slope_statistics(half_over, str(dem))
+    assert stats["slope_mean_deg"].iloc[0] == pytest.approx(30.0)  # nodata cells never count as 0
+    assert 0.2 < stats["slope_cover"].iloc[0] < 0.6
+
+
+def test_tiles_give_the_same_answer_as_one_window(plane_dem, tmp_path) -> None:
+    from landplan.synthetic import generate
+
+    data = generate(tmp_path / "d", n_parcels=200, seed=3, dem_resolution_m=25.0)
+    parcels = gpd.read_file(data / "parcels.gpkg")
+    whole = slope_statistics(parcels, str(data / "dem.tif"), tile_size=100_000)
+    tiled = slope_statistics(parcels, str(data / "dem.tif"), tile_size=37)
+    assert np.allclose(whole["slope_mean_deg"], tiled["slope_mean_deg"], equal_nan=True)
+    assert whole["slope_grade"].equals(tiled["slope_grade"])
+
+
+def test_tiny_parcel_takes_the_cell_under_it(plane_dem) -> None:
+    tiny = gpd.GeoSeries([box(500_301, 3_000_301, 500_304, 3_000_304)], crs=GK38)
+    stats = slope_statistics(tiny, str(plane_dem(30.0)))
+    assert stats["slope_mean_deg"].iloc[0] == pytest.approx(30.0)
+    assert stats["slope_grade"].iloc[0] == 5
