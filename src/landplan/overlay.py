@@ -126,8 +126,11 @@ def overlap_areas(
     Examples
     --------
     >>> from shapely.geometry import box
-    >>> parcels = gpd.GeoSeries([box(0, 0, 100, 100), box(200, 0, 300, 100)], crs=4546)
-    >>> eco = prepare_constraint(gpd.GeoSeries([box(50, 0, 250, 100)], crs=4546), name="eco")
+    >>> x, y = 500_000, 3_000_000  # on the central meridian of EPSG:4546
+    >>> parcels = gpd.GeoSeries([box(x, y, x + 100, y + 100), box(x + 200, y, x + 300, y + 100)],
+    ...                         crs=4546)
+    >>> eco = prepare_constraint(gpd.GeoSeries([box(x + 50, y, x + 250, y + 100)], crs=4546),
+    ...                          name="eco")
     >>> overlap_areas(parcels, eco)["overlap_share"].round(6).tolist()
     [0.5, 0.5]
     """

@@ -210,9 +210,11 @@ def survey_attributes(
     >>> df = pd.DataFrame({"DLBM": ["0101", "0301"], "ZLDWDM": ["4304210010010000000"] * 2,
     ...                    "TKXS": [0.1, 0.0], "GDPDJ": [2, None]})
     >>> out = survey_attributes(df)
-    >>> out[["DLBM_BASE", "COUNTY", "KCXS", "GDPDJB", "IS_FARMLAND"]].to_dict("list")
+    >>> out[["DLBM_BASE", "COUNTY", "KCXS", "IS_FARMLAND"]].to_dict("list")
     {'DLBM_BASE': ['0101', '0301'], 'COUNTY': ['430421', '430421'], 'KCXS': [0.1, 0.0], \
-'GDPDJB': [2, <NA>], 'IS_FARMLAND': [True, False]}
+'IS_FARMLAND': [True, False]}
+    >>> out["GDPDJB"].tolist()  # 二调 GDPDJ, read as GDPDJB
+    [2, <NA>]
     """
     resolved = resolve_fields(parcels.columns, fields)
     problems: list[Problem] = []
