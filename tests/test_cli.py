@@ -12,22 +12,18 @@ from landplan.cli import main
 from landplan.datasets import sample_path
 
 
-def test_demo_writes_a_geopackage_and_prints_county_figures(tmp_path: Path) -> None:
+def test_demo_classifies_the_sample_and_prints_county_figures(tmp_path: Path) -> None:
     out = tmp_path / "demo.gpkg"
     result = CliRunner().invoke(main, ["demo", "-o", str(out)])
     assert result.exit_code == 0, result.output
-    assert "衡阳县" in result.stdout and "全市" in result.stdout
-    layers = {name for name, _ in pyogrio.list_layers(out)}
-    assert {"parcels", "county_summary"} <= layers
+    assert "衡阳县" in result.stdout and "全市" in result.stdout and "PBF" in result.stdout
     parcels = gpd.read_file(out, layer="parcels")
-    source = gpd.read_file(sample_path("parcels"))
-    assert len(parcels) == len(source)
-    assert set(source.columns) <= set(parcels.columns)
-    assert all(len(c) <= 10 for c in parcels.columns if c.startswith(("lp_", "ov_", "os_")))
+    assert len(parcels) == len(gpd.read_file(sample_path("parcels")))
     summary = gpd.read_file(out, layer="county_summary")
-    city = summary[summary["county_code"] == "全市"].iloc[0]
-    assert city["parcels"] == len(source)
-    assert abs(city["area_m2"] - parcels["lp_area_m2"].sum()) < 1e-3
+    city = summary[summary["county_code"] == "全市"]
+    assert city["parcels"].sum() == len(parcels)
+    assert abs(city["area_ha"].sum() - parcels["lp_area_ha"].sum()) < 1e-6
+    assert (tmp_path / "demo.csv").exists()
 
 
 def test_measure_with_a_synthetic_dataset(small_synthetic: Path, tmp_path: Path) -> None:
@@ -73,3 +69,69 @@ def test_unreadable_input_exits_3(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["measure", str(bad), "-o", str(tmp_path / "x.gpkg")])
     assert result.exit_code == 3
     assert "bad.shp" in result.stderr
+
+
+def test_classify_end_to_end_on_the_sample(tmp_path: Path) -> None:
+    from landplan.datasets import sample_path
+
+    out = tmp_path / "衡阳_分类.gpkg"
+    summary = tmp_path / "summary.csv"
+    constraints = sample_path("constraints")
+    args = [
+        "classify",
+        sample_path("parcels"),
+        "-o",
+        str(out),
+        "--dem",
+        sample_path("dem"),
+        "--targets",
+        sample_path("targets"),
+        "--summary",
+        str(summary),
+        "--layer",
+        f"eco_redline={constraints}|layername=eco_redline",
+        "--layer",
+        f"dev_boundary={constraints}",  # the layer named after the role
+        "--layer",
+        f"high_standard_farmland={constraints}",
+    ]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    parcels = gpd.read_file(out, layer="parcels")
+    source = gpd.read_file(sample_path("parcels"))
+    assert len(parcels) == len(source)
+    assert set(source.columns) <= set(parcels.columns)
+    assert {"lp_class", "lp_reasons", "lp_county", "lp_area_ha", "lp_prio"} <= set(parcels.columns)
+    assert all(len(c) <= 10 for c in parcels.columns)
+    layers = {name for name, _ in pyogrio.list_layers(out)}
+    assert {"county_summary", "target_delineation", "county_quotas", "rule_hits"} <= layers
+    assert summary.read_bytes().startswith(b"\xef\xbb\xbf")  # UTF-8 BOM for Excel
+    import sqlite3
+
+    with sqlite3.connect(out) as db:
+        rows = db.execute(
+            "SELECT f_table_name, f_geometry_column, f_table_schema, useAsDefault, "
+            "styleQML FROM layer_styles"
+        ).fetchall()
+    assert rows[0][:4] == ("parcels", "geom", "", 1)
+    assert 'attr="lp_class"' in rows[0][4] and "永久基本农田" in rows[0][4]
+    again = CliRunner().invoke(main, args)
+    assert again.exit_code == 2 and "--overwrite" in again.stderr
+
+
+def test_classify_unknown_role(tmp_path: Path) -> None:
+    from landplan.datasets import sample_path
+
+    result = CliRunner().invoke(
+        main,
+        [
+            "classify",
+            sample_path("parcels"),
+            "-o",
+            str(tmp_path / "x.gpkg"),
+            "--layer",
+            "redline=x.shp",
+        ],
+    )
+    assert result.exit_code == 2
+    assert "eco_redline" in result.stderr and "green_heart" in result.stderr

@@ -79,3 +79,67 @@ def summarize_measures_by_county(attributes: pd.DataFrame, measures: pd.DataFram
     for column in [c for c in table.columns if c.endswith("_m2")]:
         table = with_units(table, column, column[:-3])
     return table
+
+
+def class_totals(county: pd.Series, lp_class: pd.Series, area_m2: pd.Series) -> pd.DataFrame:
+    """Long table county × class: parcels and area in m², ha, mu and 万亩, with city rows.
+
+    Every class appears for every county (zero rows included), in palette
+    order; city rows (``county_code`` = 全市) sum the unrounded county values.
+    """
+    from .palette import CLASS_CODES
+
+    frame = pd.DataFrame(
+        {
+            "county_code": county.astype(str).to_numpy(),
+            "lp_class": lp_class.to_numpy(),
+            "parcels": 1,
+            "area_m2": area_m2.to_numpy(dtype=float),
+        }
+    )
+    grouped = frame.groupby(["county_code", "lp_class"]).sum()
+    counties = sorted(frame["county_code"].unique())
+    full = pd.MultiIndex.from_product(
+        [counties, list(CLASS_CODES)], names=["county_code", "lp_class"]
+    )
+    table = grouped.reindex(full, fill_value=0).reset_index()
+    city = table.groupby("lp_class", sort=False)[["parcels", "area_m2"]].sum().reset_index()
+    city.insert(0, "county_code", CITY_TOTAL)
+    table = pd.concat([table, city], ignore_index=True)
+    table.insert(
+        1,
+        "county_name",
+        table["county_code"].map({**county_names(), CITY_TOTAL: CITY_TOTAL}).fillna(""),
+    )
+    return with_units(table, "area_m2", "area")
+
+
+def target_delineation(
+    county: pd.Series, farmland: pd.Series, area_m2: pd.Series, t_hits: pd.DataFrame
+) -> pd.DataFrame:
+    """附录 2 耕地保护目标划定情况表: current farmland, protection target, exclusions by T rule.
+
+    A parcel excluded by several T rules is counted once, under the first of
+    them in profile order, so the breakdown adds up to the excluded total.
+    """
+    is_farm = farmland.to_numpy(dtype=bool)
+    hits = t_hits.to_numpy(dtype=bool) & is_farm[:, None]
+    excluded = hits.any(axis=1)
+    first = np.where(excluded, hits.argmax(axis=1), -1)
+    area = np.nan_to_num(area_m2.to_numpy(dtype=float))
+    frame = pd.DataFrame(
+        {
+            "county_code": county.astype(str).to_numpy(),
+            "farmland_m2": np.where(is_farm, area, 0.0),
+            "protection_target_m2": np.where(is_farm & ~excluded, area, 0.0),
+            "excluded_m2": np.where(excluded, area, 0.0),
+        }
+    )
+    for j, rule_id in enumerate(t_hits.columns):
+        frame[f"{rule_id}_m2"] = np.where(first == j, area, 0.0)
+    table = frame.groupby("county_code", sort=True).sum().reset_index()
+    table.insert(1, "county_name", table["county_code"].map(county_names()).fillna(""))
+    table = add_total_row(table)
+    for column in [c for c in table.columns if c.endswith("_m2")]:
+        table[column[:-3] + "_wanmu"] = table[column] / M2_PER_WANMU
+    return table

@@ -1,4 +1,4 @@
-"""Command-line interface: ``landplan synth | measure | demo``.
+"""Command-line interface: ``landplan classify | rules | demo | measure | synth``.
 
 Thin: parse, call one library function, map exceptions to exit codes
 (0 success, 1 findings, 2 usage error, 3 unreadable input).  Reports go to
@@ -7,17 +7,23 @@ stdout, progress and logs to stderr.
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from . import __version__
 from .errors import InputError, LandplanError, OutputExistsError, ReadError
+from .palette import CLASS_CODES
+from .rules.model import DEFAULT_PROFILE
+
+if TYPE_CHECKING:
+    from .result import Result
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -143,6 +149,141 @@ def measure(
     _measure_and_report(parcels, output, dem, parse_layer_options(layer_options), overwrite)
 
 
+def _print_class_table(result: Result) -> None:
+    table = result.summary
+    wide = table.pivot_table(
+        index=["county_code", "county_name"],
+        columns="lp_class",
+        values="area_wanmu",
+        aggfunc="sum",
+        sort=False,
+    )
+    wide = wide[[c for c in CLASS_CODES if c in wide.columns]]
+    click.echo("万亩 by county and class (city total last):")
+    click.echo(wide.round(2).to_string())
+    quotas = result.quotas[
+        [
+            "county_code",
+            "county_name",
+            "pbf_target_wanmu",
+            "pbf_selected_wanmu",
+            "pbf_balance_wanmu",
+            "reserve_target_wanmu",
+            "reserve_selected_wanmu",
+        ]
+    ]
+    click.echo("\nPBF and reserve quotas (万亩; balance < 0 is a shortfall):")
+    click.echo(quotas.round(3).to_string(index=False))
+
+
+@main.command("classify")
+@click.argument("parcels", type=str)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Output GeoPackage (or .shp).",
+)
+@click.option(
+    "--layer-name",
+    default="parcels",
+    show_default=True,
+    help="Name of the parcel layer in the output.",
+)
+@click.option(
+    "--dem",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="DEM for slope; without it slope rules use GDPDJB.",
+)
+@click.option(
+    "--layer",
+    "layer_options",
+    multiple=True,
+    metavar="ROLE=PATH",
+    help="Constraint layer with its role; repeatable. PATH may be 'file.gpkg|layername=X'.",
+)
+@click.option(
+    "--profile",
+    default=DEFAULT_PROFILE,
+    show_default=True,
+    help="Shipped profile name or a TOML file.",
+)
+@click.option(
+    "--targets",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="CSV of per-county PBF targets (county_code, 万亩 column).",
+)
+@click.option("--targets-column", default="pbf_2035_wanmu", show_default=True)
+@click.option(
+    "--summary",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write the county × class table as CSV (UTF-8 with BOM).",
+)
+@click.option("--split", is_flag=True, help="Cut parcels along constraint boundaries.")
+@click.option("--overwrite", is_flag=True, help="Replace OUTPUT if it exists.")
+@_handle_errors
+def classify_command(
+    parcels: str,
+    output: Path,
+    layer_name: str,
+    dem: str | None,
+    layer_options: tuple[str, ...],
+    profile: str,
+    targets: str | None,
+    targets_column: str,
+    summary: Path | None,
+    split: bool,
+    overwrite: bool,
+) -> None:
+    """Classify PARCELS into PBF, reserve, general, non-target, recovery and other land."""
+    from .api import classify
+    from .io import check_writable
+
+    layers = parse_layer_options(layer_options)
+    if not overwrite:
+        check_writable(output, overwrite=False)  # refuse before any work is done
+    result = classify(
+        parcels,
+        dem=dem,
+        layers=layers,
+        profile=profile,
+        targets=targets,
+        targets_column=targets_column,
+        split=split,
+    )
+    result.to_file(output, overwrite=overwrite, layer=layer_name, summary_csv=summary)
+    _print_class_table(result)
+    click.echo(f"wrote {output}", err=True)
+
+
+@main.command("rules")
+@click.option(
+    "--profile",
+    default=DEFAULT_PROFILE,
+    show_default=True,
+    help="Shipped profile name or a TOML file.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the profile as JSON.")
+@_handle_errors
+def rules_command(profile: str, as_json: bool) -> None:
+    """List the rules of a profile."""
+    from .rules import load_profile
+
+    loaded = load_profile(profile)
+    if as_json:
+        click.echo(json.dumps(loaded.to_dict(), ensure_ascii=False, indent=2))
+        return
+    click.echo(f"{loaded.id}: {loaded.name_zh} ({loaded.source})")
+    for rule in loaded.rules:
+        params = ", ".join(f"{k}={v}" for k, v in rule.params.items())
+        click.echo(f"{rule.id:<28} {rule.kind:<24} {params}")
+        click.echo(f"{'':<28} {rule.zh} | {rule.en} [{rule.source}]")
+
+
 @main.command()
 @click.option(
     "-o",
@@ -153,10 +294,19 @@ def measure(
 )
 @_handle_errors
 def demo(output: Path) -> None:
-    """Run the main job on the bundled sample and print the county table."""
+    """Classify the bundled sample (DEM, every layer, targets) and print the county table."""
+    from .api import classify
     from .datasets import sample_path
     from .io import list_layers
 
     constraints = sample_path("constraints")
     layers = {name: f"{constraints}|layername={name}" for name in list_layers(constraints)}
-    _measure_and_report(sample_path("parcels"), output, sample_path("dem"), layers, True)
+    result = classify(
+        sample_path("parcels"),
+        dem=sample_path("dem"),
+        layers=layers,
+        targets=sample_path("targets"),
+    )
+    result.to_file(output, overwrite=True, summary_csv=output.with_suffix(".csv"))
+    _print_class_table(result)
+    click.echo(f"wrote {output}", err=True)

@@ -41,13 +41,18 @@ class Measurement:
 
 
 def parcel_areas(
-    geoms: gpd.GeoSeries, attributes: pd.DataFrame, *, source: str = "parcels"
+    geoms: gpd.GeoSeries,
+    attributes: pd.DataFrame,
+    *,
+    source: str = "parcels",
+    parent: np.ndarray | None = None,
 ) -> tuple[pd.DataFrame, list[Problem]]:
     """Ellipsoidal area, land-class area after KCXS, and the check against TBMJ.
 
     Returns a table with ``area_m2`` (ellipsoidal, CGCS2000), ``dlmj_m2``
     (``area_m2 × (1 − KCXS)``, the 图斑地类面积 that farmland statistics sum)
-    and ``tbmj_rel_diff`` ((area − TBMJ) / TBMJ), plus the problems found.
+    and ``tbmj_rel_diff`` ((area − TBMJ) / TBMJ; for pieces of split parcels, given as
+    *parent*, the parcel's total area is compared), plus the problems found.
     """
     problems: list[Problem] = []
     area = np.nan_to_num(shapely.area(geoms.to_numpy()))
@@ -78,8 +83,11 @@ def parcel_areas(
     dlmj = area * (1.0 - np.nan_to_num(kcxs))
     dlmj[bad] = np.nan
     tbmj = attributes["TBMJ"].to_numpy(dtype=float, na_value=np.nan)
+    whole = area
+    if parent is not None:  # pieces of split parcels: compare the parcel's total with TBMJ
+        whole = pd.Series(area).groupby(parent).transform("sum").to_numpy()
     with np.errstate(invalid="ignore", divide="ignore"):
-        rel = np.where(tbmj > 0, (area - tbmj) / tbmj, np.nan)
+        rel = np.where(tbmj > 0, (whole - tbmj) / tbmj, np.nan)
     off = np.abs(rel) > TBMJ_TOLERANCE
     if off.any():
         problems.append(
@@ -167,7 +175,8 @@ def measure_parcels(
         )
     fixed_series = gpd.GeoSeries(fixed, index=parcels.index, crs=parcels.crs)
     ea = fixed_series.to_crs(EQUAL_AREA_CRS)
-    table, area_problems = parcel_areas(ea, attributes, source=source)
+    parent = parcels["lp_parent"].to_numpy() if "lp_parent" in parcels else None
+    table, area_problems = parcel_areas(ea, attributes, source=source, parent=parent)
     problems += area_problems
     parts = [table]
     if dem is not None:

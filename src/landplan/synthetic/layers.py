@@ -51,6 +51,8 @@ def _blocks(
     gx, gy = np.meshgrid(np.arange(x0, x1, size_m), np.arange(y0, y1, size_m))
     gx, gy = gx.ravel(), gy.ravel()
     sel = keep(gx + size_m / 2, gy + size_m / 2)
+    if not sel.any():  # small areas: never an empty layer
+        sel[len(sel) // 2] = True
     return list(shapely.box(gx[sel], gy[sel], gx[sel] + size_m, gy[sel] + size_m))
 
 
@@ -82,7 +84,7 @@ def constraint_layers(land: Landscape, rng: np.random.Generator) -> dict[str, gp
     layers = {
         "eco_redline": _blobs(np.c_[steep[:, :2], steep[:, 3] * 0.9], rng)
         + [ln.buffer(hw * 1.4) for ln in rivers],
-        "dev_boundary": _blobs(np.c_[towns[:, :2], towns[:, 2] * 1.5], rng),
+        "dev_boundary": _blobs(np.c_[towns[:, :2], towns[:, 2] * 1.2], rng),
         "nature_reserve": _blobs(np.c_[reserves[:, :2], reserves[:, 3] * 2.2], rng),
         "nature_core": _blobs(np.c_[reserves[:, :2], reserves[:, 3] * 0.8], rng),
         "water_source_l1": _blobs(np.c_[intake_xy, np.maximum(150.0, 0.3 * seat_r)], rng),
@@ -102,8 +104,8 @@ def constraint_layers(land: Landscape, rng: np.random.Generator) -> dict[str, gp
             land, 800.0, lambda x, y: flat(x, y) & (rng.random(len(x)) < 0.55)
         ),
         "two_zones": _blocks(land, 2000.0, lambda x, y: low(x, y) & (rng.random(len(x)) < 0.6)),
-        "strict_pollution": _blobs(np.c_[mines, np.full(len(mines), 1200.0)], rng),
-        "damaged": _blobs(np.c_[mines, np.full(len(mines), 450.0)], rng),
+        "strict_pollution": _blobs(np.c_[mines, np.full(len(mines), 700.0)], rng),
+        "damaged": _blobs(np.c_[mines, np.full(len(mines), 300.0)], rng),
         "return_forest": _blobs(np.c_[_some(hills, 7)[:, :2], _some(hills, 7)[:, 3] * 1.3], rng),
         "returned_forest": _blobs(
             np.c_[_some(hills, 9, 3)[:, :2] + 200, _some(hills, 9, 3)[:, 3] * 0.6], rng

@@ -176,6 +176,30 @@ def _choice(rng: np.random.Generator, groups: np.ndarray) -> np.ndarray:
     return codes
 
 
+def _previous_class(
+    dlbm: np.ndarray, farmland: np.ndarray, zzsx: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """二调 land class: mostly today's; former farmland where the recovery attribute says so."""
+    erdiao = {
+        "0101": "011",
+        "0102": "012",
+        "0103": "013",
+        "0201": "021",
+        "0202": "022",
+        "0204": "023",
+        "0301": "031",
+        "0305": "032",
+        "0307": "033",
+        "0404": "043",
+        "1104": "114",
+    }
+    previous = np.array([erdiao.get(c, "") for c in dlbm], dtype=object)
+    r = rng.random(len(dlbm))
+    previous[farmland & (r < 0.04)] = "031"  # a little farmland was forest in 二调
+    previous[np.isin(zzsx, ["JKHF", "GCHF"])] = "011"
+    return previous
+
+
 def county_parcels(
     county: County, landscape: Landscape, rng: np.random.Generator, *, first_id: int
 ) -> gpd.GeoDataFrame:
@@ -274,6 +298,11 @@ def county_parcels(
             "TBXHDM": tbxh.astype(object),
             "CZCSXM": czcs.astype(object),
             "FRDBS": np.where(rng.random(n) < 0.003, "1", "0").astype(object),
+            # not DLTB fields, but what provincial delineation layers add:
+            # 二调 land class, filed agricultural facility, quota-bank surplus
+            "EDDLBM": _previous_class(dlbm, farmland, zzsx, rng),
+            "SSNYDBA": np.where(farmland & (rng.random(n) < 0.003), "1", "").astype(object),
+            "BCGDJY": np.where(farmland & (rng.random(n) < 0.002), "1", "").astype(object),
         },
         geometry=geoms,
         crs=SYNTHETIC_CRS,

@@ -1,0 +1,54 @@
+"""Classes, their labels and colours: one source for tables, plots and QGIS styles."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+
+@dataclass(frozen=True)
+class ParcelClass:
+    """A value of ``lp_class``."""
+
+    code: str
+    zh: str
+    en: str
+    colour: str  # #RRGGBB
+
+
+CLASSES: tuple[ParcelClass, ...] = (
+    ParcelClass("PBF", "永久基本农田", "permanent basic farmland", "#1a9641"),
+    ParcelClass("RESERVE", "永久基本农田储备区", "PBF reserve", "#a6d96a"),
+    ParcelClass("GENERAL", "一般耕地", "general farmland", "#ffffbf"),
+    ParcelClass(
+        "NON_TARGET", "未纳入保护目标耕地", "farmland outside the protection target", "#fdae61"
+    ),
+    ParcelClass("RECOVERY", "可恢复耕地", "recovery candidate", "#2b83ba"),
+    ParcelClass("OTHER", "其他用地", "other land", "#d9d9d9"),
+)
+#: Classes by code.
+BY_CODE: Mapping[str, ParcelClass] = MappingProxyType({c.code: c for c in CLASSES})
+CLASS_CODES: tuple[str, ...] = tuple(c.code for c in CLASSES)
+
+#: Chinese display names of landplan's output fields (QGIS aliases, table headers).
+FIELD_ALIASES_ZH: Mapping[str, str] = MappingProxyType(
+    {
+        "lp_class": "分类",
+        "lp_reasons": "触发规则",
+        "lp_county": "县级代码",
+        "lp_area_ha": "面积(公顷)",
+        "lp_prio": "优先序",
+        "lp_area_m2": "椭球面积(平方米)",
+        "lp_dlmj_m2": "地类面积(平方米)",
+        "lp_tbmjdif": "面积与TBMJ相对差",
+        "lp_slope": "平均坡度(度)",
+        "lp_s15": "坡度>15°占比",
+        "lp_s25": "坡度>25°占比",
+        "lp_sgrade": "坡度级别",
+        "lp_scells": "坡度像元数",
+        "lp_scover": "DEM覆盖率",
+        "lp_parent": "原图斑",
+        "lp_piece": "分割序号",
+    }
+)

@@ -1,0 +1,160 @@
+"""Checks of a profile's data against the registered kinds and criteria (all problems)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from ..errors import Problem
+from ..roles import ROLES
+from .kinds import KINDS, Param
+from .model import POOLS, is_valid_id
+
+_SLOPE_ID = re.compile(r"_GT(\d+)$")
+
+
+def _check_params(
+    declared: Mapping[str, Param], given: Mapping[str, Any], where: str, origin: str
+) -> list[Problem]:
+    problems = []
+    for name in sorted(set(given) - set(declared)):
+        problems.append(
+            Problem(
+                "PROFILE_PARAM_UNKNOWN",
+                f"{where}: unknown parameter {name!r}; allowed: {', '.join(declared) or 'none'}",
+                origin,
+            )
+        )
+    for name, spec in declared.items():
+        if name not in given:
+            if spec.required:
+                problems.append(
+                    Problem(
+                        "PROFILE_PARAM_MISSING",
+                        f"{where}: missing parameter {name!r} ({spec.doc})",
+                        origin,
+                    )
+                )
+            continue
+        value = given[name]
+        if isinstance(value, bool) or not isinstance(value, spec.type):
+            types = spec.type if isinstance(spec.type, tuple) else (spec.type,)
+            expected = " or ".join(t.__name__ for t in types)
+            problems.append(
+                Problem(
+                    "PROFILE_PARAM_TYPE",
+                    f"{where}: parameter {name!r} is {value!r}; expected {expected}",
+                    origin,
+                )
+            )
+        if name == "role" and isinstance(value, str) and value not in ROLES:
+            problems.append(
+                Problem(
+                    "PROFILE_ROLE_UNKNOWN",
+                    f"{where}: unknown role {value!r}; known roles: {', '.join(ROLES)}",
+                    origin,
+                )
+            )
+    return problems
+
+
+def _check_rule(rule: Any, index: int, seen: set[str], origin: str) -> list[Problem]:
+    if not isinstance(rule, dict):
+        return [Problem("PROFILE_RULE", f"rules[{index}] is not a table", origin)]
+    rule_id = str(rule.get("id", f"rules[{index}]"))
+    where = f"rule {rule_id}"
+    problems = []
+    if not is_valid_id(rule_id):
+        problems.append(
+            Problem(
+                "PROFILE_RULE_ID",
+                f"{where}: IDs are a stage letter T, P, R or C, "
+                "an underscore and upper-case words, e.g. P_SLOPE_GT25",
+                origin,
+            )
+        )
+    if rule_id in seen:
+        problems.append(Problem("PROFILE_RULE_DUPLICATE", f"{where}: duplicate ID", origin))
+    seen.add(rule_id)
+    for key in ("zh", "en", "source"):
+        if not str(rule.get(key, "")).strip():
+            problems.append(Problem("PROFILE_RULE_TEXT", f"{where}: missing {key!r}", origin))
+    kind = rule.get("kind")
+    if kind not in KINDS:
+        problems.append(
+            Problem(
+                "PROFILE_KIND_UNKNOWN",
+                f"{where}: unknown kind {kind!r}; known kinds: {', '.join(KINDS)}",
+                origin,
+            )
+        )
+        return problems
+    params = rule.get("params", {})
+    problems += _check_params(KINDS[kind].params, params, where, origin)
+    match = _SLOPE_ID.search(rule_id)
+    if match and kind == "slope_above" and params.get("threshold_deg") != float(match.group(1)):
+        problems.append(
+            Problem(
+                "PROFILE_ID_MEANING",
+                f"{where}: the ID says {match.group(1)}° but threshold_deg is "
+                f"{params.get('threshold_deg')!r}; IDs never change meaning, give the rule an ID "
+                "of "
+                "its own (e.g. C_SLOPE_GT20)",
+                origin,
+            )
+        )
+    return problems
+
+
+def check_profile_data(data: Mapping[str, Any], origin: str) -> list[Problem]:
+    """Every problem with a parsed profile."""
+    from ..select import CRITERIA
+
+    problems: list[Problem] = []
+    head = data.get("profile")
+    if not isinstance(head, dict) or not str(head.get("id", "")).strip():
+        problems.append(Problem("PROFILE_HEAD", "missing [profile] table with an id", origin))
+    rules = data.get("rules")
+    if not isinstance(rules, list) or not rules:
+        problems.append(Problem("PROFILE_RULES", "missing [[rules]]", origin))
+        rules = []
+    seen: set[str] = set()
+    for index, rule in enumerate(rules):
+        problems += _check_rule(rule, index, seen, origin)
+    for pool, items in data.get("priorities", {}).items():
+        if pool not in POOLS:
+            problems.append(
+                Problem(
+                    "PROFILE_POOL",
+                    f"priorities.{pool}: unknown pool; pools are {', '.join(POOLS)}",
+                    origin,
+                )
+            )
+            continue
+        for i, item in enumerate(items):
+            criterion = item.get("criterion")
+            where = f"priorities.{pool}[{i}]"
+            if criterion not in CRITERIA:
+                problems.append(
+                    Problem(
+                        "PROFILE_CRITERION_UNKNOWN",
+                        f"{where}: unknown criterion {criterion!r}; known: {', '.join(CRITERIA)}",
+                        origin,
+                    )
+                )
+                continue
+            problems += _check_params(
+                CRITERIA[criterion].params, item.get("params", {}), where, origin
+            )
+    for name in ("reserve_share_of_pbf", "default_pbf_share_of_target"):
+        value = data.get("parameters", {}).get(name, 0.5)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+            problems.append(
+                Problem(
+                    "PROFILE_PARAMETER",
+                    f"parameters.{name} must be a share between 0 and 1, got {value!r}",
+                    origin,
+                )
+            )
+    return problems

@@ -1,0 +1,123 @@
+"""Evaluate a profile: per parcel and rule ID, whether it fired and the value measured.
+
+The evidence is the single source of truth: classes, reason strings, audit
+tables and county totals are all derived from it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..errors import Problem
+from .kinds import KINDS, Context
+from .model import Profile
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Hits and measured values, parcel × rule ID, aligned to the parcels' index."""
+
+    hits: pd.DataFrame  # bool, one column per rule ID in profile order
+    values: pd.DataFrame  # float, same shape
+    units: Mapping[str, str]
+    missing: Mapping[str, str]  # rule ID -> why it could not be evaluated
+
+    def stage_hit(self, stage: str) -> np.ndarray:
+        """Parcels for which any rule of *stage* fired."""
+        columns = [c for c in self.hits.columns if c.startswith(f"{stage}_")]
+        if not columns:
+            return np.zeros(len(self.hits), dtype=bool)
+        return self.hits[columns].to_numpy().any(axis=1)
+
+    def reasons(self) -> pd.Series:
+        """Every rule ID that fired, ``;``-joined in profile order (empty when none)."""
+        out = np.full(len(self.hits), "", dtype=object)
+        for rule_id in self.hits.columns:
+            fired = self.hits[rule_id].to_numpy()
+            out[fired] = out[fired] + (";" + rule_id)
+        return pd.Series(
+            [s[1:] for s in out], index=self.hits.index, dtype=object, name="lp_reasons"
+        )
+
+    def long(self) -> pd.DataFrame:
+        """One row per parcel and rule: ``parcel``, ``rule_id``, ``hit``, ``value``, ``unit``."""
+        n, k = self.hits.shape
+        columns = list(self.hits.columns)
+        return pd.DataFrame(
+            {
+                "parcel": np.repeat(self.hits.index.to_numpy(), k),
+                "rule_id": np.tile(np.array(columns, dtype=object), n),
+                "hit": self.hits.to_numpy().ravel(),
+                "value": self.values.to_numpy(dtype=float).ravel(),
+                "unit": np.tile(np.array([self.units[c] for c in columns], dtype=object), n),
+            }
+        )
+
+    def problems(self) -> list[Problem]:
+        """Rules that could not be evaluated (and so never fired)."""
+        return [
+            Problem(
+                "RULE_NOT_EVALUATED",
+                f"rule {rule_id} could not be evaluated ({why}); "
+                "it fires for no parcel. Give the layer with --layer ROLE=PATH or add the "
+                "field.",
+                rule_id,
+                severity="warning",
+            )
+            for rule_id, why in self.missing.items()
+        ]
+
+
+def stage_scopes(ctx: Context, profile: Profile) -> dict[str, np.ndarray]:
+    """Which parcels each stage judges: T, P, R farmland; C the recovery pool."""
+    farmland = ctx.attributes["IS_FARMLAND"].to_numpy(dtype=bool)
+    return {"T": farmland, "P": farmland, "R": farmland, "C": recovery_pool(ctx, profile)}
+
+
+def recovery_pool(ctx: Context, profile: Profile) -> np.ndarray:
+    """Non-farmland parcels of the recovery classes with the recovery attribute, or whose
+    previous-survey class was farmland."""
+    params = profile.parameters
+    base = ctx.attributes["DLBM_BASE"]
+    in_class = base.isin(params["recovery_classes"]).to_numpy(dtype=bool)
+    zzsx = ctx.field("ZZSXDM")
+    marked = (
+        zzsx.isin(params["recovery_attributes"]).fillna(False).to_numpy(dtype=bool)
+        if zzsx is not None
+        else np.zeros(len(base), dtype=bool)
+    )
+    previous = ctx.field(str(params["previous_class_field"]))
+    was_farmland = (
+        previous.isin(params["previous_farmland_codes"]).fillna(False).to_numpy(dtype=bool)
+        if previous is not None
+        else np.zeros(len(base), bool)
+    )
+    return in_class & (marked | was_farmland)
+
+
+def evaluate_rules(profile: Profile, ctx: Context) -> Evidence:
+    """Evaluate every rule of *profile* on every parcel.
+
+    A rule fires only for parcels of its stage's scope; its value is
+    recorded for every parcel.
+    """
+    scopes = stage_scopes(ctx, profile)
+    hits, values, units, missing = {}, {}, {}, {}
+    for rule in profile.rules:
+        kind = KINDS[rule.kind]
+        params = {name: spec.default for name, spec in kind.params.items() if not spec.required}
+        params.update(rule.params)
+        outcome = kind.func(ctx, **params)
+        hits[rule.id] = np.asarray(outcome.hit, dtype=bool) & scopes[rule.stage]
+        values[rule.id] = np.asarray(outcome.value, dtype=float)
+        units[rule.id] = outcome.unit
+        if outcome.missing:
+            missing[rule.id] = outcome.missing
+    index = ctx.attributes.index
+    return Evidence(
+        pd.DataFrame(hits, index=index), pd.DataFrame(values, index=index), units, missing
+    )

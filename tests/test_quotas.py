@@ -1,0 +1,94 @@
+"""Quota filling on cases whose answer is known."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pytest
+from shapely.geometry import box
+
+from landplan.aggregate import M2_PER_WANMU
+from landplan.api import classify
+
+from .conftest import GK38, square_parcels
+
+X0, Y0 = 500_000.0, 3_000_000.0
+
+
+def five_parcels() -> gpd.GeoDataFrame:
+    """Five farmland squares of one county; priorities differ by HSF, 两区 and GDDB."""
+    return square_parcels(5, 1, GDDB=[9, 3, 5, 3, 12], GDPDJB=[1, 1, 1, 2, 1])
+
+
+def hsf_over(*columns: int) -> gpd.GeoSeries:
+    return gpd.GeoSeries(
+        [box(X0 + 100 * c, Y0, X0 + 100 * (c + 1), Y0 + 100) for c in columns], crs=GK38
+    )
+
+
+def test_pbf_is_the_smallest_prefix_of_the_priority_order_reaching_the_target() -> None:
+    parcels = five_parcels()
+    area = classify(parcels).measurement.table["dlmj_m2"]
+    # by hand, 专栏 4-1 order: in HSF first (parcels 4, 0), better GDDB among them (0: 9, 4: 12)
+    # -> 0, 4; then outside HSF by GDDB: 1 and 3 (both 3) -> lower slope grade first: 1, 3; then 2
+    target = float(area[0] + area[4] + 0.5 * area[1])  # needs 0, 4 and part of 1
+    result = classify(
+        parcels, layers={"high_standard_farmland": hsf_over(0, 4)}, targets={"430421": target}
+    )
+    assert result.parcels["lp_class"].tolist() == ["PBF", "PBF", "RESERVE", "GENERAL", "PBF"]
+    # rank in the deciding pool: PBF order for 0, 1, 3, 4; reserve order for the reserve parcel
+    assert result.parcels["lp_prio"].tolist() == [1, 3, 1, 4, 2]
+    quota = result.quotas.iloc[0]
+    assert quota["pbf_target_m2"] == pytest.approx(target)
+    assert quota["pbf_selected_m2"] == pytest.approx(area[0] + area[4] + area[1])
+    assert quota["pbf_balance_m2"] == pytest.approx(0.5 * area[1])
+
+
+def test_reserve_is_one_percent_of_pbf_and_prefers_parcels_next_to_pbf() -> None:
+    parcels = square_parcels(6, 1, GDDB=[1, 15, 15, 15, 15, 2])
+    area = classify(parcels).measurement.table["dlmj_m2"]
+    # PBF: parcel 0 (GDDB 1) then 5 (GDDB 2) -> two parcels; reserve target 1 % of that:
+    # the first reserve parcel in 专栏 4-2 order is the one touching PBF: 1 (next to 0), then 4
+    result = classify(parcels, targets={"430421": float(area[0] + area[5]) - 1.0})
+    classes = result.parcels["lp_class"].tolist()
+    assert classes[0] == classes[5] == "PBF"
+    assert classes[1] == "RESERVE"
+    assert classes.count("RESERVE") == 1
+    assert result.quotas.iloc[0]["reserve_target_m2"] == pytest.approx(0.01 * (area[0] + area[5]))
+
+
+def test_shortfall_when_eligible_farmland_is_not_enough() -> None:
+    parcels = five_parcels()
+    eco = gpd.GeoSeries([box(X0, Y0, X0 + 300, Y0 + 100)], crs=GK38)  # parcels 0-2 in redline
+    result = classify(parcels, layers={"eco_redline": eco}, targets={"430421": 1e9})
+    assert result.parcels["lp_class"].tolist()[3:] == ["PBF", "PBF"]
+    quota = result.quotas.iloc[0]
+    assert quota["pbf_balance_m2"] == pytest.approx(quota["pbf_selected_m2"] - 1e9)
+    assert quota["pbf_balance_m2"] < 0
+
+
+def test_targets_csv_in_wanmu_and_default_share(tmp_path) -> None:
+    parcels = five_parcels()
+    area = classify(parcels).measurement.table["dlmj_m2"]
+    csv = tmp_path / "t.csv"
+    csv.write_text(
+        f"county_code,pbf_2035_wanmu,other\n430421,{area[0] / M2_PER_WANMU},1\n",
+        encoding="utf-8-sig",
+    )
+    result = classify(parcels, targets=csv)
+    assert result.quotas.iloc[0]["pbf_target_m2"] == pytest.approx(area[0])
+    default = classify(parcels)  # 91 % of the protection target (profile parameter)
+    assert default.quotas.iloc[0]["pbf_target_m2"] == pytest.approx(0.91 * area.sum())
+    assert default.quotas.iloc[0]["pbf_target_source"] == "profile default"
+    with pytest.raises(ValueError, match=r"pbf_2025_wanmu.*columns are"):
+        classify(parcels, targets=csv, targets_column="pbf_2025_wanmu")
+
+
+def test_quotas_are_per_county() -> None:
+    parcels = square_parcels(4, 1, ZLDWDM=["4304210010010000000"] * 2 + ["4304220010010000000"] * 2)
+    area = classify(parcels).measurement.table["dlmj_m2"].to_numpy()
+    result = classify(parcels, targets={"430421": float(area[0]) - 1, "430422": 0.0})
+    classes = result.parcels["lp_class"].tolist()
+    assert classes[:2].count("PBF") == 1
+    assert "PBF" not in classes[2:]
+    assert np.array_equal(result.parcels["lp_county"].unique(), ["430421", "430422"])

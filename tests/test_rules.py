@@ -1,0 +1,192 @@
+"""Every rule of both profiles, on parcels whose answer is worked out by hand from RULES.md.
+
+Each case builds two parcels of the stage's kind (farmland for T, P and R;
+a garden with the recovery attribute JKHF for C): parcel 0 meets the rule's
+condition, parcel 1 does not.  The table is written from the plans, not
+from the profile files, and must cover every rule ID a profile ships.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import pytest
+from shapely.geometry import box
+
+from landplan.api import classify
+from landplan.result import Result
+from landplan.rules import load_profile
+
+from .conftest import GK38, square_parcels
+
+X0, Y0 = 500_000.0, 3_000_000.0
+COVER_FIRST = box(X0 - 10, Y0 - 10, X0 + 100, Y0 + 110)  # all of parcel 0, none of parcel 1
+
+
+@dataclass
+class Case:
+    """Parcel 0 fires the rule, parcel 1 does not."""
+
+    layer: str | None = None  # role whose layer covers parcel 0
+    fields: dict[str, list[Any]] = field(default_factory=dict)  # per-parcel attributes
+
+
+def farmland(**fields: list[Any]) -> dict[str, list[Any]]:
+    return {"DLBM": ["0101", "0101"], **fields}
+
+
+def recoverable(**fields: list[Any]) -> dict[str, list[Any]]:
+    return {"DLBM": ["0201", "0201"], "ZZSXDM": ["JKHF", "JKHF"], **fields}
+
+
+CASES: dict[str, Case] = {
+    # Stage T: current farmland left out of the protection target (专栏 3-1)
+    "T_APPROVED_CONSTRUCTION": Case("approved_construction", farmland()),
+    "T_RETURN_FOREST": Case("return_forest", farmland()),
+    "T_AGRI_FACILITY": Case(None, farmland(SSNYDBA=["1", ""])),
+    "T_NATURE_CORE": Case("nature_core", farmland()),
+    "T_WATER_SOURCE_L1": Case("water_source_l1", farmland()),
+    "T_RIVER_LAKE_EXIT": Case("river_lake", farmland()),
+    "T_SURPLUS_QUOTA": Case(None, farmland(BCGDJY=["1", "0"])),
+    "T_SMALL_FRAGMENT": Case(None, farmland(KCXS=[0.97, 0.0])),  # 300 m² of land-class area
+    # Stage P: never PBF (专栏 4-1)
+    "P_RETURN_FOREST": Case("return_forest", farmland()),
+    "P_SLOPE_GT25": Case(None, farmland(GDPDJB=[5, 4])),
+    "P_DAMAGED": Case("damaged", farmland()),
+    "P_RIVER_DIKE": Case("river_dike", farmland()),
+    "P_STRICT_POLLUTION": Case("strict_pollution", farmland()),
+    "P_NATURE_CORE": Case("nature_core", farmland()),
+    "P_ECO_REDLINE": Case("eco_redline", farmland()),
+    "P_DEV_BOUNDARY": Case("dev_boundary", farmland()),
+    # Stage R: never reserve (专栏 4-2)
+    "R_NOT_ACTUAL_FARMLAND": Case(None, farmland(ZZSXDM=["WG", "LS"])),
+    "R_ECO_REDLINE": Case("eco_redline", farmland()),
+    "R_WATER_SOURCE_SLOPE_15_25": Case("water_source_important", farmland(GDPDJB=[4, 4])),
+    "R_DESERTIFIED": Case("desertified", farmland()),
+    "R_STRICT_POLLUTION": Case("strict_pollution", farmland()),
+    "R_DAMAGED": Case("damaged", farmland()),
+    "R_RIVER_DIKE": Case("river_dike", farmland()),
+    "R_SLOPE_GT25": Case(None, farmland(GDPDJB=[5, 3])),
+    "R_RETURN_FOREST": Case("return_forest", farmland()),
+    "R_DEV_BOUNDARY": Case("dev_boundary", farmland()),
+    "R_CONSTRUCTION": Case("approved_construction", farmland()),
+    # Stage C: never a recovery candidate (003/004 ch.5 §3)
+    "C_SLOPE_GT25": Case(None, recoverable()),  # slope needs a DEM here: see the DEM test
+    "C_SLOPE_GT15": Case(None, recoverable()),
+    "C_RIVER_LAKE": Case("river_lake", recoverable()),
+    "C_FOREST_PASTURE_DISTRICT": Case(None, recoverable(TBXHDM=["LQYD", ""])),
+    "C_STRICT_POLLUTION": Case("strict_pollution", recoverable()),
+    "C_ECO_REDLINE": Case("eco_redline", recoverable()),
+    "C_NATURE_RESERVE": Case("nature_reserve", recoverable()),
+    "C_WATER_SOURCE_L1": Case("water_source_l1", recoverable()),
+    "C_TOWN_VILLAGE": Case("town_village", recoverable()),
+    "C_RETURNED_FOREST": Case("returned_forest", recoverable()),
+}
+DEM_SLOPE_CASES = {"C_SLOPE_GT25": (30.0, 20.0), "C_SLOPE_GT15": (20.0, 10.0)}
+ALL_IDS = sorted(
+    {r for p in ("hunan-hengyang", "hunan-xiangtan") for r in load_profile(p).rule_ids}
+)
+
+
+def profile_of(rule_id: str) -> str:
+    return (
+        "hunan-xiangtan"
+        if rule_id in load_profile("hunan-xiangtan").rule_ids
+        and (rule_id not in load_profile("hunan-hengyang").rule_ids)
+        else "hunan-hengyang"
+    )
+
+
+def run_case(rule_id: str, case: Case) -> Result:
+    parcels = square_parcels(2, 1, **case.fields)
+    layers = {case.layer: gpd.GeoSeries([COVER_FIRST], crs=GK38)} if case.layer else {}
+    return classify(parcels, layers=layers, profile=profile_of(rule_id))
+
+
+def test_every_shipped_rule_has_a_case() -> None:
+    assert set(ALL_IDS) == set(CASES)
+
+
+@pytest.mark.parametrize("rule_id", [r for r in ALL_IDS if r not in DEM_SLOPE_CASES])
+def test_rule_fires_for_the_parcel_that_meets_it_only(rule_id: str) -> None:
+    result = run_case(rule_id, CASES[rule_id])
+    assert result.evidence.hits[rule_id].tolist() == [True, False]
+    reasons = result.parcels["lp_reasons"].str.split(";")
+    assert rule_id in reasons.iloc[0]
+    assert rule_id not in reasons.iloc[1]
+
+
+@pytest.mark.parametrize("rule_id", sorted(DEM_SLOPE_CASES))
+def test_recovery_slope_rules_with_a_dem(tmp_path, rule_id: str) -> None:
+    from .conftest import write_plane_dem
+
+    steep, gentle = DEM_SLOPE_CASES[rule_id]
+    parcels = square_parcels(2, 1, x0=500_150.0, y0=3_000_150.0, **recoverable())
+    hits = []
+    for degrees in (steep, gentle):
+        dem = write_plane_dem(tmp_path / f"{degrees}.tif", degrees)
+        result = classify(parcels, dem=dem, profile=profile_of(rule_id))
+        hits.append(bool(result.evidence.hits[rule_id].iloc[0]))
+        assert result.evidence.values[rule_id].iloc[0] == pytest.approx(degrees, abs=1e-6)
+        assert result.evidence.units[rule_id] == "deg"
+    assert hits == [True, False]
+
+
+def test_terraces_count_as_soil_conservation_for_pbf_only() -> None:
+    parcels = square_parcels(2, 1, DLBM=["0101", "0101"], GDPDJB=[5, 5], GDLX=["TT", "PD"])
+    hits = classify(parcels).evidence.hits
+    assert hits["P_SLOPE_GT25"].tolist() == [False, True]
+    assert hits["R_SLOPE_GT25"].tolist() == [True, True]  # 专栏 4-2 has no terrace exception
+
+
+def test_farmland_in_both_surveys_stays_in_the_target() -> None:
+    parcels = square_parcels(2, 1, **farmland(EDDLBM=["011", "031"]))  # 二调 paddy / forest
+    river = gpd.GeoSeries([box(X0 - 10, Y0 - 10, X0 + 210, Y0 + 110)], crs=GK38)  # both inside
+    result = classify(parcels, layers={"river_lake": river})
+    assert result.evidence.hits["T_RIVER_LAKE_EXIT"].tolist() == [False, True]
+    assert result.parcels["lp_class"].tolist()[1] == "NON_TARGET"
+
+
+def test_min_overlap_is_strict_and_in_square_metres() -> None:
+    parcels = square_parcels(3, 1)
+    # 0.5 m², 1.5 m² and 1.0 m² strips (ellipsoidal area is 0.9999... of planar here)
+    eco = gpd.GeoSeries(
+        [
+            box(X0, Y0, X0 + 0.005, Y0 + 100),
+            box(X0 + 100, Y0, X0 + 100.015, Y0 + 100),
+            box(X0 + 200, Y0, X0 + 200.01, Y0 + 100),
+        ],
+        crs=GK38,
+    )
+    hits = classify(parcels, layers={"eco_redline": eco}).evidence.hits["P_ECO_REDLINE"]
+    assert hits.tolist() == [False, True, False]
+
+
+def test_dem_slope_rules_use_the_mean_slope_in_degrees(tmp_path) -> None:
+    from .conftest import write_plane_dem
+
+    parcels = square_parcels(2, 1, x0=500_150.0, y0=3_000_150.0, GDPDJB=[1, 1])
+    for degrees, fires in ((25.1, True), (24.9, False)):
+        dem = write_plane_dem(tmp_path / f"{degrees}.tif", degrees)
+        result = classify(parcels, dem=dem)
+        assert result.evidence.hits["P_SLOPE_GT25"].tolist() == [fires, fires]  # DEM over GDPDJB
+
+
+def test_without_a_layer_the_rule_is_reported_and_never_fires() -> None:
+    result = classify(square_parcels(2, 1))
+    assert not result.evidence.hits["P_ECO_REDLINE"].any()
+    assert "P_ECO_REDLINE" in result.evidence.missing
+    assert any(
+        p.code == "RULE_NOT_EVALUATED" and p.source == "P_ECO_REDLINE" for p in result.problems
+    )
+
+
+def test_rules_of_a_stage_only_judge_parcels_of_that_stage() -> None:
+    # a forest parcel in the redline is not farmland: no T, P or R rule may fire for it
+    parcels = square_parcels(2, 1, DLBM=["0301", "0101"])
+    eco = gpd.GeoSeries([box(X0 - 10, Y0 - 10, X0 + 210, Y0 + 110)], crs=GK38)
+    result = classify(parcels, layers={"eco_redline": eco})
+    assert result.parcels["lp_reasons"].tolist() == ["", "P_ECO_REDLINE;R_ECO_REDLINE"]
+    assert result.parcels["lp_class"].tolist() == ["OTHER", "GENERAL"]
