@@ -6,6 +6,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import pyogrio
+import pytest
 from click.testing import CliRunner
 
 from landplan.cli import main
@@ -47,18 +48,10 @@ def test_measure_with_a_synthetic_dataset(small_synthetic: Path, tmp_path: Path)
     assert "--overwrite" in again.stderr
 
 
-def test_unknown_role_lists_the_known_ones(small_synthetic: Path, tmp_path: Path) -> None:
-    result = CliRunner().invoke(
-        main,
-        [
-            "measure",
-            str(small_synthetic / "parcels.gpkg"),
-            "-o",
-            str(tmp_path / "x.gpkg"),
-            "--layer",
-            "redline=x.shp",
-        ],
-    )
+@pytest.mark.parametrize("command", ["measure", "classify"])
+def test_unknown_role_lists_the_known_ones(tmp_path: Path, command: str) -> None:
+    args = [command, sample_path("parcels"), "-o", str(tmp_path / "x.gpkg"), "--layer", "redline=x"]
+    result = CliRunner().invoke(main, args)
     assert result.exit_code == 2
     assert "eco_redline" in result.stderr and "green_heart" in result.stderr
 
@@ -117,21 +110,3 @@ def test_classify_end_to_end_on_the_sample(tmp_path: Path) -> None:
     assert 'attr="lp_class"' in rows[0][4] and "永久基本农田" in rows[0][4]
     again = CliRunner().invoke(main, args)
     assert again.exit_code == 2 and "--overwrite" in again.stderr
-
-
-def test_classify_unknown_role(tmp_path: Path) -> None:
-    from landplan.datasets import sample_path
-
-    result = CliRunner().invoke(
-        main,
-        [
-            "classify",
-            sample_path("parcels"),
-            "-o",
-            str(tmp_path / "x.gpkg"),
-            "--layer",
-            "redline=x.shp",
-        ],
-    )
-    assert result.exit_code == 2
-    assert "eco_redline" in result.stderr and "green_heart" in result.stderr

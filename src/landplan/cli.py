@@ -65,6 +65,21 @@ def parse_layer_options(values: tuple[str, ...]) -> dict[str, str]:
     return layers
 
 
+dem_option = click.option(
+    "--dem",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="DEM for slope; without it slope rules use GDPDJB.",
+)
+layer_option = click.option(
+    "--layer",
+    "layer_options",
+    multiple=True,
+    metavar="ROLE=PATH",
+    help="Constraint layer with its role; repeatable. PATH may be 'file.gpkg|layername=X'.",
+)
+
+
 @click.group()
 @click.version_option(__version__, prog_name="landplan")
 @click.option("-v", "--verbose", count=True, help="More log output (repeat for debug).")
@@ -132,14 +147,8 @@ def _measure_and_report(
 @main.command()
 @click.argument("parcels", type=str)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
-@click.option("--dem", type=click.Path(exists=True, dir_okay=False), default=None)
-@click.option(
-    "--layer",
-    "layer_options",
-    multiple=True,
-    metavar="ROLE=PATH",
-    help="Constraint layer with its role; repeatable.",
-)
+@dem_option
+@layer_option
 @click.option("--overwrite", is_flag=True, help="Replace OUTPUT if it exists.")
 @_handle_errors
 def measure(
@@ -191,19 +200,8 @@ def _print_class_table(result: Result) -> None:
     show_default=True,
     help="Name of the parcel layer in the output.",
 )
-@click.option(
-    "--dem",
-    type=click.Path(exists=True, dir_okay=False),
-    default=None,
-    help="DEM for slope; without it slope rules use GDPDJB.",
-)
-@click.option(
-    "--layer",
-    "layer_options",
-    multiple=True,
-    metavar="ROLE=PATH",
-    help="Constraint layer with its role; repeatable. PATH may be 'file.gpkg|layername=X'.",
-)
+@dem_option
+@layer_option
 @click.option(
     "--profile",
     default=DEFAULT_PROFILE,
