@@ -110,3 +110,34 @@ def test_classify_end_to_end_on_the_sample(tmp_path: Path) -> None:
     assert 'attr="lp_class"' in rows[0][4] and "永久基本农田" in rows[0][4]
     again = CliRunner().invoke(main, args)
     assert again.exit_code == 2 and "--overwrite" in again.stderr
+
+
+def test_non_standard_schema_gbk_shapefile_without_prj(tmp_path: Path) -> None:
+    from .conftest import square_parcels
+    from .test_io import write_shp
+
+    frame = square_parcels(2, 1).rename(columns={"ZLDWDM": "LOCCODE"})
+    frame["DLMC"] = ["水田", "水田"]
+    shp = write_shp(frame, tmp_path / "地块.shp", "GBK", cpg=None, ldid=0)
+    shp.with_suffix(".prj").unlink()
+    out = tmp_path / "out.gpkg"
+    base = ["classify", str(shp), "-o", str(out), "--encoding", "GBK"]
+    missing = CliRunner().invoke(main, base)
+    assert missing.exit_code == 2
+    assert "ZLDWDM" in missing.stderr and "LOCCODE" in missing.stderr  # the columns there are
+    assert "CRS_MISSING" in missing.stderr  # every problem at once
+    result = CliRunner().invoke(main, [*base, "--field", "ZLDWDM=LOCCODE", "--crs", "EPSG:4547"])
+    assert result.exit_code == 0, result.output
+    parcels = gpd.read_file(out, layer="parcels")
+    assert parcels["DLMC"].tolist() == ["水田", "水田"]
+    assert parcels["lp_county"].tolist() == ["430421", "430421"]
+    bad = CliRunner().invoke(main, [*base, "--overwrite", "--field", "NOPE=LOCCODE"])
+    assert bad.exit_code == 2 and "CANONICAL" in bad.stderr
+
+
+def test_result_html_repr_shows_counts_and_areas() -> None:
+    import landplan
+
+    sample = landplan.load_sample()
+    html = landplan.classify(sample.parcels, layers=sample.layers)._repr_html_()
+    assert "永久基本农田" in html and "<table>" in html and f"{len(sample.parcels):,}" in html

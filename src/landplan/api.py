@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .classify import assign_classes
-from .io import read_layer, read_parcels
+from .io import ReadOptions, read_layer, read_parcels
 from .measure import measure_parcels
 from .palette import FIELD_ALIASES_ZH
 from .pipeline import OUTPUT_COLUMNS
@@ -76,6 +76,7 @@ def classify(
     targets_column: str = "pbf_2035_wanmu",
     split: bool = False,
     fields: Mapping[str, str] | None = None,
+    read: ReadOptions | None = None,
 ) -> Result:
     """Classify every parcel by the rules of a profile.
 
@@ -98,6 +99,9 @@ def classify(
         Cut parcels along constraint boundaries and judge each piece.
     fields
         Mapping of canonical 三调 field names to the parcels' columns.
+    read
+        Encoding and CRS for reading a parcel file that needs them (its
+        ``fields`` are used when *fields* is not given).
 
     Examples
     --------
@@ -109,10 +113,12 @@ def classify(
     >>> len(result.parcels) == len(s.parcels)
     True
     """
+    read = read or ReadOptions()
+    fields = fields if fields is not None else read.fields
     frame = (
-        read_parcels(parcels, fields=fields)
-        if not isinstance(parcels, gpd.GeoDataFrame)
-        else parcels
+        parcels
+        if isinstance(parcels, gpd.GeoDataFrame)
+        else read_parcels(parcels, fields=fields, encoding=read.encoding, crs=read.crs)
     )
     source = str(parcels) if not isinstance(parcels, gpd.GeoDataFrame) else "parcels"
     loaded = load_profile(profile)

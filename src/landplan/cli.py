@@ -19,6 +19,7 @@ import click
 
 from . import __version__
 from .errors import InputError, LandplanError, OutputExistsError, ReadError
+from .io import ReadOptions
 from .palette import CLASS_CODES
 from .rules.model import DEFAULT_PROFILE
 
@@ -63,6 +64,43 @@ def parse_layer_options(values: tuple[str, ...]) -> dict[str, str]:
             raise click.BadParameter(str(exc), param_hint="--layer") from None
         layers[role.strip()] = path
     return layers
+
+
+def parse_field_options(values: tuple[str, ...]) -> dict[str, str]:
+    """``CANONICAL=COLUMN`` options to a field mapping, checking the canonical names."""
+    from .schema import FIELDS
+
+    fields: dict[str, str] = {}
+    for value in values:
+        name, sep, column = value.partition("=")
+        if not sep or not column or name.strip().upper() not in FIELDS:
+            raise click.BadParameter(
+                f"{value!r}: expected CANONICAL=COLUMN with CANONICAL one of {', '.join(FIELDS)}",
+                param_hint="--field",
+            )
+        fields[name.strip().upper()] = column
+    return fields
+
+
+def input_options(func: F) -> F:
+    """Options describing how to read the parcel layer."""
+    func = click.option(
+        "--crs",
+        default=None,
+        metavar="CRS",
+        help="CRS of a parcel file that declares none, e.g. EPSG:4546.",
+    )(func)
+    func = click.option(
+        "--encoding", default=None, help="Text encoding of a shapefile that cannot be detected."
+    )(func)
+    func = click.option(
+        "--field",
+        "field_options",
+        multiple=True,
+        metavar="CANONICAL=COLUMN",
+        help="Map a 三调 field to a column of a non-standard schema; repeatable.",
+    )(func)
+    return func
 
 
 dem_option = click.option(
@@ -129,11 +167,18 @@ def synth(out_dir: Path, n_parcels: int, seed: int, dem_resolution: float, overw
 
 
 def _measure_and_report(
-    parcels: str, output: Path, dem: str | None, layers: dict[str, str], overwrite: bool
+    parcels: str,
+    output: Path,
+    dem: str | None,
+    layers: dict[str, str],
+    overwrite: bool,
+    read: ReadOptions | None = None,
 ) -> None:
     from .pipeline import measure_files
 
-    result = measure_files(parcels, output, dem=dem, layers=layers, overwrite=overwrite)
+    result = measure_files(
+        parcels, output, dem=dem, layers=layers, overwrite=overwrite, read=read or ReadOptions()
+    )
     columns = [
         c
         for c in result.by_county.columns
@@ -149,13 +194,22 @@ def _measure_and_report(
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
 @dem_option
 @layer_option
+@input_options
 @click.option("--overwrite", is_flag=True, help="Replace OUTPUT if it exists.")
 @_handle_errors
 def measure(
-    parcels: str, output: Path, dem: str | None, layer_options: tuple[str, ...], overwrite: bool
+    parcels: str,
+    output: Path,
+    dem: str | None,
+    layer_options: tuple[str, ...],
+    field_options: tuple[str, ...],
+    encoding: str | None,
+    crs: str | None,
+    overwrite: bool,
 ) -> None:
     """Measure every parcel (area, slope, overlaps) and print county figures."""
-    _measure_and_report(parcels, output, dem, parse_layer_options(layer_options), overwrite)
+    read = ReadOptions(parse_field_options(field_options), encoding, crs)
+    _measure_and_report(parcels, output, dem, parse_layer_options(layer_options), overwrite, read)
 
 
 def _print_class_table(result: Result) -> None:
@@ -222,6 +276,7 @@ def _print_class_table(result: Result) -> None:
     help="Also write the county × class table as CSV (UTF-8 with BOM).",
 )
 @click.option("--split", is_flag=True, help="Cut parcels along constraint boundaries.")
+@input_options
 @click.option("--overwrite", is_flag=True, help="Replace OUTPUT if it exists.")
 @_handle_errors
 def classify_command(
@@ -235,6 +290,9 @@ def classify_command(
     targets_column: str,
     summary: Path | None,
     split: bool,
+    field_options: tuple[str, ...],
+    encoding: str | None,
+    crs: str | None,
     overwrite: bool,
 ) -> None:
     """Classify PARCELS into PBF, reserve, general, non-target, recovery and other land."""
@@ -252,6 +310,7 @@ def classify_command(
         targets=targets,
         targets_column=targets_column,
         split=split,
+        read=ReadOptions(parse_field_options(field_options), encoding, crs),
     )
     result.to_file(output, overwrite=overwrite, layer=layer_name, summary_csv=summary)
     _print_class_table(result)

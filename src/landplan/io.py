@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -168,6 +169,15 @@ def _apply_crs(frame: gpd.GeoDataFrame, crs: Any, source: str) -> gpd.GeoDataFra
             ]
         )
     return frame
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How to read a parcel layer whose schema, encoding or CRS needs help."""
+
+    fields: Mapping[str, str] | None = None  # canonical 三调 name -> column
+    encoding: str | None = None  # shapefile text encoding
+    crs: Any = None  # CRS of a file that declares none
 
 
 def read_parcels(

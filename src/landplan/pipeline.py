@@ -11,7 +11,14 @@ import geopandas as gpd
 import pandas as pd
 
 from .aggregate import summarize_measures_by_county
-from .io import check_writable, read_layer, read_parcels, write_layer, write_table
+from .io import (
+    ReadOptions,
+    check_writable,
+    read_layer,
+    read_parcels,
+    write_layer,
+    write_table,
+)
 from .measure import Measurement, measure_parcels
 from .roles import get_role
 from .schema import survey_attributes
@@ -67,6 +74,7 @@ def measure_files(
     dem: str | None = None,
     layers: Mapping[str, str] | None = None,
     overwrite: bool = False,
+    read: ReadOptions | None = None,
 ) -> MeasuredLayer:
     """Read parcels and layers, measure every parcel, write a GeoPackage.
 
@@ -74,14 +82,21 @@ def measure_files(
     table ``county_summary``.
     """
     out = check_writable(output, overwrite=overwrite)
-    parcels = read_parcels(parcels_path)
+    read = read or ReadOptions()
+    parcels = read_parcels(parcels_path, fields=read.fields, encoding=read.encoding, crs=read.crs)
     measurement = measure_parcels(
-        parcels, dem=dem, layers=read_role_layers(layers or {}), source=str(parcels_path)
+        parcels,
+        dem=dem,
+        layers=read_role_layers(layers or {}),
+        fields=read.fields,
+        source=str(parcels_path),
     )
     for problem in measurement.problems:
         log.warning("%s", problem)
     frame = measured_frame(parcels, measurement.table)
-    by_county = summarize_measures_by_county(survey_attributes(parcels), measurement.table)
+    by_county = summarize_measures_by_county(
+        survey_attributes(parcels, fields=read.fields), measurement.table
+    )
     write_layer(frame, out, layer="parcels")
     write_table(by_county, out, layer="county_summary")
     return MeasuredLayer(frame, measurement, by_county)
