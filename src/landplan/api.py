@@ -19,6 +19,7 @@ import pandas as pd
 
 from .classify import assign_classes
 from .io import ReadOptions, read_layer, read_parcels
+from .manifest import build_manifest
 from .measure import measure_parcels
 from .palette import FIELD_ALIASES_ZH
 from .pipeline import OUTPUT_COLUMNS
@@ -157,7 +158,26 @@ def classify(
     problems = (*measurement.problems, *evidence.problems(), *assignment.problems)
     for problem in problems:
         log.warning("%s", problem)
-    return Result(out, evidence, measurement, loaded, assignment.quotas, problems)
+    inputs: dict[str, Any] = {"parcels": parcels}
+    if dem is not None:
+        inputs["dem"] = dem
+    if isinstance(targets, str | Path):
+        inputs["targets"] = targets
+    inputs.update({f"layer:{role}": value for role, value in (layers or {}).items()})
+    manifest = build_manifest(
+        inputs,
+        profile_id=loaded.id,
+        profile_sha256=loaded.sha256,
+        parameters={
+            "split": split,
+            "targets_column": targets_column,
+            "fields": dict(fields or {}),
+            "encoding": read.encoding,
+            "crs": None if read.crs is None else str(read.crs),
+            "profile_parameters": dict(loaded.parameters),
+        },
+    )
+    return Result(out, evidence, measurement, loaded, assignment.quotas, problems, manifest)
 
 
 def _output_frame(

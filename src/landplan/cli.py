@@ -1,4 +1,4 @@
-"""Command-line interface: ``landplan classify | rules | demo | measure | synth``.
+"""Command-line interface: ``landplan classify | check | rules | demo | measure | synth``.
 
 Thin: parse, call one library function, map exceptions to exit codes
 (0 success, 1 findings, 2 usage error, 3 unreadable input).  Reports go to
@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from . import __version__
+from .batch import PARCEL_SUFFIXES
 from .errors import InputError, LandplanError, OutputExistsError, ReadError
 from .io import ReadOptions
 from .palette import CLASS_CODES
@@ -367,3 +368,71 @@ def demo(output: Path) -> None:
     result.to_file(output, overwrite=True, summary_csv=output.with_suffix(".csv"))
     _print_class_table(result)
     click.echo(f"wrote {output}", err=True)
+
+
+@main.command("check")
+@click.argument("parcels", type=click.Path(path_type=Path))
+@layer_option
+@dem_option
+@click.option(
+    "--profile",
+    default=DEFAULT_PROFILE,
+    show_default=True,
+    help="Shipped profile name or a TOML file.",
+)
+@click.option("--json", "fmt", flag_value="json", default=True, help="Report as JSON (default).")
+@click.option("--csv", "fmt", flag_value="csv", help="Report the findings as CSV.")
+@click.option(
+    "--fail-on",
+    type=click.Choice(["info", "warning", "error"]),
+    default="error",
+    show_default=True,
+    help="Exit 1 when a finding is at least this severe.",
+)
+@input_options
+@_handle_errors
+def check_command(
+    parcels: Path,
+    layer_options: tuple[str, ...],
+    dem: str | None,
+    profile: str,
+    fmt: str,
+    fail_on: str,
+    field_options: tuple[str, ...],
+    encoding: str | None,
+    crs: str | None,
+) -> None:
+    """Audit an existing PBF layer and validate 三调 attributes of PARCELS (a file or a folder).
+
+    Exit codes: 0 no finding at or above --fail-on, 1 findings, 2 usage error, 3 unreadable
+    input. The report goes to stdout, progress and logs to stderr.
+    """
+    from .audit import SEVERITIES
+    from .batch import check_files, parcel_files
+    from .pipeline import read_role_layers
+
+    if not parcels.exists():
+        raise ReadError(f"{parcels}: no such file or directory")
+    files = parcel_files(parcels)
+    if not files:
+        raise ReadError(f"{parcels}: no parcel files ({', '.join(PARCEL_SUFFIXES)}) in it")
+    layers = read_role_layers(parse_layer_options(layer_options))
+    read = ReadOptions(parse_field_options(field_options), encoding, crs)
+    with click.progressbar(length=len(files), label="checking", file=sys.stderr) as bar:
+        report = check_files(
+            files,
+            layers=layers,
+            dem=dem,
+            profile=profile,
+            read=read,
+            progress=lambda _: bar.update(1),
+        )
+    if fmt == "csv":
+        click.echo(report.findings.to_csv(index=False), nl=False)
+    else:
+        click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=1, default=str))
+    if report.unreadable:
+        sys.exit(EXIT_UNREADABLE)
+    worst = report.worst()
+    if worst is not None and SEVERITIES.index(worst) >= SEVERITIES.index(fail_on):
+        sys.exit(EXIT_FINDINGS)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
@@ -13,6 +15,7 @@ import pandas as pd
 from .aggregate import CITY_TOTAL, class_totals, target_delineation
 from .errors import Problem
 from .io import check_writable, write_layer, write_table
+from .manifest import manifest_json
 from .measure import Measurement
 from .palette import BY_CODE, CLASS_CODES
 from .qgis import class_style_qml, write_gpkg_style
@@ -34,6 +37,7 @@ class Result:
     profile: Profile
     quotas: pd.DataFrame
     problems: tuple[Problem, ...] = field(default_factory=tuple)
+    manifest: Mapping[str, Any] = field(default_factory=dict)
 
     @cached_property
     def summary(self) -> pd.DataFrame:
@@ -74,9 +78,10 @@ class Result:
     ) -> Path:
         """Write the parcels, the tables and a QGIS default style.
 
-        A GeoPackage gets layer *layer*, the tables of :meth:`tables` and a
-        categorised style on ``lp_class``; a shapefile gets a ``.qml`` beside it
-        and the tables as UTF-8 (BOM) CSV files next to it.
+        A GeoPackage gets layer *layer*, the tables of :meth:`tables`, a
+        categorised style on ``lp_class`` and table ``manifest``; a shapefile gets
+        a ``.qml`` beside it and the tables as UTF-8 (BOM) CSV files next to it.
+        Every run also writes ``<output>.manifest.json``.
         """
         out = check_writable(path, overwrite=overwrite)
         write_layer(self.parcels, out, layer=layer)
@@ -85,12 +90,20 @@ class Result:
             for name, table in self.tables().items():
                 write_table(table, out, layer=name)
             write_gpkg_style(out, layer, qml, geometry_column="geom")
+            write_table(
+                pd.DataFrame({"manifest_json": [manifest_json(self.manifest)]}),
+                out,
+                layer="manifest",
+            )
         else:
             out.with_suffix(".qml").write_text(qml, encoding="utf-8")
             for name, table in self.tables().items():
                 write_csv(table, out.with_name(f"{out.stem}_{name}.csv"))
         if summary_csv is not None:
             write_csv(self.summary, summary_csv)
+        out.with_name(out.name + ".manifest.json").write_text(
+            manifest_json(self.manifest), encoding="utf-8"
+        )
         return out
 
     def _repr_html_(self) -> str:

@@ -250,7 +250,18 @@ def survey_attributes(
             out[canonical] = _to_numeric(values, canonical, column, source, problems)
         elif canonical in _INTEGER:
             numbers = _to_numeric(values, canonical, column, source, problems)
-            out[canonical] = numbers.round().astype("Int64")
+            huge = numbers.abs() > 1e9  # codes and grades; anything this large is garbage
+            if huge.any():
+                problems.append(
+                    Problem(
+                        "FIELD_OUT_OF_RANGE",
+                        f"field {column} ({canonical}) holds a code or grade; "
+                        f"found e.g. {values[huge].iloc[0]!r}.",
+                        source,
+                        parcels=tuple(values.index[huge][:50]),
+                    )
+                )
+            out[canonical] = numbers.where(~huge).round().astype("Int64")
         else:
             text = values.astype("string").str.strip()
             out[canonical] = text.where(text != "", pd.NA).astype(object)
@@ -280,13 +291,15 @@ def _to_numeric(
 ) -> pd.Series:
     """Numbers from a column that may hold text; unparsable values become problems."""
     text_blank = values.astype("string").str.strip().fillna("") == ""
-    numbers = pd.to_numeric(values.where(~text_blank), errors="coerce")
+    numbers = pd.to_numeric(values.where(~text_blank), errors="coerce").astype(float)
+    infinite = np.isinf(numbers.to_numpy())
+    numbers[infinite] = np.nan
     bad = numbers.isna() & ~text_blank
     if bad.any():
         problems.append(
             Problem(
                 "FIELD_NOT_NUMERIC",
-                f"field {column} ({canonical}) must be numeric; found e.g. "
+                f"field {column} ({canonical}) must be a finite number; found e.g. "
                 f"{values[bad].iloc[0]!r}. Fix the values or map another field.",
                 source,
                 parcels=tuple(values.index[bad][:50]),

@@ -19,7 +19,7 @@ def write_dem(
     *,
     resolution_m: float = 10.0,
     margin_m: float = 200.0,
-    block_rows: int = 512,
+    block: int = 1024,
 ) -> None:
     """Write the landscape's elevation as a tiled, compressed float32 GeoTIFF."""
     x0, y0, x1, y1 = land.bounds
@@ -43,13 +43,15 @@ def write_dem(
         "predictor": 3,
         "BIGTIFF": "IF_SAFER",
     }
-    cols = x0 + (np.arange(width) + 0.5) * resolution_m
     with rasterio.open(path, "w", **profile) as dst:
-        for row in range(0, height, block_rows):
-            rows = min(block_rows, height - row)
-            ys = y1 - (np.arange(row, row + rows) + 0.5) * resolution_m
-            gx, gy = np.meshgrid(cols, ys)
-            z, _, _ = land.elevation(gx.ravel(), gy.ravel())
-            dst.write(
-                z.reshape(rows, width).astype(np.float32), 1, window=Window(0, row, width, rows)
-            )
+        # square windows: each sees only the few hills near it
+        for row in range(0, height, block):
+            for col in range(0, width, block):
+                window = Window(col, row, min(block, width - col), min(block, height - row))
+                xs = x0 + (np.arange(col, col + window.width) + 0.5) * resolution_m
+                ys = y1 - (np.arange(row, row + window.height) + 0.5) * resolution_m
+                gx, gy = np.meshgrid(xs, ys)
+                z, _, _ = land.elevation(gx.ravel(), gy.ravel())
+                dst.write(
+                    z.reshape(window.height, window.width).astype(np.float32), 1, window=window
+                )
