@@ -115,6 +115,8 @@ def test_batch_over_a_folder_with_a_bad_file(tmp_path: Path) -> None:
         ("430422.gpkg", "A_LOW_GRADE")
     ]
     assert "checking" in result.stderr  # progress on stderr, report on stdout
+    assert len(report["manifest"]["inputs"]) == 2  # the two files read, hashed
+    assert report["manifest"]["profile"]["id"] == "hunan-hengyang"
 
 
 @pytest.mark.parametrize(("fail_on", "code"), [("error", 0), ("warning", 1), ("info", 1)])

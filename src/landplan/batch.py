@@ -9,6 +9,7 @@ import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
@@ -16,6 +17,7 @@ import pandas as pd
 from .audit import SEVERITIES, audit_pbf
 from .errors import LandplanError
 from .io import ReadOptions, read_parcels
+from .manifest import build_manifest
 from .rules.model import DEFAULT_PROFILE, Profile, load_profile
 
 log = logging.getLogger(__name__)
@@ -39,6 +41,7 @@ class BatchReport:
     files: pd.DataFrame  # file, status (ok / unreadable / invalid), parcels, message
     findings: pd.DataFrame  # file + audit findings
     summary: pd.DataFrame  # file + per-county summary
+    manifest: Mapping[str, Any]
 
     def worst(self) -> str | None:
         """The most severe severity among the findings, if any."""
@@ -53,6 +56,7 @@ class BatchReport:
     def to_dict(self) -> dict[str, object]:
         """A JSON-serialisable form of the report."""
         return {
+            "manifest": dict(self.manifest),
             "files": self.files.to_dict(orient="records"),
             "summary": self.summary.to_dict(orient="records"),
             "findings": self.findings.to_dict(orient="records"),
@@ -95,10 +99,23 @@ def check_files(
         statuses.append({"file": str(path), "status": "ok", "parcels": len(parcels), "message": ""})
         findings.append(audit.findings.assign(file=str(path)))
         summaries.append(audit.summary.assign(file=str(path)))
+    inputs: dict[str, Any] = {
+        f"parcels:{row['file']}": row["file"] for row in statuses if row["status"] == "ok"
+    }
+    if dem is not None:
+        inputs["dem"] = dem
+    inputs.update({f"layer:{role}": layer for role, layer in (layers or {}).items()})
+    manifest = build_manifest(
+        inputs,
+        profile_id=loaded.id,
+        profile_sha256=loaded.sha256,
+        parameters={"fields": dict(read.fields or {}), "encoding": read.encoding, "crs": read.crs},
+    )
     return BatchReport(
         pd.DataFrame(statuses, columns=["file", "status", "parcels", "message"]),
         _concat_file_first(findings),
         _concat_file_first(summaries),
+        manifest,
     )
 
 
