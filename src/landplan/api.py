@@ -127,12 +127,14 @@ def classify(
     whole_areas = parcel_areas_of(frame) if split else None
     if split:
         frame = split_parcels(frame, role_layers)
+    attrs = survey_attributes(frame, fields=fields, source=source)
     measurement = measure_parcels(
         frame,
         dem=None if dem is None else str(dem),
         layers=role_layers,
         fields=fields,
         source=source,
+        attributes=attrs,
     )
     if whole_areas is not None:
         measurement = dataclasses.replace(
@@ -141,7 +143,6 @@ def classify(
                 measurement.table, frame["lp_parent"].to_numpy(), whole_areas
             ),
         )
-    attrs = survey_attributes(frame, fields=fields, source=source)
     ctx = Context(
         attrs,
         pd.DataFrame(frame.drop(columns=frame.geometry.name)),

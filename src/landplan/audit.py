@@ -81,8 +81,10 @@ def audit_pbf(
     """Audit the PBF among *parcels* and validate every parcel's attributes."""
     loaded = load_profile(profile)
     params = {**AUDIT_DEFAULTS, **loaded.parameters}
-    measurement = measure_parcels(parcels, dem=dem, layers=layers, fields=fields, source=source)
     attrs = survey_attributes(parcels, fields=fields, source=source)
+    measurement = measure_parcels(
+        parcels, dem=dem, layers=layers, fields=fields, source=source, attributes=attrs
+    )
     ctx = Context(
         attrs,
         pd.DataFrame(parcels.drop(columns=parcels.geometry.name)),

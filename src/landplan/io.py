@@ -21,7 +21,7 @@ from pyproj import CRS
 from .crs import require_crs
 from .encoding import shapefile_encoding
 from .errors import CRSError, InputError, OutputExistsError, Problem, ReadError
-from .schema import survey_attributes
+from .schema import check_fields
 
 log = logging.getLogger(__name__)
 
@@ -217,10 +217,7 @@ def read_parcels(
         require_crs(frame, source)
     except CRSError as exc:
         problems.extend(exc.problems)
-    try:
-        survey_attributes(frame, fields=fields, source=source)
-    except InputError as exc:
-        problems.extend(exc.problems)
+    problems.extend(check_fields(frame.columns, fields, source))
     if problems:
         raise InputError(problems)
     return frame

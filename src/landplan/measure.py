@@ -115,6 +115,7 @@ def measure_parcels(
     layers: Mapping[str, gpd.GeoDataFrame | gpd.GeoSeries] | None = None,
     fields: Mapping[str, str] | None = None,
     source: str = "parcels",
+    attributes: pd.DataFrame | None = None,
 ) -> Measurement:
     """Measure every parcel: areas, slope (if a DEM is given), overlaps per layer role.
 
@@ -128,6 +129,8 @@ def measure_parcels(
         Constraint layers by role name (:data:`landplan.roles.ROLES`).
     fields
         Mapping of canonical 三调 field names to the parcels' columns.
+    attributes
+        The parcels' :func:`~landplan.schema.survey_attributes`, if already parsed.
 
     Returns
     -------
@@ -148,7 +151,8 @@ def measure_parcels(
     True
     """
     require_crs(parcels, source)
-    attributes = survey_attributes(parcels, fields=fields, source=source)
+    if attributes is None:
+        attributes = survey_attributes(parcels, fields=fields, source=source)
     problems: list[Problem] = []
     geoms = parcels.geometry
     fixed, n_repaired = repair(geoms.to_numpy())

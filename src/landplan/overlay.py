@@ -4,9 +4,9 @@ A constraint layer is prepared once (:func:`prepare_constraint`): repaired,
 projected to the equal-area CRS, split into parts, and parts with many
 vertices cut into tiles so that each intersection stays cheap.  Overlaps are
 then computed for all parcels at once (:func:`overlap_areas`): an STRtree
-query finds intersecting (parcel, part) pairs; parcels lying wholly inside a
-part take their own area without any intersection; the rest are intersected
-pairwise.  Where a parcel meets parts of *different* source polygons, which
+query finds intersecting (parcel, part) pairs; parcels covered by a part take
+their own area without any intersection, pairs that only touch are dropped, and
+the rest are intersected pairwise.  Where a parcel meets parts of *different* source polygons, which
 may overlap each other, the pieces are unioned so nothing is counted twice.
 """
 
@@ -147,11 +147,14 @@ def overlap_areas(
     ids = np.flatnonzero(present)
     pi, ci = constraint.tree.query(geoms[ids], predicate="intersects")
     pi = ids[pi]
-    # shortcut: a parcel wholly inside one part overlaps by its whole area
+    # shortcuts: a parcel covered by one part overlaps by its whole area; a part that
+    # only touches a parcel (a shared edge, as between neighbouring parcels) adds nothing
     whole = np.zeros(len(geoms), dtype=bool)
-    whole[pi[shapely.contains_properly(constraint.parts[ci], geoms[pi])]] = True
+    whole[pi[shapely.covers(constraint.parts[ci], geoms[pi])]] = True
     overlap[whole] = area[whole]
     keep = ~whole[pi]
+    pi, ci = pi[keep], ci[keep]
+    keep = ~shapely.touches(constraint.parts[ci], geoms[pi])
     pi, ci = pi[keep], ci[keep]
     pieces = shapely.intersection(geoms[pi], constraint.parts[ci])
     piece_area = shapely.area(pieces)

@@ -60,7 +60,7 @@ class Result:
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """Every table of the result by its name in the output GeoPackage."""
-        fired = self.evidence.long()
+        fired = self.evidence.long(fired_only=True)
         return {
             "county_summary": self.summary,
             "target_delineation": self.delineation,

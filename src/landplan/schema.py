@@ -190,6 +190,36 @@ def county_of(zldwdm: pd.Series) -> pd.Series:
     return zldwdm.astype("string").fillna("").str.strip().str[:6].astype(object)
 
 
+def check_fields(
+    columns: pd.Index | list[str], fields: Mapping[str, str] | None = None, source: str = "parcels"
+) -> list[Problem]:
+    """Problems with a layer's schema: missing required fields, mappings to absent columns."""
+    resolved = resolve_fields(columns, fields)
+    names = list(map(str, columns))
+    problems = []
+    for name in REQUIRED:
+        if name not in resolved:
+            problems.append(
+                Problem(
+                    "FIELD_MISSING",
+                    f"required field {name} ({FIELDS[name]}) not found; columns are {names}. "
+                    f"Map it with fields={{'{name}': '<column>'}} (CLI: --field {name}=<column>).",
+                    source,
+                )
+            )
+    for canonical, column in resolved.items():
+        if column not in names:
+            problems.append(
+                Problem(
+                    "FIELD_MISSING",
+                    f"field mapping {canonical}={column!r} names a column that does not exist; "
+                    f"columns are {names}.",
+                    source,
+                )
+            )
+    return problems
+
+
 def survey_attributes(
     parcels: pd.DataFrame, *, fields: Mapping[str, str] | None = None, source: str = "parcels"
 ) -> pd.DataFrame:
@@ -217,29 +247,7 @@ def survey_attributes(
     [2, <NA>]
     """
     resolved = resolve_fields(parcels.columns, fields)
-    problems: list[Problem] = []
-    for name in REQUIRED:
-        if name not in resolved:
-            problems.append(
-                Problem(
-                    "FIELD_MISSING",
-                    f"required field {name} ({FIELDS[name]}) not found; columns are "
-                    f"{list(map(str, parcels.columns))}. "
-                    f"Map it with fields={{'{name}': '<column>'}}"
-                    f" (CLI: --field {name}=<column>).",
-                    source,
-                )
-            )
-    for canonical, column in resolved.items():
-        if column not in parcels.columns:
-            problems.append(
-                Problem(
-                    "FIELD_MISSING",
-                    f"field mapping {canonical}={column!r} names a column that does not exist; "
-                    f"columns are {list(map(str, parcels.columns))}.",
-                    source,
-                )
-            )
+    problems = check_fields(parcels.columns, fields, source)
     if problems:
         raise SchemaError(problems)
 

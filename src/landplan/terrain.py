@@ -15,6 +15,7 @@ outside the DEM or over nodata get NaN, never 0.
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -131,6 +132,38 @@ def _read_slope(src: rasterio.io.DatasetReader, tile: _Tile, crs: CRS) -> np.nda
     return slope[r : r + tile.window.height, c : c + tile.window.width]
 
 
+def geojson_shapes(geoms: np.ndarray) -> list[dict[str, object]]:
+    """GeoJSON-like mappings of polygonal geometries, built from flat coordinate arrays.
+
+    ``rasterio.features.rasterize`` takes mappings; building them through each
+    geometry's ``__geo_interface__`` costs several times the rasterisation itself.
+
+    Examples
+    --------
+    >>> from shapely.geometry import box
+    >>> geojson_shapes(np.array([box(0, 0, 1, 1)]))[0]["coordinates"][0][:2]
+    [(1.0, 0.0), (1.0, 1.0)]
+    """
+    if not len(geoms):
+        return []
+    kind, coords, offsets = shapely.to_ragged_array(geoms)
+    flat = np.ascontiguousarray(coords[:, :2]).ravel().tolist()
+    ring_ends = (2 * offsets[0]).tolist()
+    rings = [
+        list(zip(flat[a:b:2], flat[a + 1 : b : 2], strict=True))
+        for a, b in itertools.pairwise(ring_ends)
+    ]
+    poly_ends = offsets[1].tolist()
+    polygons = [rings[a:b] for a, b in itertools.pairwise(poly_ends)]
+    if kind == shapely.GeometryType.POLYGON:
+        return [{"type": "Polygon", "coordinates": p} for p in polygons]
+    multi_ends = offsets[2].tolist()
+    return [
+        {"type": "MultiPolygon", "coordinates": polygons[a:b]}
+        for a, b in itertools.pairwise(multi_ends)
+    ]
+
+
 def slope_statistics(
     parcels: gpd.GeoSeries | gpd.GeoDataFrame, dem: str, *, tile_size: int = 2048
 ) -> pd.DataFrame:
@@ -166,6 +199,12 @@ def slope_statistics(
         local = geoms.to_crs(dem_crs) if not dem_crs.equals(geoms.crs) else geoms
         shapes = local.to_numpy()
         valid_geom = ~(shapely.is_missing(shapes) | shapely.is_empty(shapes))
+        valid_geom &= np.isin(
+            shapely.get_type_id(shapes),
+            [shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON],
+        )
+        mappings = np.empty(n, dtype=object)
+        mappings[valid_geom] = geojson_shapes(shapes[valid_geom])
         bounds = shapely.bounds(shapes)
         cell_area = abs(src.transform.a * src.transform.e)
         small = valid_geom & (shapely.area(shapes) < 4 * cell_area)
@@ -188,7 +227,7 @@ def slope_statistics(
             tile_transform = rasterio.windows.transform(tile.window, src.transform)
             ids = np.flatnonzero(hit)
             labels = rasterize(
-                zip(shapes[ids], ids + 1, strict=True),
+                zip(mappings[ids], (ids + 1).tolist(), strict=True),
                 out_shape=slope.shape,
                 transform=tile_transform,
                 fill=0,

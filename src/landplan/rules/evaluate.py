@@ -43,17 +43,25 @@ class Evidence:
             [s[1:] for s in out], index=self.hits.index, dtype=object, name="lp_reasons"
         )
 
-    def long(self) -> pd.DataFrame:
-        """One row per parcel and rule: ``parcel``, ``rule_id``, ``hit``, ``value``, ``unit``."""
-        n, k = self.hits.shape
-        columns = list(self.hits.columns)
+    def long(self, *, fired_only: bool = False) -> pd.DataFrame:
+        """One row per parcel and rule: ``parcel``, ``rule_id``, ``hit``, ``value``, ``unit``.
+
+        With *fired_only*, only the rows where the rule fired.
+        """
+        hits = self.hits.to_numpy()
+        if fired_only:
+            rows, cols = np.nonzero(hits)
+        else:
+            rows, cols = np.divmod(np.arange(hits.size), hits.shape[1])
+        columns = np.array(self.hits.columns, dtype=object)
+        units = np.array([self.units[c] for c in self.hits.columns], dtype=object)
         return pd.DataFrame(
             {
-                "parcel": np.repeat(self.hits.index.to_numpy(), k),
-                "rule_id": np.tile(np.array(columns, dtype=object), n),
-                "hit": self.hits.to_numpy().ravel(),
-                "value": self.values.to_numpy(dtype=float).ravel(),
-                "unit": np.tile(np.array([self.units[c] for c in columns], dtype=object), n),
+                "parcel": self.hits.index.to_numpy()[rows],
+                "rule_id": columns[cols],
+                "hit": hits[rows, cols],
+                "value": self.values.to_numpy(dtype=float)[rows, cols],
+                "unit": units[cols],
             }
         )
 
