@@ -91,3 +91,11 @@ def test_random_sample_agrees_with_plain_shapely(small_synthetic) -> None:
         expected = shapely.area(shapely.intersection(ea, union))
         assert np.allclose(out["overlap_m2"].to_numpy()[sample], expected, rtol=1e-7, atol=1e-4)
         assert out.index.equals(parcels.index)
+
+
+def test_an_empty_constraint_layer_overlaps_nothing() -> None:
+    parcels = square_parcels(2, 1)
+    empty = prepare_constraint(gpd.GeoSeries([], crs=parcels.crs), name="eco_redline")
+    result = overlap_areas(parcels.geometry, empty)
+    assert result["overlap_m2"].tolist() == [0.0, 0.0]
+    assert result.index.equals(parcels.index)

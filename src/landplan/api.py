@@ -14,23 +14,17 @@ from pathlib import Path
 from typing import Any, TypeAlias
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 
-from .classify import assign_classes
+from .engine import Engine, run
 from .io import ReadOptions, read_layer, read_parcels
 from .manifest import build_manifest
-from .measure import measure_parcels
 from .palette import FIELD_ALIASES_ZH
-from .pipeline import OUTPUT_COLUMNS
+from .pipeline import ClassifyJob
 from .result import Result
 from .roles import get_role
-from .rules.evaluate import evaluate_rules
-from .rules.kinds import Context
 from .rules.model import DEFAULT_PROFILE, Profile, load_profile
-from .schema import survey_attributes
 from .select import read_targets
-from .split import conserve_piece_areas, parcel_areas_of, split_parcels
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +72,9 @@ def classify(
     split: bool = False,
     fields: Mapping[str, str] | None = None,
     read: ReadOptions | None = None,
+    engine: Engine = "single",
+    workers: int | None = None,
+    scheduler: str | None = None,
 ) -> Result:
     """Classify every parcel by the rules of a profile.
 
@@ -103,6 +100,12 @@ def classify(
     read
         Encoding and CRS for reading a parcel file that needs them (its
         ``fields`` are used when *fields* is not given).
+    engine
+        ``"single"`` (one process), ``"processes"`` (one task per county on
+        *workers* local processes) or ``"dask"`` (one task per county on a
+        ``dask.distributed`` cluster: a local one of *workers* processes, or
+        the scheduler at *scheduler*).  All give the same answers; see
+        :mod:`landplan.engine`.
 
     Examples
     --------
@@ -123,41 +126,16 @@ def classify(
     )
     source = str(parcels) if not isinstance(parcels, gpd.GeoDataFrame) else "parcels"
     loaded = load_profile(profile)
-    role_layers = _layers(layers)
-    whole_areas = parcel_areas_of(frame) if split else None
-    if split:
-        frame = split_parcels(frame, role_layers)
-    attrs = survey_attributes(frame, fields=fields, source=source)
-    measurement = measure_parcels(
-        frame,
+    job = ClassifyJob(
+        profile=loaded,
         dem=None if dem is None else str(dem),
-        layers=role_layers,
+        target_m2=_targets(targets, targets_column),
+        split=split,
         fields=fields,
         source=source,
-        attributes=attrs,
     )
-    if whole_areas is not None:
-        measurement = dataclasses.replace(
-            measurement,
-            table=conserve_piece_areas(
-                measurement.table, frame["lp_parent"].to_numpy(), whole_areas
-            ),
-        )
-    ctx = Context(
-        attrs,
-        pd.DataFrame(frame.drop(columns=frame.geometry.name)),
-        measurement.table,
-        has_dem=dem is not None,
-    )
-    evidence = evaluate_rules(loaded, ctx)
-    assignment = assign_classes(
-        evidence, ctx, loaded, frame.geometry, _targets(targets, targets_column)
-    )
-    out = _output_frame(
-        frame, attrs, measurement.table, evidence.reasons(), assignment.lp_class, assignment.lp_prio
-    )
-    problems = (*measurement.problems, *evidence.problems(), *assignment.problems)
-    for problem in problems:
+    result = run(frame, _layers(layers), job, engine=engine, workers=workers, scheduler=scheduler)
+    for problem in result.problems:
         log.warning("%s", problem)
     inputs: dict[str, Any] = {"parcels": parcels}
     if dem is not None:
@@ -171,6 +149,7 @@ def classify(
         profile_sha256=loaded.sha256,
         parameters={
             "split": split,
+            "engine": engine,
             "targets_column": targets_column,
             "fields": dict(fields or {}),
             "encoding": read.encoding,
@@ -178,38 +157,7 @@ def classify(
             "profile_parameters": dict(loaded.parameters),
         },
     )
-    return Result(out, evidence, measurement, loaded, assignment.quotas, problems, manifest)
-
-
-def _output_frame(
-    frame: gpd.GeoDataFrame,
-    attrs: pd.DataFrame,
-    measures: pd.DataFrame,
-    reasons: pd.Series,
-    lp_class: np.ndarray,
-    lp_prio: np.ndarray,
-) -> gpd.GeoDataFrame:
-    farmland = attrs["IS_FARMLAND"].to_numpy(dtype=bool)
-    area_m2 = np.where(farmland, measures["dlmj_m2"], measures["area_m2"])
-    added: dict[str, Any] = {
-        "lp_class": lp_class,
-        "lp_reasons": reasons.to_numpy(),
-        "lp_county": attrs["COUNTY"].to_numpy(),
-        "lp_area_ha": area_m2 / 1e4,
-        "lp_prio": lp_prio,
-    }
-    extra = pd.DataFrame(added, index=frame.index)
-    renamed = measures.rename(columns=OUTPUT_COLUMNS)
-    clash = [
-        c
-        for c in (*extra.columns, *renamed.columns)
-        if c in frame.columns and c not in ("lp_parent", "lp_piece")
-    ]
-    base = frame.drop(columns=clash)
-    if clash:
-        log.warning("input columns %s are replaced by landplan's output columns", clash)
-    out = pd.concat([base, extra, renamed], axis=1)
-    return gpd.GeoDataFrame(out, geometry=frame.geometry.name, crs=frame.crs)
+    return dataclasses.replace(result, manifest=manifest)
 
 
 __all__ = ["FIELD_ALIASES_ZH", "classify"]

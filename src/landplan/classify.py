@@ -103,7 +103,7 @@ def assign_classes(
     pbf_target, problems = county_targets(
         target_m2, protection, float(profile.parameters["default_pbf_share_of_target"])
     )
-    select_ctx = SelectContext(ctx, adjacent_to=_adjacency(geometry, lp_class))
+    select_ctx = SelectContext(ctx, adjacent_to=_adjacency(geometry, lp_class, county))
 
     pbf_eligible = target & ~evidence.stage_hit("P")
     order = priority_order(select_ctx, profile.priorities["pbf"], stable)
@@ -143,8 +143,12 @@ def assign_classes(
     return Assignment(lp_class, prio, quotas, tuple(problems))
 
 
-def _adjacency(geometry: gpd.GeoSeries, lp_class: np.ndarray):  # type: ignore[no-untyped-def]
-    """A function telling which parcels touch a parcel of a class, as classes stand then."""
+def _adjacency(geometry: gpd.GeoSeries, lp_class: np.ndarray, county: np.ndarray):  # type: ignore[no-untyped-def]
+    """A function telling which parcels touch a parcel of a class, as classes stand then.
+
+    Only parcels of the same county count: quotas are per county, and a county's
+    classification then never depends on its neighbours'.
+    """
     geoms = geometry.to_numpy()
 
     def adjacent_to(code: str) -> np.ndarray:
@@ -154,8 +158,9 @@ def _adjacency(geometry: gpd.GeoSeries, lp_class: np.ndarray):  # type: ignore[n
             return out
         tree = shapely.STRtree(geoms[members])
         present = np.flatnonzero(~(shapely.is_missing(geoms) | shapely.is_empty(geoms)))
-        hits, _ = tree.query(geoms[present], predicate="intersects")
-        out[present[np.unique(hits)]] = True
+        hits, member = tree.query(geoms[present], predicate="intersects")
+        same = county[present[hits]] == county[members[member]]
+        out[present[np.unique(hits[same])]] = True
         out[members] = False
         return out
 

@@ -277,6 +277,25 @@ def _print_class_table(result: Result) -> None:
     help="Also write the county × class table as CSV (UTF-8 with BOM).",
 )
 @click.option("--split", is_flag=True, help="Cut parcels along constraint boundaries.")
+@click.option(
+    "--engine",
+    type=click.Choice(["single", "processes", "dask"]),
+    default=None,
+    help="single process (default); one task per county on local processes; "
+    "or on Dask (implied by --workers/--scheduler).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Number of worker processes (a local Dask cluster unless --engine processes).",
+)
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    default=None,
+    help="Address of a running dask.distributed scheduler, e.g. tcp://10.0.0.5:8786.",
+)
 @input_options
 @click.option("--overwrite", is_flag=True, help="Replace OUTPUT if it exists.")
 @_handle_errors
@@ -291,12 +310,19 @@ def classify_command(
     targets_column: str,
     summary: Path | None,
     split: bool,
+    engine: str | None,
+    workers: int | None,
+    scheduler: str | None,
     field_options: tuple[str, ...],
     encoding: str | None,
     crs: str | None,
     overwrite: bool,
 ) -> None:
     """Classify PARCELS into PBF, reserve, general, non-target, recovery and other land."""
+    if engine is None:
+        engine = "dask" if workers is not None or scheduler is not None else "single"
+    if scheduler is not None and engine != "dask":
+        raise click.UsageError("--scheduler needs the dask engine.")
     from .api import classify
     from .io import check_writable
 
@@ -312,6 +338,9 @@ def classify_command(
         targets_column=targets_column,
         split=split,
         read=ReadOptions(parse_field_options(field_options), encoding, crs),
+        engine=engine,  # type: ignore[arg-type]  # checked by click.Choice
+        workers=workers,
+        scheduler=scheduler,
     )
     result.to_file(output, overwrite=overwrite, layer=layer_name, summary_csv=summary)
     _print_class_table(result)

@@ -44,7 +44,7 @@ class PreparedConstraint:
 
 def _subdivide(parts: np.ndarray, source: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Cut parts with many vertices into quadrants until each is small."""
-    done_parts, done_source = [], []
+    done_parts, done_source = [parts[:0]], [source[:0]]
     while len(parts):
         big = shapely.get_num_coordinates(parts) > MAX_PART_VERTICES
         done_parts.append(parts[~big])
@@ -156,7 +156,7 @@ def overlap_areas(
     pi, ci = pi[keep], ci[keep]
     keep = ~shapely.touches(constraint.parts[ci], geoms[pi])
     pi, ci = pi[keep], ci[keep]
-    pieces = shapely.intersection(geoms[pi], constraint.parts[ci])
+    pieces = _intersection(geoms[pi], constraint.parts[ci])
     piece_area = shapely.area(pieces)
     positive = piece_area > 0
     pi, ci, pieces, piece_area = pi[positive], ci[positive], pieces[positive], piece_area[positive]
@@ -167,6 +167,21 @@ def overlap_areas(
     return pd.DataFrame(
         {"overlap_m2": overlap, "overlap_share": np.clip(share, 0.0, 1.0)}, index=parcels.index
     )
+
+
+def _intersection(parcels: np.ndarray, parts: np.ndarray) -> np.ndarray:
+    """Pairwise intersection; parcels that reprojection left invalid are repaired first.
+
+    Parcels are valid in their own CRS, but a piece cut with a sliver can become
+    invalid after projection to the equal-area CRS; GEOS then refuses the whole
+    batch.  Checking validity only on that rare path keeps the common one fast.
+    """
+    try:
+        return shapely.intersection(parcels, parts)
+    except shapely.errors.GEOSException:
+        fixed, n = repair(parcels)
+        log.debug("repaired %d parcel geometries invalid in the equal-area CRS", n)
+        return shapely.intersection(fixed, parts)
 
 
 def _union_mixed_sources(

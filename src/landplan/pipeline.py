@@ -1,16 +1,27 @@
-"""The measurement job from files to files: read, measure, write, summarise."""
+"""The jobs on in-memory parcels: measure them, or classify them end to end.
+
+:func:`classify_frame` is the data flow of the plans on one set of parcels:
+measure (areas, slope, overlaps) → evaluate the profile's rules (evidence) →
+fill quotas in priority order → classes → :class:`~landplan.result.Result`.
+Every engine (:mod:`landplan.engine`) runs it, on all parcels at once or on
+one county at a time.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from .aggregate import summarize_measures_by_county
+from .classify import assign_classes
 from .io import (
     ReadOptions,
     check_writable,
@@ -20,8 +31,13 @@ from .io import (
     write_table,
 )
 from .measure import Measurement, measure_parcels
+from .result import Result
 from .roles import get_role
+from .rules.evaluate import evaluate_rules
+from .rules.kinds import Context
+from .rules.model import Profile
 from .schema import survey_attributes
+from .split import conserve_piece_areas, parcel_areas_of, split_parcels
 
 log = logging.getLogger(__name__)
 
@@ -100,3 +116,87 @@ def measure_files(
     write_layer(frame, out, layer="parcels")
     write_table(by_county, out, layer="county_summary")
     return MeasuredLayer(frame, measurement, by_county)
+
+
+@dataclass(frozen=True)
+class ClassifyJob:
+    """Everything but the parcels and layers that a classification needs; picklable."""
+
+    profile: Profile
+    dem: str | None = None
+    target_m2: Mapping[str, float] | None = None
+    split: bool = False
+    fields: Mapping[str, str] | None = None
+    source: str = "parcels"
+
+
+def classify_frame(
+    frame: gpd.GeoDataFrame,
+    layers: Mapping[str, gpd.GeoDataFrame | gpd.GeoSeries],
+    job: ClassifyJob,
+) -> Result:
+    """Classify in-memory parcels with in-memory constraint layers (no manifest)."""
+    whole_areas = parcel_areas_of(frame) if job.split else None
+    if job.split:
+        frame = split_parcels(frame, layers)
+    attrs = survey_attributes(frame, fields=job.fields, source=job.source)
+    measurement = measure_parcels(
+        frame,
+        dem=job.dem,
+        layers=layers,
+        fields=job.fields,
+        source=job.source,
+        attributes=attrs,
+    )
+    if whole_areas is not None:
+        measurement = dataclasses.replace(
+            measurement,
+            table=conserve_piece_areas(
+                measurement.table, frame["lp_parent"].to_numpy(), whole_areas
+            ),
+        )
+    ctx = Context(
+        attrs,
+        pd.DataFrame(frame.drop(columns=frame.geometry.name)),
+        measurement.table,
+        has_dem=job.dem is not None,
+    )
+    evidence = evaluate_rules(job.profile, ctx)
+    assignment = assign_classes(evidence, ctx, job.profile, frame.geometry, job.target_m2)
+    out = output_frame(
+        frame, attrs, measurement.table, evidence.reasons(), assignment.lp_class, assignment.lp_prio
+    )
+    problems = (*measurement.problems, *evidence.problems(), *assignment.problems)
+    return Result(out, evidence, measurement, job.profile, assignment.quotas, problems)
+
+
+def output_frame(
+    frame: gpd.GeoDataFrame,
+    attrs: pd.DataFrame,
+    measures: pd.DataFrame,
+    reasons: pd.Series,
+    lp_class: np.ndarray,
+    lp_prio: np.ndarray,
+) -> gpd.GeoDataFrame:
+    """Input columns, then the output contract (``lp_class`` ...), then the measures."""
+    farmland = attrs["IS_FARMLAND"].to_numpy(dtype=bool)
+    area_m2 = np.where(farmland, measures["dlmj_m2"], measures["area_m2"])
+    added: dict[str, Any] = {
+        "lp_class": lp_class,
+        "lp_reasons": reasons.to_numpy(),
+        "lp_county": attrs["COUNTY"].to_numpy(),
+        "lp_area_ha": area_m2 / 1e4,
+        "lp_prio": lp_prio,
+    }
+    extra = pd.DataFrame(added, index=frame.index)
+    renamed = measures.rename(columns=OUTPUT_COLUMNS)
+    clash = [
+        c
+        for c in (*extra.columns, *renamed.columns)
+        if c in frame.columns and c not in ("lp_parent", "lp_piece")
+    ]
+    base = frame.drop(columns=clash)
+    if clash:
+        log.warning("input columns %s are replaced by landplan's output columns", clash)
+    out = pd.concat([base, extra, renamed], axis=1)
+    return gpd.GeoDataFrame(out, geometry=frame.geometry.name, crs=frame.crs)
