@@ -13,6 +13,9 @@ from shapely.geometry import box
 
 from landplan.crs import CGCS2000_A, CGCS2000_RF
 
+# scripts run by the system Python that has PyQGIS, not by pytest
+collect_ignore = ["qgis"]
+
 # CGCS2000 / 3-degree Gauss-Kruger CM 114E (zone 38), no zone prefix
 GK38 = 4547
 

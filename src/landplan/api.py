@@ -25,6 +25,7 @@ from .result import Result
 from .roles import get_role
 from .rules.model import DEFAULT_PROFILE, Profile, load_profile
 from .select import read_targets
+from .timing import stage
 
 log = logging.getLogger(__name__)
 
@@ -119,11 +120,12 @@ def classify(
     """
     read = read or ReadOptions()
     fields = fields if fields is not None else read.fields
-    frame = (
-        parcels
-        if isinstance(parcels, gpd.GeoDataFrame)
-        else read_parcels(parcels, fields=fields, encoding=read.encoding, crs=read.crs)
-    )
+    with stage("read parcels"):
+        frame = (
+            parcels
+            if isinstance(parcels, gpd.GeoDataFrame)
+            else read_parcels(parcels, fields=fields, encoding=read.encoding, crs=read.crs)
+        )
     source = str(parcels) if not isinstance(parcels, gpd.GeoDataFrame) else "parcels"
     loaded = load_profile(profile)
     job = ClassifyJob(
@@ -134,7 +136,9 @@ def classify(
         fields=fields,
         source=source,
     )
-    result = run(frame, _layers(layers), job, engine=engine, workers=workers, scheduler=scheduler)
+    with stage("read layers"):
+        role_layers = _layers(layers)
+    result = run(frame, role_layers, job, engine=engine, workers=workers, scheduler=scheduler)
     for problem in result.problems:
         log.warning("%s", problem)
     inputs: dict[str, Any] = {"parcels": parcels}

@@ -347,6 +347,48 @@ def classify_command(
     click.echo(f"wrote {output}", err=True)
 
 
+@main.command("report")
+@click.argument("result", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--targets",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="CSV of county targets (county_code, protection_target_2035_wanmu, ...).",
+)
+@click.option(
+    "-d",
+    "--directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Folder for the tables, charts and report.html.",
+)
+@click.option(
+    "--warn-within",
+    type=float,
+    default=0.01,
+    show_default=True,
+    help="Indicator warning band: short of the target by at most this share is 预警.",
+)
+@click.option("--layer-name", default="parcels", show_default=True)
+@_handle_errors
+def report_command(
+    result: Path, targets: str | None, directory: Path, warn_within: float, layer_name: str
+) -> None:
+    """Write the plans' tables (附录 2, 3, 5), charts and an HTML summary of RESULT."""
+    from .indicators import Thresholds
+    from .report import write_report
+
+    report = write_report(
+        result,
+        directory,
+        targets=targets,
+        thresholds=Thresholds(warn_within=warn_within),
+        layer=layer_name,
+    )
+    for path in report.files:
+        click.echo(str(path))
+
+
 @main.command("rules")
 @click.option(
     "--profile",

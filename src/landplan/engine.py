@@ -41,6 +41,7 @@ from .pipeline import ClassifyJob, classify_frame
 from .result import Result
 from .rules.evaluate import Evidence
 from .schema import county_of, resolve_fields
+from .timing import stage
 
 log = logging.getLogger(__name__)
 
@@ -139,13 +140,16 @@ def run(
         )
     if engine == "single" and scheduler is None:
         return classify_frame(frame, layers, job)
-    parts = partition_by_county(frame, layers, job.fields)
+    with stage("partition"):
+        parts = partition_by_county(frame, layers, job.fields)
     log.info("classifying %d parcels in %d county partitions", len(frame), len(parts))
-    if engine == "processes":
-        results = _run_processes(parts, job, workers)
-    else:
-        results = _run_dask(parts, job, workers=workers, scheduler=scheduler, scratch=scratch)
-    return merge_results(results, [p.positions for p in parts], frame.index, split=job.split)
+    with stage(f"counties on {engine}"):
+        if engine == "processes":
+            results = _run_processes(parts, job, workers)
+        else:
+            results = _run_dask(parts, job, workers=workers, scheduler=scheduler, scratch=scratch)
+    with stage("merge"):
+        return merge_results(results, [p.positions for p in parts], frame.index, split=job.split)
 
 
 def _classify_partition(part: Partition, job: ClassifyJob) -> Result:

@@ -25,6 +25,7 @@ from .overlay import overlap_areas, prepare_constraint
 from .roles import get_role
 from .schema import survey_attributes
 from .terrain import slope_problems, slope_statistics
+from .timing import stage
 
 log = logging.getLogger(__name__)
 
@@ -178,13 +179,15 @@ def measure_parcels(
             )
         )
     fixed_series = gpd.GeoSeries(fixed, index=parcels.index, crs=parcels.crs)
-    ea = fixed_series.to_crs(EQUAL_AREA_CRS)
-    parent = parcels["lp_parent"].to_numpy() if "lp_parent" in parcels else None
-    table, area_problems = parcel_areas(ea, attributes, source=source, parent=parent)
+    with stage("areas"):
+        ea = fixed_series.to_crs(EQUAL_AREA_CRS)
+        parent = parcels["lp_parent"].to_numpy() if "lp_parent" in parcels else None
+        table, area_problems = parcel_areas(ea, attributes, source=source, parent=parent)
     problems += area_problems
     parts = [table]
     if dem is not None:
-        stats = slope_statistics(fixed_series, dem)
+        with stage("slope"):
+            stats = slope_statistics(fixed_series, dem)
         problems += slope_problems(stats, source=str(dem))
         parts.append(stats)
     parcels_crs = CRS.from_user_input(parcels.crs)
@@ -198,7 +201,8 @@ def measure_parcels(
                 layer_crs.name,
                 parcels_crs.name,
             )
-        prepared = prepare_constraint(layer, name=name)
+        with stage("overlaps"):
+            prepared = prepare_constraint(layer, name=name)
         if prepared.n_repaired:
             problems.append(
                 Problem(
@@ -208,6 +212,7 @@ def measure_parcels(
                     severity="warning",
                 )
             )
-        ov = overlap_areas(ea, prepared, parcel_area_m2=table["area_m2"])
+        with stage("overlaps"):
+            ov = overlap_areas(ea, prepared, parcel_area_m2=table["area_m2"])
         parts.append(ov.set_axis([role.overlap_column, role.share_column], axis=1))
     return Measurement(pd.concat(parts, axis=1), tuple(problems))

@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from .roles import ROLES
+
 
 @dataclass(frozen=True)
 class ParcelClass:
@@ -31,24 +33,50 @@ CLASSES: tuple[ParcelClass, ...] = (
 BY_CODE: Mapping[str, ParcelClass] = MappingProxyType({c.code: c for c in CLASSES})
 CLASS_CODES: tuple[str, ...] = tuple(c.code for c in CLASSES)
 
+#: Recovery-candidate priority bands, first (dark) to last (light): the QGIS style and plots.
+PRIORITY_RAMP: tuple[str, ...] = ("#08306b", "#2171b5", "#6baed6", "#c6dbef")
+
+
+def priority_colours(n: int) -> list[str]:
+    """*n* colours of :data:`PRIORITY_RAMP`, first band darkest.
+
+    Examples
+    --------
+    >>> priority_colours(2)
+    ['#08306b', '#c6dbef']
+    """
+    if n <= 1:
+        return list(PRIORITY_RAMP[:1])
+    picks = [round(i * (len(PRIORITY_RAMP) - 1) / (n - 1)) for i in range(n)]
+    return [PRIORITY_RAMP[i] for i in picks]
+
+
 #: Chinese display names of landplan's output fields (QGIS aliases, table headers).
-FIELD_ALIASES_ZH: Mapping[str, str] = MappingProxyType(
-    {
-        "lp_class": "分类",
-        "lp_reasons": "触发规则",
-        "lp_county": "县级代码",
-        "lp_area_ha": "面积(公顷)",
-        "lp_prio": "优先序",
-        "lp_area_m2": "椭球面积(平方米)",
-        "lp_dlmj_m2": "地类面积(平方米)",
-        "lp_tbmjdif": "面积与TBMJ相对差",
-        "lp_slope": "平均坡度(度)",
-        "lp_s15": "坡度>15°占比",
-        "lp_s25": "坡度>25°占比",
-        "lp_sgrade": "坡度级别",
-        "lp_scells": "坡度像元数",
-        "lp_scover": "DEM覆盖率",
-        "lp_parent": "原图斑",
-        "lp_piece": "分割序号",
-    }
-)
+_OUTPUT_ALIASES_ZH = {
+    "lp_class": "分类",
+    "lp_reasons": "触发规则",
+    "lp_county": "县级代码",
+    "lp_area_ha": "面积(公顷)",
+    "lp_prio": "优先序",
+    "lp_area_m2": "椭球面积(平方米)",
+    "lp_dlmj_m2": "地类面积(平方米)",
+    "lp_tbmjdif": "面积与TBMJ相对差",
+    "lp_slope": "平均坡度(度)",
+    "lp_s15": "坡度>15°占比",
+    "lp_s25": "坡度>25°占比",
+    "lp_sgrade": "坡度级别",
+    "lp_scells": "坡度像元数",
+    "lp_scover": "DEM覆盖率",
+    "lp_parent": "原图斑",
+    "lp_piece": "分割序号",
+}
+_ROLE_ALIASES_ZH = {
+    column: f"{role.zh}{suffix}"
+    for role in ROLES.values()
+    for column, suffix in (
+        (role.overlap_column, "重叠面积(平方米)"),
+        (role.share_column, "重叠占比"),
+    )
+}
+#: Chinese display names of landplan's output fields (QGIS aliases, table headers).
+FIELD_ALIASES_ZH: Mapping[str, str] = MappingProxyType({**_OUTPUT_ALIASES_ZH, **_ROLE_ALIASES_ZH})

@@ -38,6 +38,7 @@ from .rules.kinds import Context
 from .rules.model import Profile
 from .schema import survey_attributes
 from .split import conserve_piece_areas, parcel_areas_of, split_parcels
+from .timing import stage
 
 log = logging.getLogger(__name__)
 
@@ -138,8 +139,10 @@ def classify_frame(
     """Classify in-memory parcels with in-memory constraint layers (no manifest)."""
     whole_areas = parcel_areas_of(frame) if job.split else None
     if job.split:
-        frame = split_parcels(frame, layers)
-    attrs = survey_attributes(frame, fields=job.fields, source=job.source)
+        with stage("split"):
+            frame = split_parcels(frame, layers)
+    with stage("attributes"):
+        attrs = survey_attributes(frame, fields=job.fields, source=job.source)
     measurement = measure_parcels(
         frame,
         dem=job.dem,
@@ -161,11 +164,19 @@ def classify_frame(
         measurement.table,
         has_dem=job.dem is not None,
     )
-    evidence = evaluate_rules(job.profile, ctx)
-    assignment = assign_classes(evidence, ctx, job.profile, frame.geometry, job.target_m2)
-    out = output_frame(
-        frame, attrs, measurement.table, evidence.reasons(), assignment.lp_class, assignment.lp_prio
-    )
+    with stage("rules"):
+        evidence = evaluate_rules(job.profile, ctx)
+    with stage("quotas and classes"):
+        assignment = assign_classes(evidence, ctx, job.profile, frame.geometry, job.target_m2)
+    with stage("output columns"):
+        out = output_frame(
+            frame,
+            attrs,
+            measurement.table,
+            evidence.reasons(),
+            assignment.lp_class,
+            assignment.lp_prio,
+        )
     problems = (*measurement.problems, *evidence.problems(), *assignment.problems)
     return Result(out, evidence, measurement, job.profile, assignment.quotas, problems)
 

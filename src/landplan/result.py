@@ -18,9 +18,15 @@ from .io import check_writable, write_layer, write_table
 from .manifest import manifest_json
 from .measure import Measurement
 from .palette import BY_CODE, CLASS_CODES
-from .qgis import class_style_qml, write_gpkg_style
+from .qgis import (
+    class_style_qml,
+    recovery_priority_breaks,
+    recovery_style_qml,
+    write_gpkg_style,
+)
 from .rules.evaluate import Evidence
 from .rules.model import Profile
+from .timing import stage
 
 
 @dataclass(frozen=True)
@@ -84,12 +90,25 @@ class Result:
         Every run also writes ``<output>.manifest.json``.
         """
         out = check_writable(path, overwrite=overwrite)
-        write_layer(self.parcels, out, layer=layer)
+        with stage("write parcels"):
+            write_layer(self.parcels, out, layer=layer)
         qml = class_style_qml(list(self.parcels.columns))
         if out.suffix.lower() == ".gpkg":
             for name, table in self.tables().items():
                 write_table(table, out, layer=name)
             write_gpkg_style(out, layer, qml, geometry_column="geom")
+            recovery = self.parcels["lp_prio"].where(self.parcels["lp_class"] == "RECOVERY", 0)
+            write_gpkg_style(
+                out,
+                layer,
+                recovery_style_qml(
+                    recovery_priority_breaks(recovery.to_numpy()), list(self.parcels.columns)
+                ),
+                name="landplan recovery priority",
+                geometry_column="geom",
+                default=False,
+                description="可恢复耕地候选 by priority rank (专栏 8-1)",
+            )
             write_table(
                 pd.DataFrame({"manifest_json": [manifest_json(self.manifest)]}),
                 out,

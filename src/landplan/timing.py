@@ -1,0 +1,47 @@
+"""Wall time per pipeline stage, recorded only when someone asks (the benchmark).
+
+Library code marks its stages with :func:`stage`; outside
+:func:`record_stages` that costs one context-variable lookup.
+
+Examples
+--------
+>>> with record_stages() as seconds:
+...     with stage("work"):
+...         _ = sum(range(1000))
+>>> list(seconds)
+['work']
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+_RECORDER: ContextVar[dict[str, float] | None] = ContextVar("landplan_stages", default=None)
+
+
+@contextmanager
+def stage(name: str) -> Iterator[None]:
+    """Add the wall time of the block to stage *name* of the active recorder, if any."""
+    recorder = _RECORDER.get()
+    if recorder is None:
+        yield
+        return
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        recorder[name] = recorder.get(name, 0.0) + time.perf_counter() - start
+
+
+@contextmanager
+def record_stages() -> Iterator[dict[str, float]]:
+    """Collect stage wall times (seconds by stage name, in first-seen order)."""
+    recorder: dict[str, float] = {}
+    token = _RECORDER.set(recorder)
+    try:
+        yield recorder
+    finally:
+        _RECORDER.reset(token)
