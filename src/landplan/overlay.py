@@ -4,9 +4,10 @@ A constraint layer is prepared once (:func:`prepare_constraint`): repaired,
 projected to the equal-area CRS, split into parts, and parts with many
 vertices cut into tiles so that each intersection stays cheap.  Overlaps are
 then computed for all parcels at once (:func:`overlap_areas`): an STRtree
-query finds intersecting (parcel, part) pairs; parcels covered by a part take
-their own area without any intersection, pairs that only touch are dropped, and
-the rest are intersected pairwise.  Where a parcel meets parts of *different* source polygons, which
+query finds (parcel, part) pairs whose boxes meet; parcels covered by a part
+take their own area without any intersection, pairs whose interiors do not
+meet are dropped, and the rest are intersected pairwise.  Where a parcel meets
+parts of *different* source polygons, which
 may overlap each other, the pieces are unioned so nothing is counted twice.
 """
 
@@ -35,6 +36,7 @@ class PreparedConstraint:
 
     name: str
     parts: np.ndarray  # polygon parts, prepared
+    bounds: np.ndarray  # their bounding boxes, (n, 4)
     source: np.ndarray  # index of the input feature each part comes from
     tree: shapely.STRtree
     n_features: int
@@ -91,6 +93,7 @@ def prepare_constraint(layer: gpd.GeoDataFrame | gpd.GeoSeries, *, name: str) ->
     return PreparedConstraint(
         name=name,
         parts=parts,
+        bounds=shapely.bounds(parts).reshape(-1, 4),
         source=source,
         tree=shapely.STRtree(parts),
         n_features=len(geoms),
@@ -145,16 +148,25 @@ def overlap_areas(
     overlap = np.zeros(len(geoms))
     present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
     ids = np.flatnonzero(present)
-    pi, ci = constraint.tree.query(geoms[ids], predicate="intersects")
+    pi, ci = constraint.tree.query(geoms[ids])  # pairs whose bounding boxes meet
     pi = ids[pi]
-    # shortcuts: a parcel covered by one part overlaps by its whole area; a part that
-    # only touches a parcel (a shared edge, as between neighbouring parcels) adds nothing
+    # a parcel covered by one part overlaps by its whole area; only a part whose box
+    # holds the parcel's box can cover it, so the exact test runs on those pairs alone
+    part_box, box = constraint.bounds[ci], shapely.bounds(geoms)[pi]
+    boxed = np.flatnonzero(
+        (part_box[:, 0] <= box[:, 0])
+        & (part_box[:, 1] <= box[:, 1])
+        & (part_box[:, 2] >= box[:, 2])
+        & (part_box[:, 3] >= box[:, 3])
+    )
     whole = np.zeros(len(geoms), dtype=bool)
-    whole[pi[shapely.covers(constraint.parts[ci], geoms[pi])]] = True
+    whole[pi[boxed[shapely.covers(constraint.parts[ci[boxed]], geoms[pi[boxed]])]]] = True
     overlap[whole] = area[whole]
     keep = ~whole[pi]
     pi, ci = pi[keep], ci[keep]
-    keep = ~shapely.touches(constraint.parts[ci], geoms[pi])
+    # only pairs whose interiors meet are intersected: not those that are disjoint or
+    # share just an edge, as neighbouring parcels in a layer drawn from parcels do
+    keep = shapely.relate_pattern(constraint.parts[ci], geoms[pi], "T********")
     pi, ci = pi[keep], ci[keep]
     pieces = _intersection(geoms[pi], constraint.parts[ci])
     piece_area = shapely.area(pieces)
