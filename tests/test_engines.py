@@ -13,7 +13,7 @@ from shapely.geometry import box
 
 import landplan
 from landplan.datasets import load_sample
-from landplan.engine import layers_near, partition_by_county
+from landplan.engine import layers_near, plan_counties
 from landplan.io import list_layers
 from landplan.result import Result
 from landplan.synthetic import generate
@@ -76,11 +76,11 @@ def test_engines_agree_on_50k_synthetic_parcels(tmp_path_factory: pytest.TempPat
 
 def test_partitions_cover_every_parcel_once() -> None:
     s = load_sample()
-    parts = partition_by_county(s.parcels, {})
-    positions = np.sort(np.concatenate([p.positions for p in parts]))
+    plans = plan_counties(s.parcels)
+    positions = np.sort(np.concatenate([p.positions for p in plans]))
     assert positions.tolist() == list(range(len(s.parcels)))
-    for part in parts:
-        assert set(part.frame["ZLDWDM"].str[:6]) == {part.county}
+    for plan in plans:
+        assert set(s.parcels["ZLDWDM"].iloc[plan.positions].str[:6]) == {plan.county}
 
 
 def test_layers_near_keeps_whole_features_in_any_crs() -> None:
@@ -120,3 +120,18 @@ def test_cli_workers_runs_on_a_local_dask_cluster(tmp_path: Path) -> None:
     )
     assert run.exit_code == 0, run.output
     assert len(gpd.read_file(out, layer="parcels")) == len(load_sample().parcels)
+
+
+def test_dask_engine_runs_on_a_scheduler_given_by_address(tmp_path: Path) -> None:
+    from dask.distributed import LocalCluster
+
+    s = load_sample()
+    parcels = s.parcels[s.parcels["ZLDWDM"].str[:6].isin(["430405", "430406"])]
+    layers = {"eco_redline": s.layers["eco_redline"]}
+    single = landplan.classify(parcels, layers=layers)
+    with LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=None) as cluster:
+        remote = landplan.classify(
+            parcels, layers=layers, scheduler=cluster.scheduler_address, scratch=tmp_path
+        )
+    assert_same_answers(single, remote)
+    assert not list(tmp_path.iterdir())  # the scratch partitions are cleaned up

@@ -76,6 +76,7 @@ def classify(
     engine: Engine = "single",
     workers: int | None = None,
     scheduler: str | None = None,
+    scratch: str | Path | None = None,
 ) -> Result:
     """Classify every parcel by the rules of a profile.
 
@@ -107,6 +108,9 @@ def classify(
         ``dask.distributed`` cluster: a local one of *workers* processes, or
         the scheduler at *scheduler*).  All give the same answers; see
         :mod:`landplan.engine`.
+    scratch
+        Folder for the Dask engine's partitioned GeoParquet; on a real cluster,
+        shared storage that every worker can read and write.
 
     Examples
     --------
@@ -120,6 +124,8 @@ def classify(
     """
     read = read or ReadOptions()
     fields = fields if fields is not None else read.fields
+    if scheduler is not None:
+        engine = "dask"
     with stage("read parcels"):
         frame = (
             parcels
@@ -138,7 +144,15 @@ def classify(
     )
     with stage("read layers"):
         role_layers = _layers(layers)
-    result = run(frame, role_layers, job, engine=engine, workers=workers, scheduler=scheduler)
+    result = run(
+        frame,
+        role_layers,
+        job,
+        engine=engine,
+        workers=workers,
+        scheduler=scheduler,
+        scratch=scratch,
+    )
     for problem in result.problems:
         log.warning("%s", problem)
     inputs: dict[str, Any] = {"parcels": parcels}

@@ -296,6 +296,12 @@ def _print_class_table(result: Result) -> None:
     default=None,
     help="Address of a running dask.distributed scheduler, e.g. tcp://10.0.0.5:8786.",
 )
+@click.option(
+    "--scratch",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Folder for the Dask engine's GeoParquet partitions; shared storage on a cluster.",
+)
 @input_options
 @click.option("--overwrite", is_flag=True, help="Replace OUTPUT if it exists.")
 @_handle_errors
@@ -313,6 +319,7 @@ def classify_command(
     engine: str | None,
     workers: int | None,
     scheduler: str | None,
+    scratch: str | None,
     field_options: tuple[str, ...],
     encoding: str | None,
     crs: str | None,
@@ -341,6 +348,7 @@ def classify_command(
         engine=engine,  # type: ignore[arg-type]  # checked by click.Choice
         workers=workers,
         scheduler=scheduler,
+        scratch=scratch,
     )
     result.to_file(output, overwrite=overwrite, layer=layer_name, summary_csv=summary)
     _print_class_table(result)

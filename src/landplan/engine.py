@@ -24,7 +24,7 @@ import logging
 import multiprocessing
 import tempfile
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal, TypeAlias
@@ -37,7 +37,7 @@ from pyproj import CRS, Transformer
 
 from .errors import InputError, Problem
 from .measure import Measurement
-from .pipeline import ClassifyJob, classify_frame
+from .pipeline import ClassifyJob, classify_frame, join_output
 from .result import Result
 from .rules.evaluate import Evidence
 from .schema import county_of, resolve_fields
@@ -52,12 +52,19 @@ Layers: TypeAlias = Mapping[str, "gpd.GeoDataFrame | gpd.GeoSeries"]
 
 @dataclass(frozen=True)
 class Partition:
-    """One county's parcels: their positions in the input and the layers near them."""
+    """One county's parcels and the constraint features near them."""
+
+    county: str
+    frame: gpd.GeoDataFrame
+    layers: dict[str, gpd.GeoDataFrame | gpd.GeoSeries]
+
+
+@dataclass(frozen=True)
+class CountyPlan:
+    """Which input rows (positions) make up a county."""
 
     county: str
     positions: np.ndarray
-    frame: gpd.GeoDataFrame
-    layers: dict[str, gpd.GeoDataFrame | gpd.GeoSeries]
 
 
 def county_codes(frame: gpd.GeoDataFrame, fields: Mapping[str, str] | None = None) -> np.ndarray:
@@ -106,21 +113,26 @@ def layers_near(
     return out
 
 
-def partition_by_county(
-    frame: gpd.GeoDataFrame, layers: Layers, fields: Mapping[str, str] | None = None
-) -> list[Partition]:
-    """One partition per county, largest first (so a pool finishes evenly)."""
+def plan_counties(
+    frame: gpd.GeoDataFrame, fields: Mapping[str, str] | None = None
+) -> list[CountyPlan]:
+    """The input rows of each county, largest county first (so a pool finishes evenly)."""
     county = county_codes(frame, fields)
     codes, inverse = np.unique(county.astype(str), return_inverse=True)
     order = np.argsort(inverse, kind="stable")
     starts = np.searchsorted(inverse[order], np.arange(len(codes)))
     ends = np.r_[starts[1:], len(order)]
-    parts = []
-    for code, start, end in zip(codes, starts, ends, strict=True):
-        positions = order[start:end]
-        part = frame.iloc[positions]
-        parts.append(Partition(str(code), positions, part, layers_near(layers, part)))
-    return sorted(parts, key=lambda p: -len(p.positions))
+    plans = [
+        CountyPlan(str(code), order[start:end])
+        for code, start, end in zip(codes, starts, ends, strict=True)
+    ]
+    return sorted(plans, key=lambda p: -len(p.positions))
+
+
+def county_partition(frame: gpd.GeoDataFrame, plan: CountyPlan, layers: Layers) -> Partition:
+    """A county's parcels (a copy) and the layer features near them."""
+    part = frame.iloc[plan.positions]
+    return Partition(plan.county, part, layers_near(layers, part))
 
 
 def run(
@@ -138,31 +150,71 @@ def run(
         raise InputError(
             [Problem("ENGINE_UNKNOWN", f"engine {engine!r} is not one of {ENGINES}.", "engine")]
         )
-    if engine == "single" and scheduler is None:
+    if engine == "single":
         return classify_frame(frame, layers, job)
+    if not frame.index.is_unique:
+        raise InputError(
+            [
+                Problem(
+                    "INDEX_DUPLICATE",
+                    "the parcels' index has duplicate labels; the county engines put results "
+                    "back by label. Reset it (frame.reset_index(drop=True)).",
+                    "parcels",
+                )
+            ]
+        )
     with stage("partition"):
-        parts = partition_by_county(frame, layers, job.fields)
-    log.info("classifying %d parcels in %d county partitions", len(frame), len(parts))
+        plans = plan_counties(frame, job.fields)
+    log.info("classifying %d parcels in %d county partitions", len(frame), len(plans))
     with stage(f"counties on {engine}"):
         if engine == "processes":
-            results = _run_processes(parts, job, workers)
+            results = _run_processes(frame, layers, plans, job, workers)
         else:
-            results = _run_dask(parts, job, workers=workers, scheduler=scheduler, scratch=scratch)
+            results = _run_dask(
+                frame, layers, plans, job, workers=workers, scheduler=scheduler, scratch=scratch
+            )
     with stage("merge"):
-        return merge_results(results, [p.positions for p in parts], frame.index, split=job.split)
+        return merge_results(results, plans, frame, split=job.split)
 
 
 def _classify_partition(part: Partition, job: ClassifyJob) -> Result:
-    return classify_frame(part.frame, part.layers, job)
+    return classify_frame(part.frame, part.layers, job, join=False)
 
 
 def _run_processes(
-    parts: Sequence[Partition], job: ClassifyJob, workers: int | None
+    frame: gpd.GeoDataFrame,
+    layers: Layers,
+    plans: Sequence[CountyPlan],
+    job: ClassifyJob,
+    workers: int | None,
 ) -> list[Result]:
-    n = max(1, min(workers or multiprocessing.cpu_count(), len(parts)))
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=n, mp_context=context) as pool:
-        return list(pool.map(_classify_partition, parts, [job] * len(parts)))
+    """One task per county on a process pool, partitions built as workers free up.
+
+    At most one partition waits beside those being computed, so the parcels are
+    not all copied at once.
+    """
+    n = max(1, min(workers or multiprocessing.cpu_count(), len(plans)))
+    results: list[Result | None] = [None] * len(plans)
+    todo = iter(range(len(plans)))
+    with ProcessPoolExecutor(
+        max_workers=n, mp_context=multiprocessing.get_context("spawn")
+    ) as pool:
+        pending: dict[Future[Result], int] = {}
+
+        def submit_next() -> None:
+            i = next(todo, None)
+            if i is not None:
+                part = county_partition(frame, plans[i], layers)
+                pending[pool.submit(_classify_partition, part, job)] = i
+
+        for _ in range(n + 1):
+            submit_next()
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                results[pending.pop(future)] = future.result()
+                submit_next()
+    return [r for r in results if r is not None]
 
 
 def _classify_parquet(
@@ -170,13 +222,15 @@ def _classify_parquet(
 ) -> Result:
     """A Dask task: read a county's GeoParquet, classify it, write the classified county."""
     frame = gpd.read_parquet(source)
-    result = classify_frame(frame, layers, job)
+    result = classify_frame(frame, layers, job, join=False)
     result.parcels.to_parquet(target)
     return replace(result, parcels=result.parcels.iloc[:0])
 
 
 def _run_dask(
-    parts: Sequence[Partition],
+    frame: gpd.GeoDataFrame,
+    layers: Layers,
+    plans: Sequence[CountyPlan],
     job: ClassifyJob,
     *,
     workers: int | None,
@@ -197,13 +251,15 @@ def _run_dask(
             ]
         ) from exc
     with tempfile.TemporaryDirectory(prefix="landplan-", dir=scratch) as tmp:
-        sources, targets = [], []
-        for part in parts:
-            folder = Path(tmp) / f"lp_county={part.county}"
+        sources, targets, near = [], [], []
+        for plan in plans:
+            part = county_partition(frame, plan, layers)
+            folder = Path(tmp) / f"lp_county={plan.county}"
             folder.mkdir()
             part.frame.to_parquet(folder / "part.parquet")
             sources.append(str(folder / "part.parquet"))
             targets.append(str(folder / "classified.parquet"))
+            near.append(part.layers)
         if scheduler is not None:
             client = Client(scheduler)
             cluster = None
@@ -217,62 +273,72 @@ def _run_dask(
             client = Client(cluster)
         try:
             futures = client.map(
-                _classify_parquet,
-                sources,
-                targets,
-                [p.layers for p in parts],
-                [job] * len(parts),
-                pure=False,
+                _classify_parquet, sources, targets, near, [job] * len(plans), pure=False
             )
             results = client.gather(futures)
         finally:
             client.close()
             if cluster is not None:
                 cluster.close()
+        read = gpd.read_parquet if job.split else pd.read_parquet
         return [
-            replace(result, parcels=gpd.read_parquet(target))
+            replace(result, parcels=read(target))
             for result, target in zip(results, targets, strict=True)
         ]
 
 
 def merge_results(
-    results: Sequence[Result],
-    positions: Sequence[np.ndarray],
-    index: pd.Index,
+    results: list[Result],
+    plans: Sequence[CountyPlan],
+    frame: gpd.GeoDataFrame,
     *,
     split: bool = False,
 ) -> Result:
     """One result from per-county results, in the input's parcel order.
 
-    Pieces of split parcels are ordered by their parcel's input position and
-    piece number, and numbered afresh, as a single run numbers them.
+    Without split, each county's result holds only landplan's columns; they are
+    put back in input order and joined to the input columns.  Pieces of split
+    parcels are ordered by their parcel's input position and piece number, and
+    numbered afresh, as a single run numbers them.  *results* is emptied, so
+    that each county's tables are freed as soon as they are merged.
     """
-    parcels = pd.concat([r.parcels for r in results])
-    hits = pd.concat([r.evidence.hits for r in results])
-    values = pd.concat([r.evidence.values for r in results])
-    measures = pd.concat([r.measurement.table for r in results])
-    if split:
-        parent_position = index.get_indexer(parcels["lp_parent"])
-        order = np.lexsort((parcels["lp_piece"].to_numpy(), parent_position))
-        new_index = pd.RangeIndex(len(order))
-    else:
-        order = np.argsort(np.concatenate(positions), kind="stable")
-        new_index = parcels.index[order]
-    parcels, hits, values, measures = (t.iloc[order] for t in (parcels, hits, values, measures))
-    parcels.index = hits.index = values.index = measures.index = new_index
     first = results[0]
     missing: dict[str, str] = {}
     for r in results:
         missing.update(r.evidence.missing)
-    evidence = Evidence(hits, values, first.evidence.units, missing)
     quotas = (
         pd.concat([r.quotas for r in results]).sort_values("county_code").reset_index(drop=True)
     )
     problems = tuple(p for r in results for p in r.problems)
+    measure_problems = tuple(p for r in results for p in r.measurement.problems)
+    tables = {
+        "parcels": [r.parcels for r in results],
+        "hits": [r.evidence.hits for r in results],
+        "values": [r.evidence.values for r in results],
+        "measures": [r.measurement.table for r in results],
+    }
+    results.clear()
+    merged = {name: pd.concat(tables.pop(name)) for name in list(tables)}
+    if split:
+        parent_position = frame.index.get_indexer(merged["parcels"]["lp_parent"])
+        order = np.lexsort((merged["parcels"]["lp_piece"].to_numpy(), parent_position))
+        index: pd.Index = pd.RangeIndex(len(order))
+    else:
+        concatenated = np.concatenate([p.positions for p in plans])
+        order = np.empty(len(concatenated), dtype=np.int64)
+        order[concatenated] = np.arange(len(concatenated))
+        index = frame.index
+    for name in merged:
+        merged[name] = merged[name].iloc[order].set_axis(index)
+    parcels = merged.pop("parcels")
     return Result(
-        gpd.GeoDataFrame(parcels, geometry=first.parcels.geometry.name, crs=first.parcels.crs),
-        evidence,
-        Measurement(measures, problems=tuple(p for r in results for p in r.measurement.problems)),
+        gpd.GeoDataFrame(
+            parcels if split else join_output(frame, parcels),
+            geometry=frame.geometry.name,
+            crs=frame.crs,
+        ),
+        Evidence(merged["hits"], merged["values"], first.evidence.units, missing),
+        Measurement(merged["measures"], problems=measure_problems),
         first.profile,
         quotas,
         problems,

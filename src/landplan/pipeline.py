@@ -135,8 +135,15 @@ def classify_frame(
     frame: gpd.GeoDataFrame,
     layers: Mapping[str, gpd.GeoDataFrame | gpd.GeoSeries],
     job: ClassifyJob,
+    *,
+    join: bool = True,
 ) -> Result:
-    """Classify in-memory parcels with in-memory constraint layers (no manifest)."""
+    """Classify in-memory parcels with in-memory constraint layers (no manifest).
+
+    With ``join=False`` (not in split mode), the result's ``parcels`` hold only the
+    columns landplan adds, indexed like *frame*: what an engine ships back from a
+    county before :func:`join_output` puts them beside the input columns.
+    """
     whole_areas = parcel_areas_of(frame) if job.split else None
     if job.split:
         with stage("split"):
@@ -169,27 +176,22 @@ def classify_frame(
     with stage("quotas and classes"):
         assignment = assign_classes(evidence, ctx, job.profile, frame.geometry, job.target_m2)
     with stage("output columns"):
-        out = output_frame(
-            frame,
-            attrs,
-            measurement.table,
-            evidence.reasons(),
-            assignment.lp_class,
-            assignment.lp_prio,
+        added = output_columns(
+            attrs, measurement.table, evidence.reasons(), assignment.lp_class, assignment.lp_prio
         )
+        out = join_output(frame, added) if join or job.split else added
     problems = (*measurement.problems, *evidence.problems(), *assignment.problems)
     return Result(out, evidence, measurement, job.profile, assignment.quotas, problems)
 
 
-def output_frame(
-    frame: gpd.GeoDataFrame,
+def output_columns(
     attrs: pd.DataFrame,
     measures: pd.DataFrame,
     reasons: pd.Series,
     lp_class: np.ndarray,
     lp_prio: np.ndarray,
-) -> gpd.GeoDataFrame:
-    """Input columns, then the output contract (``lp_class`` ...), then the measures."""
+) -> pd.DataFrame:
+    """The output contract (``lp_class`` ...) followed by the measures, indexed like *attrs*."""
     farmland = attrs["IS_FARMLAND"].to_numpy(dtype=bool)
     area_m2 = np.where(farmland, measures["dlmj_m2"], measures["area_m2"])
     added: dict[str, Any] = {
@@ -199,15 +201,14 @@ def output_frame(
         "lp_area_ha": area_m2 / 1e4,
         "lp_prio": lp_prio,
     }
-    extra = pd.DataFrame(added, index=frame.index)
-    renamed = measures.rename(columns=OUTPUT_COLUMNS)
-    clash = [
-        c
-        for c in (*extra.columns, *renamed.columns)
-        if c in frame.columns and c not in ("lp_parent", "lp_piece")
-    ]
-    base = frame.drop(columns=clash)
+    extra = pd.DataFrame(added, index=attrs.index)
+    return pd.concat([extra, measures.rename(columns=OUTPUT_COLUMNS)], axis=1)
+
+
+def join_output(frame: gpd.GeoDataFrame, added: pd.DataFrame) -> gpd.GeoDataFrame:
+    """Input columns, then landplan's; an input column of the same name is replaced."""
+    clash = [c for c in added.columns if c in frame.columns and c not in ("lp_parent", "lp_piece")]
     if clash:
         log.warning("input columns %s are replaced by landplan's output columns", clash)
-    out = pd.concat([base, extra, renamed], axis=1)
+    out = pd.concat([frame.drop(columns=clash), added], axis=1)
     return gpd.GeoDataFrame(out, geometry=frame.geometry.name, crs=frame.crs)

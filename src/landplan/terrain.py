@@ -203,8 +203,6 @@ def slope_statistics(
             shapely.get_type_id(shapes),
             [shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON],
         )
-        mappings = np.empty(n, dtype=object)
-        mappings[valid_geom] = geojson_shapes(shapes[valid_geom])
         bounds = shapely.bounds(shapes)
         cell_area = abs(src.transform.a * src.transform.e)
         small = valid_geom & (shapely.area(shapes) < 4 * cell_area)
@@ -227,7 +225,9 @@ def slope_statistics(
             tile_transform = rasterio.windows.transform(tile.window, src.transform)
             ids = np.flatnonzero(hit)
             labels = rasterize(
-                zip(mappings[ids], (ids + 1).tolist(), strict=True),
+                # built per tile: as Python objects, all parcels' shapes at once cost ~1 GB
+                # per 300k parcels
+                zip(geojson_shapes(shapes[ids]), (ids + 1).tolist(), strict=True),
                 out_shape=slope.shape,
                 transform=tile_transform,
                 fill=0,
