@@ -41,7 +41,7 @@ from .pipeline import ClassifyJob, classify_frame, join_output
 from .result import Result
 from .rules.evaluate import Evidence
 from .schema import county_of, resolve_fields
-from .timing import stage
+from .timing import add_stages, record_stages, stage
 
 log = logging.getLogger(__name__)
 
@@ -177,8 +177,14 @@ def run(
         return merge_results(results, plans, frame, split=job.split)
 
 
-def _classify_partition(part: Partition, job: ClassifyJob) -> Result:
-    return classify_frame(part.frame, part.layers, job, join=False)
+WORKER_STAGE_PREFIX = "  in workers (summed): "
+
+
+def _classify_partition(part: Partition, job: ClassifyJob) -> tuple[Result, dict[str, float]]:
+    """A county task: its result (landplan's columns only) and its stage times."""
+    with record_stages() as seconds:
+        result = classify_frame(part.frame, part.layers, job, join=False)
+    return result, seconds
 
 
 def _run_processes(
@@ -199,7 +205,7 @@ def _run_processes(
     with ProcessPoolExecutor(
         max_workers=n, mp_context=multiprocessing.get_context("spawn")
     ) as pool:
-        pending: dict[Future[Result], int] = {}
+        pending: dict[Future[tuple[Result, dict[str, float]]], int] = {}
 
         def submit_next() -> None:
             i = next(todo, None)
@@ -212,19 +218,22 @@ def _run_processes(
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
-                results[pending.pop(future)] = future.result()
+                result, seconds = future.result()
+                add_stages(seconds, prefix=WORKER_STAGE_PREFIX)
+                results[pending.pop(future)] = result
                 submit_next()
     return [r for r in results if r is not None]
 
 
 def _classify_parquet(
     source: str, target: str, layers: dict[str, gpd.GeoDataFrame], job: ClassifyJob
-) -> Result:
+) -> tuple[Result, dict[str, float]]:
     """A Dask task: read a county's GeoParquet, classify it, write the classified county."""
-    frame = gpd.read_parquet(source)
-    result = classify_frame(frame, layers, job, join=False)
-    result.parcels.to_parquet(target)
-    return replace(result, parcels=result.parcels.iloc[:0])
+    with record_stages() as seconds:
+        frame = gpd.read_parquet(source)
+        result = classify_frame(frame, layers, job, join=False)
+        result.parcels.to_parquet(target)
+    return replace(result, parcels=result.parcels.iloc[:0]), seconds
 
 
 def _run_dask(
@@ -275,16 +284,17 @@ def _run_dask(
             futures = client.map(
                 _classify_parquet, sources, targets, near, [job] * len(plans), pure=False
             )
-            results = client.gather(futures)
+            gathered = client.gather(futures)
         finally:
             client.close()
             if cluster is not None:
                 cluster.close()
         read = gpd.read_parquet if job.split else pd.read_parquet
-        return [
-            replace(result, parcels=read(target))
-            for result, target in zip(results, targets, strict=True)
-        ]
+        results = []
+        for (result, seconds), target in zip(gathered, targets, strict=True):
+            add_stages(seconds, prefix=WORKER_STAGE_PREFIX)
+            results.append(replace(result, parcels=read(target)))
+        return results
 
 
 def merge_results(

@@ -92,6 +92,16 @@ class Result:
         out = check_writable(path, overwrite=overwrite)
         with stage("write parcels"):
             write_layer(self.parcels, out, layer=layer)
+        with stage("write tables and styles"):
+            self._write_extras(out, layer)
+        if summary_csv is not None:
+            write_csv(self.summary, summary_csv)
+        out.with_name(out.name + ".manifest.json").write_text(
+            manifest_json(self.manifest), encoding="utf-8"
+        )
+        return out
+
+    def _write_extras(self, out: Path, layer: str) -> None:
         qml = class_style_qml(list(self.parcels.columns))
         if out.suffix.lower() == ".gpkg":
             for name, table in self.tables().items():
@@ -118,12 +128,6 @@ class Result:
             out.with_suffix(".qml").write_text(qml, encoding="utf-8")
             for name, table in self.tables().items():
                 write_csv(table, out.with_name(f"{out.stem}_{name}.csv"))
-        if summary_csv is not None:
-            write_csv(self.summary, summary_csv)
-        out.with_name(out.name + ".manifest.json").write_text(
-            manifest_json(self.manifest), encoding="utf-8"
-        )
-        return out
 
     def _repr_html_(self) -> str:
         city = self.summary[self.summary["county_code"] == CITY_TOTAL].set_index("lp_class")

@@ -36,6 +36,14 @@ def stage(name: str) -> Iterator[None]:
         recorder[name] = recorder.get(name, 0.0) + time.perf_counter() - start
 
 
+def add_stages(seconds: dict[str, float], *, prefix: str = "") -> None:
+    """Add stage times measured elsewhere (a worker process) to the active recorder, if any."""
+    recorder = _RECORDER.get()
+    if recorder is not None:
+        for name, value in seconds.items():
+            recorder[prefix + name] = recorder.get(prefix + name, 0.0) + value
+
+
 @contextmanager
 def record_stages() -> Iterator[dict[str, float]]:
     """Collect stage wall times (seconds by stage name, in first-seen order)."""
