@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 from shapely.geometry import box
 
@@ -92,3 +93,16 @@ def test_tiny_parcel_takes_the_cell_under_it(plane_dem) -> None:
     stats = slope_statistics(tiny, str(plane_dem(30.0)))
     assert stats["slope_mean_deg"].iloc[0] == pytest.approx(30.0)
     assert stats["slope_grade"].iloc[0] == 5
+
+
+def test_statistics_of_a_subset_match_those_taken_with_every_parcel() -> None:
+    # each county is measured on its own by the county engines: the windows read around a
+    # subset must give the same cells, slopes and grades as the whole layer's tiles
+    from landplan.datasets import sample_path
+    from landplan.io import read_parcels
+
+    parcels = read_parcels(sample_path("parcels"))
+    whole = slope_statistics(parcels, sample_path("dem"), tile_size=256)
+    county = parcels[parcels["ZLDWDM"].str[:6] == "430421"]
+    alone = slope_statistics(county, sample_path("dem"), tile_size=256)
+    pd.testing.assert_frame_equal(alone, whole.loc[county.index])

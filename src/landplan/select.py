@@ -168,6 +168,16 @@ def fill_quota(
     return selected
 
 
+def read_targets_table(path: str | Path) -> pd.DataFrame:
+    """A targets CSV (``county_code`` plus 万亩 columns) as it is, county codes kept as text."""
+    try:
+        return pd.read_csv(path, dtype={"county_code": str}, encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise InputError(
+            [Problem("TARGETS_UNREADABLE", f"cannot read targets: {exc}", str(path))]
+        ) from None
+
+
 def read_targets(path: str | Path, *, column: str = "pbf_2035_wanmu") -> dict[str, float]:
     """Per-county PBF targets in m² from a CSV with ``county_code`` and a 万亩 column.
 
@@ -177,12 +187,7 @@ def read_targets(path: str | Path, *, column: str = "pbf_2035_wanmu") -> dict[st
         Naming the file, the missing column and the columns present, or the
         rows whose value is not a number.
     """
-    try:
-        table = pd.read_csv(path, dtype={"county_code": str}, encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-        raise InputError(
-            [Problem("TARGETS_UNREADABLE", f"cannot read targets: {exc}", str(path))]
-        ) from None
+    table = read_targets_table(path)
     problems = []
     for name in ("county_code", column):
         if name not in table:

@@ -23,6 +23,7 @@ import pandas as pd
 from .aggregate import CITY_TOTAL, M2_PER_WANMU
 from .errors import InputError, Problem
 from .indicators import DEFAULT_THRESHOLDS, GRADE_ZH, Thresholds, grade_indicator
+from .select import read_targets_table as read_csv_targets
 
 #: The plan's 附录 2 column headers for the canonical T rules.
 T_RULE_HEADERS_ZH: Mapping[str, str] = {
@@ -193,13 +194,8 @@ def plan_tables(
 
 
 def read_targets_table(path: str | Path) -> pd.DataFrame:
-    """A targets CSV (``county_code`` plus 万亩 columns), county codes kept as text."""
-    try:
-        table = pd.read_csv(path, dtype={"county_code": str}, encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-        raise InputError(
-            [Problem("TARGETS_UNREADABLE", f"cannot read targets: {exc}", str(path))]
-        ) from None
+    """A targets CSV with its ``county_code`` column checked (see :mod:`landplan.select`)."""
+    table = read_csv_targets(path)
     if "county_code" not in table:
         raise InputError(
             [

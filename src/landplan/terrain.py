@@ -120,6 +120,30 @@ def _tiles(width: int, height: int, size: int) -> Iterator[_Tile]:
             yield _Tile(w, Window(c0, r0, c1 - c0, r1 - r0))
 
 
+def _shrink(tile: _Tile, bounds: np.ndarray, src: rasterio.io.DatasetReader) -> _Tile | None:
+    """*tile* cut down to the cells under *bounds* (minx, miny, maxx, maxy), halo included.
+
+    Cells keep their place on the DEM's grid, so their slope and which parcel
+    they fall in are the same as in the whole tile; only the work shrinks when
+    the parcels (one county, say) cover part of the tile.
+    """
+    inverse = ~src.transform
+    cols, rows = zip(
+        *(inverse * (x, y) for x, y in ((bounds[0], bounds[1]), (bounds[2], bounds[3]))),
+        strict=True,
+    )
+    c0 = max(int(np.floor(min(cols))) - 1, tile.window.col_off)
+    r0 = max(int(np.floor(min(rows))) - 1, tile.window.row_off)
+    c1 = min(int(np.ceil(max(cols))) + 1, tile.window.col_off + tile.window.width)
+    r1 = min(int(np.ceil(max(rows))) + 1, tile.window.row_off + tile.window.height)
+    if c1 <= c0 or r1 <= r0:
+        return None
+    window = Window(c0, r0, c1 - c0, r1 - r0)
+    h0, g0 = max(c0 - 1, 0), max(r0 - 1, 0)
+    h1, g1 = min(c1 + 1, src.width), min(r1 + 1, src.height)
+    return _Tile(window, Window(h0, g0, h1 - h0, g1 - g0))
+
+
 def _read_slope(src: rasterio.io.DatasetReader, tile: _Tile, crs: CRS) -> np.ndarray:
     """Slope of the cells of ``tile.window``, computed on its halo."""
     masked = src.read(1, window=tile.halo, masked=True)
@@ -221,6 +245,16 @@ def slope_statistics(
             )
             if not hit.any():
                 continue
+            extent = bounds[hit]
+            part = _shrink(
+                tile,
+                np.array([extent[:, 0].min(), extent[:, 1].min(),
+                          extent[:, 2].max(), extent[:, 3].max()]),
+                src,
+            )  # fmt: skip
+            if part is None:
+                continue
+            tile = part
             slope = _read_slope(src, tile, dem_crs)
             tile_transform = rasterio.windows.transform(tile.window, src.transform)
             ids = np.flatnonzero(hit)
