@@ -15,7 +15,11 @@ and totals.
   Parcels travel as partitioned GeoParquet (``lp_county=CODE/part.parquet``)
   in *scratch*, a folder every worker can read and write (shared storage on
   a real cluster); each task reads its county, classifies it and writes
-  the classified county back beside it.
+  landplan's columns for it beside it, which the driver reads back.
+
+Counties ship back only the columns landplan adds (and the evidence); the
+driver puts them in input order and joins them to the input once, so the
+parcels are never copied back and forth whole.
 """
 
 from __future__ import annotations
