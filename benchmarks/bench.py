@@ -85,6 +85,7 @@ def measure_classify(data: Path, *, dem: bool, engine: str, workers: int) -> dic
 
 def slope_raster(data: Path) -> Path:
     """The DEM's Horn slope as a GeoTIFF (made once, not timed)."""
+    import numpy as np
     import rasterio
     from pyproj import CRS
 
@@ -95,18 +96,12 @@ def slope_raster(data: Path) -> Path:
         return path
     with rasterio.open(data / "dem.tif") as src:
         z = src.read(1, masked=True).astype("float64").filled(float("nan"))
-        dx, dy = cell_size_m(src.transform, CRS(src.crs.to_wkt()), _rows(src.height))
+        dx, dy = cell_size_m(src.transform, CRS(src.crs.to_wkt()), np.arange(src.height))
         profile = {**src.profile, "dtype": "float32", "nodata": float("nan"), "compress": None}
     slope = horn_slope(z, dx, dy).astype("float32")
     with rasterio.open(path, "w", **profile) as dst:
         dst.write(slope, 1)
     return path
-
-
-def _rows(height: int) -> Any:
-    import numpy as np
-
-    return np.arange(height)
 
 
 def measure_exactextract(data: Path) -> dict[str, Any]:

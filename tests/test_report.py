@@ -84,3 +84,14 @@ def test_report_refuses_a_file_that_is_not_a_result(tmp_path: Path) -> None:
     run = CliRunner().invoke(main, ["report", sample_path("parcels"), "-d", str(tmp_path)])
     assert run.exit_code == 3
     assert "county_summary" in run.output and "landplan classify" in run.output
+
+
+def test_report_names_the_missing_targets_column(result: Result, tmp_path: Path) -> None:
+    gpkg = result.to_file(tmp_path / "result.gpkg")
+    targets = tmp_path / "targets.csv"
+    targets.write_text("code,pbf_2035_wanmu\n430421,1.0\n", encoding="utf-8")
+    run = CliRunner().invoke(
+        main, ["report", str(gpkg), "--targets", str(targets), "-d", str(tmp_path / "r")]
+    )
+    assert run.exit_code == 2
+    assert "no column 'county_code'" in run.output and "'code'" in run.output

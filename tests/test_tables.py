@@ -116,3 +116,7 @@ def test_indicator_thresholds_are_configurable() -> None:
     loose = Thresholds(warn_within=0.05)
     assert grade_indicator([96.0], [100.0], loose).tolist() == ["warning"]
     assert grade_indicator([5.0], [float("nan")]).tolist() == ["none"]
+    assert grade_indicator([5.0], [0.0]).tolist() == ["met"]
+    # met only with a 1 % margin: 0.5 % over the target is still a warning
+    strict = Thresholds(met_at=0.01)
+    assert grade_indicator([100.5, 101.0], [100.0, 100.0], strict).tolist() == ["warning", "met"]

@@ -226,6 +226,9 @@ def _run_processes(
                 add_stages(seconds, prefix=WORKER_STAGE_PREFIX)
                 results[pending.pop(future)] = result
                 submit_next()
+    missing = [plans[i].county for i, r in enumerate(results) if r is None]
+    if missing:  # every submitted county either returned or raised: a bug if not
+        raise RuntimeError(f"counties {missing} returned no result")
     return [r for r in results if r is not None]
 
 

@@ -50,7 +50,7 @@ def grade_indicator(
         balance = np.where(goal > 0, (value - goal) / goal, np.nan)
     grade = np.full(value.shape, "short", dtype=object)
     grade[balance >= -thresholds.warn_within] = "warning"
-    grade[balance >= -thresholds.met_at] = "met"
-    grade[~np.isfinite(balance) & ~(goal > 0)] = "none"
-    grade[(goal <= 0) & np.isfinite(goal)] = "met"  # nothing asked for: met
+    grade[balance >= thresholds.met_at] = "met"
+    grade[np.isnan(goal)] = "none"
+    grade[goal <= 0] = "met"  # nothing asked for
     return grade

@@ -21,7 +21,8 @@ from matplotlib.axes import Axes
 from .errors import Problem, ReadError
 from .indicators import DEFAULT_THRESHOLDS, Thresholds
 from .io import list_layers, read_layer
-from .tables import plan_tables, read_targets_table, write_tables
+from .select import read_targets_table
+from .tables import plan_tables, write_tables
 
 log = logging.getLogger(__name__)
 

@@ -168,14 +168,36 @@ def fill_quota(
     return selected
 
 
-def read_targets_table(path: str | Path) -> pd.DataFrame:
-    """A targets CSV (``county_code`` plus 万亩 columns) as it is, county codes kept as text."""
+def read_targets_table(
+    path: str | Path, *, required: tuple[str, ...] = ("county_code",)
+) -> pd.DataFrame:
+    """A targets CSV (``county_code`` plus 万亩 columns), county codes kept as text.
+
+    Raises
+    ------
+    InputError
+        Naming the file and every *required* column that is missing, with the
+        columns present.
+    """
     try:
-        return pd.read_csv(path, dtype={"county_code": str}, encoding="utf-8-sig")
+        table = pd.read_csv(path, dtype={"county_code": str}, encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
         raise InputError(
             [Problem("TARGETS_UNREADABLE", f"cannot read targets: {exc}", str(path))]
         ) from None
+    problems = [
+        Problem(
+            "TARGETS_COLUMN",
+            f"no column {name!r}; columns are {list(table.columns)} "
+            "(choose the target column with --targets-column)",
+            str(path),
+        )
+        for name in required
+        if name not in table
+    ]
+    if problems:
+        raise InputError(problems)
+    return table
 
 
 def read_targets(path: str | Path, *, column: str = "pbf_2035_wanmu") -> dict[str, float]:
@@ -187,21 +209,7 @@ def read_targets(path: str | Path, *, column: str = "pbf_2035_wanmu") -> dict[st
         Naming the file, the missing column and the columns present, or the
         rows whose value is not a number.
     """
-    table = read_targets_table(path)
-    problems = []
-    for name in ("county_code", column):
-        if name not in table:
-            problems.append(
-                Problem(
-                    "TARGETS_COLUMN",
-                    f"no column {name!r}; columns are "
-                    f"{list(table.columns)} (choose the target column with "
-                    "--targets-column)",
-                    str(path),
-                )
-            )
-    if problems:
-        raise InputError(problems)
+    table = read_targets_table(path, required=("county_code", column))
     values = pd.to_numeric(table[column], errors="coerce")
     bad = table.loc[values.isna(), "county_code"].tolist()
     if bad:

@@ -21,9 +21,7 @@ import numpy as np
 import pandas as pd
 
 from .aggregate import CITY_TOTAL, M2_PER_WANMU
-from .errors import InputError, Problem
 from .indicators import DEFAULT_THRESHOLDS, GRADE_ZH, Thresholds, grade_indicator
-from .select import read_targets_table as read_csv_targets
 
 #: The plan's 附录 2 column headers for the canonical T rules.
 T_RULE_HEADERS_ZH: Mapping[str, str] = {
@@ -191,22 +189,6 @@ def plan_tables(
         "附录3_可恢复耕地资源潜力": appendix3(quotas, targets),
         "附录5_耕地保护主要规划指标分解表": appendix5(quotas, targets, thresholds=thresholds),
     }
-
-
-def read_targets_table(path: str | Path) -> pd.DataFrame:
-    """A targets CSV with its ``county_code`` column checked (see :mod:`landplan.select`)."""
-    table = read_csv_targets(path)
-    if "county_code" not in table:
-        raise InputError(
-            [
-                Problem(
-                    "TARGETS_COLUMN",
-                    f"no column 'county_code'; columns are {list(table.columns)}",
-                    str(path),
-                )
-            ]
-        )
-    return table
 
 
 def write_tables(tables: Mapping[str, pd.DataFrame], directory: str | Path) -> list[Path]:

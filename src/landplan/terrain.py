@@ -259,8 +259,7 @@ def slope_statistics(
             tile_transform = rasterio.windows.transform(tile.window, src.transform)
             ids = np.flatnonzero(hit)
             labels = rasterize(
-                # built per tile: as Python objects, all parcels' shapes at once cost ~1 GB
-                # per 300k parcels
+                # built per tile, so only one tile's shapes exist as Python objects at once
                 zip(geojson_shapes(shapes[ids]), (ids + 1).tolist(), strict=True),
                 out_shape=slope.shape,
                 transform=tile_transform,
