@@ -27,9 +27,12 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed-dev qgis
 	$(MAKE) lint typecheck pytest
 
+# numpydoc checks the Parameters/Returns/Raises sections of the library's public API;
+# the CLI's docstrings are its --help text instead.
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests benchmarks qgis_plugin
 	$(BIN)/ruff format --check src tests benchmarks qgis_plugin
+	$(BIN)/numpydoc lint $$(find src/landplan -name '*.py' ! -name cli.py | sort)
 
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy
@@ -56,7 +59,7 @@ qgis-plugin:
 
 # Regenerate the committed sample (deterministic).
 sample: $(VENV)/.installed
-	$(BIN)/landplan synth data/sample_parcels --parcels 12000 --seed 2021 --overwrite
+	$(BIN)/landplan synth data/sample_parcels --count 12000 --seed 2021 --overwrite
 
 clean:
 	rm -rf $(VENV) out dist .pytest_cache .mypy_cache .ruff_cache

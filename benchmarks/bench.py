@@ -50,7 +50,7 @@ def peak_rss_bytes() -> dict[str, int]:
 
 
 def measure_io(data: Path) -> dict[str, Any]:
-    from landplan.io import read_parcels, write_layer
+    from landplan.io.layers import read_parcels, write_layer
 
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
@@ -63,8 +63,8 @@ def measure_io(data: Path) -> dict[str, Any]:
 
 def measure_classify(data: Path, *, dem: bool, engine: str, workers: int) -> dict[str, Any]:
     import landplan
-    from landplan.io import list_layers
-    from landplan.timing import record_stages
+    from landplan.core.timing import record_stages
+    from landplan.io.layers import list_layers
 
     constraints = data / "constraints.gpkg"
     layers = {name: f"{constraints}|layername={name}" for name in list_layers(constraints)}
@@ -89,7 +89,7 @@ def slope_raster(data: Path) -> Path:
     import rasterio
     from pyproj import CRS
 
-    from landplan.terrain import cell_size_m, horn_slope
+    from landplan.measure.terrain import cell_size_m, horn_slope
 
     path = data / "slope.tif"
     if path.exists():
@@ -119,7 +119,7 @@ def measure_exactextract(data: Path) -> dict[str, Any]:
         vector: Any = str(data / "parcels.gpkg")
         sources = "gdal"
     except ImportError:
-        from landplan.io import read_parcels
+        from landplan.io.layers import read_parcels
 
         vector = read_parcels(data / "parcels.gpkg")
         sources = "python (no GDAL bindings)"
@@ -150,7 +150,7 @@ def ensure_data(cache: Path, n: int, seed: int) -> Path:
         start = time.perf_counter()
         subprocess.run(
             [sys.executable, "-c", "from landplan.cli import main; main()", "synth", str(data),
-             "--parcels", str(n), "--seed", str(seed), "--overwrite"],
+             "--count", str(n), "--seed", str(seed), "--overwrite"],
             check=True,
             stdout=subprocess.DEVNULL,
         )  # fmt: skip

@@ -11,7 +11,7 @@ import pytest
 import rasterio
 from shapely.geometry import box
 
-from landplan.crs import CGCS2000_A, CGCS2000_RF
+from landplan.core.crs import CGCS2000_A, CGCS2000_RF
 
 # scripts run by the system Python that has PyQGIS, not by pytest
 collect_ignore = ["qgis"]
@@ -23,6 +23,7 @@ GK38 = 4547
 def square_parcels(
     n_cols: int = 3,
     n_rows: int = 3,
+    *,
     size: float = 100.0,
     x0: float = 500_000.0,
     y0: float = 3_000_000.0,

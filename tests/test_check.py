@@ -11,9 +11,9 @@ import pytest
 from click.testing import CliRunner
 from shapely.geometry import box
 
-from landplan.audit import audit_pbf
+from landplan.audit.pbf import audit_pbf
 from landplan.cli import main
-from landplan.io import write_layer
+from landplan.io.layers import write_layer
 
 from .conftest import GK38, square_parcels
 
@@ -141,7 +141,7 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
 
 
 def test_check_on_the_sample_finds_what_was_planted(tmp_path: Path) -> None:
-    from landplan.datasets import sample_path
+    from landplan.io.sample import sample_path
 
     constraints = sample_path("constraints")
     result = CliRunner().invoke(

@@ -11,9 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from shapely.geometry import box
 
-from landplan.aggregate import CITY_TOTAL
 from landplan.api import classify
-from landplan.palette import CLASS_CODES
+from landplan.core.palette import CLASS_CODES
+from landplan.outputs.aggregate import CITY_TOTAL
 from landplan.rules import load_profile
 
 from .conftest import GK38

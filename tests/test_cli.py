@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from landplan.cli import main
-from landplan.datasets import sample_path
+from landplan.io.sample import sample_path
 
 
 def test_demo_classifies_the_sample_and_prints_county_figures(tmp_path: Path) -> None:
@@ -65,7 +65,7 @@ def test_unreadable_input_exits_3(tmp_path: Path) -> None:
 
 
 def test_classify_end_to_end_on_the_sample(tmp_path: Path) -> None:
-    from landplan.datasets import sample_path
+    from landplan.io.sample import sample_path
 
     out = tmp_path / "衡阳_分类.gpkg"
     summary = tmp_path / "summary.csv"
@@ -141,3 +141,42 @@ def test_result_html_repr_shows_counts_and_areas() -> None:
     sample = landplan.load_sample()
     html = landplan.classify(sample.parcels, layers=sample.layers)._repr_html_()
     assert "永久基本农田" in html and "<table>" in html and f"{len(sample.parcels):,}" in html
+
+
+def test_roles_and_severities_as_json_for_the_qgis_plugin() -> None:
+    """The QGIS plugin reads roles and severities from these commands, not from a copy."""
+    import json
+
+    roles = json.loads(CliRunner().invoke(main, ["roles", "--json"]).output)
+    names = [r["name"] for r in roles]
+    assert names[:2] == ["eco_redline", "dev_boundary"]
+    assert {"pbf_existing", "high_standard_farmland", "two_zones"} <= set(names)
+    assert all(r["zh"] for r in roles)
+    rules = json.loads(CliRunner().invoke(main, ["rules", "--json"]).output)
+    assert rules["severities"] == ["info", "warning", "error"]
+
+
+def test_workers_alone_means_local_processes_in_cli_and_api(tmp_path: Path) -> None:
+    """``--workers N`` and ``workers=N`` choose the same engine, recorded in the manifest."""
+    import json
+
+    from landplan.engines import resolve_engine
+
+    assert resolve_engine(None, workers=2) == "processes"
+    out = tmp_path / "w.gpkg"
+    run = CliRunner().invoke(
+        main, ["classify", sample_path("parcels"), "-o", str(out), "--workers", "2"]
+    )
+    assert run.exit_code == 0, run.output
+    manifest = json.loads((tmp_path / "w.gpkg.manifest.json").read_text(encoding="utf-8"))
+    assert manifest["parameters"]["engine"] == "processes"
+
+
+def test_scheduler_with_another_engine_is_a_usage_error(tmp_path: Path) -> None:
+    run = CliRunner().invoke(
+        main,
+        ["classify", sample_path("parcels"), "-o", str(tmp_path / "x.gpkg"),
+         "--engine", "processes", "--scheduler", "tcp://127.0.0.1:1"],
+    )  # fmt: skip
+    assert run.exit_code == 2
+    assert "ENGINE_SCHEDULER" in run.output

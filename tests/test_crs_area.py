@@ -9,9 +9,9 @@ import shapely
 from pyproj import Geod
 from shapely.geometry import Point, box
 
-from landplan.crs import CGCS2000_A, CGCS2000_RF, ellipsoidal_area, gauss_kruger_zone_crs
-from landplan.errors import CRSError
-from landplan.measure import measure_parcels
+from landplan.core.crs import CGCS2000_A, CGCS2000_RF, ellipsoidal_area, gauss_kruger_zone_crs
+from landplan.core.errors import CRSError
+from landplan.measure.parcels import measure_parcels
 
 from .conftest import GK38, square_parcels
 

@@ -12,10 +12,10 @@ import shapely
 from shapely.geometry import box
 
 import landplan
-from landplan.datasets import load_sample
-from landplan.engine import layers_near, plan_counties
-from landplan.io import list_layers
-from landplan.result import Result
+from landplan.engines.partition import layers_near, plan_counties
+from landplan.io.layers import list_layers
+from landplan.io.sample import load_sample
+from landplan.outputs.result import Result
 from landplan.synthetic import generate
 
 
@@ -112,7 +112,7 @@ def test_cli_workers_runs_on_a_local_dask_cluster(tmp_path: Path) -> None:
     from click.testing import CliRunner
 
     from landplan.cli import main
-    from landplan.datasets import sample_path
+    from landplan.io.sample import sample_path
 
     out = tmp_path / "out.gpkg"
     run = CliRunner().invoke(

@@ -17,9 +17,9 @@ from shapely.geometry import MultiPolygon, Polygon, box
 
 from landplan.api import classify
 from landplan.cli import main
-from landplan.crs import ellipsoidal_area
-from landplan.errors import LandplanError
-from landplan.io import read_parcels, write_layer
+from landplan.core.crs import ellipsoidal_area
+from landplan.core.errors import LandplanError
+from landplan.io.layers import read_parcels, write_layer
 
 from .conftest import GK38, square_parcels, write_plane_dem
 
@@ -117,7 +117,7 @@ def test_dem_in_a_geographic_crs(tmp_path: Path) -> None:
 
 
 def test_runs_are_reproducible_and_write_a_manifest(tmp_path: Path) -> None:
-    from landplan.datasets import sample_path
+    from landplan.io.sample import sample_path
 
     args = [
         "classify",

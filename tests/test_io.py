@@ -9,9 +9,15 @@ import geopandas as gpd
 import pyogrio
 import pytest
 
-from landplan.errors import CRSError, EncodingError, EncodingGuessWarning, InputError, ReadError
-from landplan.io import read_layer, read_parcels, write_layer
-from landplan.schema import survey_attributes
+from landplan.core.errors import (
+    CRSError,
+    EncodingError,
+    EncodingGuessWarning,
+    InputError,
+    ReadError,
+)
+from landplan.io.layers import read_layer, read_parcels, write_layer
+from landplan.survey.schema import survey_attributes
 
 from .conftest import square_parcels
 

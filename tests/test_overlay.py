@@ -8,8 +8,8 @@ import pytest
 import shapely
 from shapely.geometry import Polygon, box
 
-from landplan.crs import EQUAL_AREA_CRS
-from landplan.overlay import MAX_PART_VERTICES, overlap_areas, prepare_constraint
+from landplan.core.crs import EQUAL_AREA_CRS
+from landplan.measure.overlay import MAX_PART_VERTICES, overlap_areas, prepare_constraint
 
 from .conftest import GK38, square_parcels
 

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from landplan.api import classify
 from landplan.cli import main
-from landplan.errors import ProfileError
+from landplan.core.errors import ProfileError
 from landplan.rules import load_profile
 from landplan.rules.model import STAGES
 

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from shapely.geometry import Polygon, box
 
-from landplan.measure import measure_parcels
+from landplan.measure.parcels import measure_parcels
 
 from .conftest import GK38
 

@@ -22,9 +22,9 @@ import pytest
 from matplotlib.image import imread
 
 import landplan
-from landplan.datasets import load_sample, sample_path
-from landplan.palette import CLASSES, FIELD_ALIASES_ZH
-from landplan.result import Result
+from landplan.core.palette import CLASSES, FIELD_ALIASES_ZH
+from landplan.io.sample import load_sample, sample_path
+from landplan.outputs.result import Result
 
 SYSTEM_PYTHON = "/usr/bin/python3"
 QGIS_PROCESS = "/usr/bin/qgis_process.bin"

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from shapely.geometry import box
 
-from landplan.aggregate import M2_PER_WANMU
 from landplan.api import classify
+from landplan.core.units import M2_PER_WANMU
 
 from .conftest import GK38, square_parcels
 

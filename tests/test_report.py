@@ -17,10 +17,11 @@ from click.testing import CliRunner
 
 import landplan
 from landplan.cli import main
-from landplan.datasets import load_sample, sample_path
-from landplan.palette import CLASSES
-from landplan.plot import area_by_county, class_map
-from landplan.result import Result
+from landplan.core.palette import CLASSES
+from landplan.core.units import M2_PER_WANMU
+from landplan.io.sample import load_sample, sample_path
+from landplan.outputs.plot import area_by_county, class_map
+from landplan.outputs.result import Result
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +71,7 @@ def test_report_command_writes_tables_charts_and_html(result: Result, tmp_path: 
     assert csv.read_bytes().startswith(b"\xef\xbb\xbf")  # BOM: Excel shows the Chinese
     table = pd.read_csv(csv, encoding="utf-8-sig", dtype={"行政区代码": str})
     city = table.iloc[0]
-    farmland_wanmu = result.quotas["farmland_m2"].sum() / landplan.aggregate.M2_PER_WANMU
+    farmland_wanmu = result.quotas["farmland_m2"].sum() / M2_PER_WANMU
     assert city["现状耕地"] == round(farmland_wanmu, 2)
     assert table["现状耕地"].iloc[1:].sum() == pytest.approx(city["现状耕地"])
     book = openpyxl.load_workbook(out / "plan_tables.xlsx")

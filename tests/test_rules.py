@@ -16,7 +16,7 @@ import pytest
 from shapely.geometry import box
 
 from landplan.api import classify
-from landplan.result import Result
+from landplan.outputs.result import Result
 from landplan.rules import load_profile
 
 from .conftest import GK38, square_parcels

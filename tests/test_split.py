@@ -8,7 +8,7 @@ import pytest
 from shapely.geometry import box
 
 from landplan.api import classify
-from landplan.split import split_parcels
+from landplan.measure.split import split_parcels
 
 from .conftest import GK38, square_parcels
 

@@ -13,12 +13,12 @@ import rasterio
 import shapely
 from pyproj import Geod
 
-from landplan.crs import CGCS2000_A, CGCS2000_RF
-from landplan.roles import ROLES
-from landplan.schema import FIELDS, LAND_CLASSES, survey_attributes
+from landplan.core.crs import CGCS2000_A, CGCS2000_RF
+from landplan.core.roles import ROLES
+from landplan.io.reference import reference_table
+from landplan.measure.terrain import slope_statistics
+from landplan.survey.schema import FIELDS, LAND_CLASSES, survey_attributes
 from landplan.synthetic import generate
-from landplan.synthetic.landscape import reference_table
-from landplan.terrain import slope_statistics
 
 
 @pytest.fixture(scope="module")

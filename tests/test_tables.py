@@ -8,9 +8,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from landplan.aggregate import CITY_TOTAL, M2_PER_WANMU
-from landplan.indicators import Thresholds, grade_indicator
-from landplan.tables import appendix2, appendix3, appendix5, balanced_round
+from landplan.core.units import M2_PER_WANMU
+from landplan.outputs.aggregate import CITY_TOTAL
+from landplan.outputs.indicators import Thresholds, grade_indicator
+from landplan.outputs.tables import appendix2, appendix3, appendix5, balanced_round
 
 W = M2_PER_WANMU  # one 万亩 in m²
 
@@ -20,7 +21,11 @@ def test_balanced_rounding_adds_up_and_stays_within_a_hundredth(values: list[flo
     array = np.array(values)
     total = float(array.sum())
     rounded = balanced_round(array, total)
-    assert round(float(rounded.sum()), 2) == round(round(total, 2), 2)
+    # the parts add up to the total rounded to a hundredth (one of its two neighbours) ...
+    cents = round(float(rounded.sum()) * 100)
+    assert np.floor(total * 100 - 1e-6) <= cents <= np.ceil(total * 100 + 1e-6)
+    assert abs(cents / 100 - total) <= 0.005 + 1e-6
+    # ... and no part moves by a hundredth or more
     assert np.all(np.abs(rounded - array) < 0.01 + 1e-9)
 
 
@@ -29,6 +34,10 @@ def test_balanced_rounding_by_hand() -> None:
     assert balanced_round(np.array([0.334, 0.334, 0.334]), 1.002).tolist() == [0.34, 0.33, 0.33]
     # naive rounding of 0.125 + 0.125 + 0.25 gives 0.13 + 0.13 + 0.25 = 0.51 ≠ 0.50
     assert balanced_round(np.array([0.125, 0.125, 0.25]), 0.5).sum() == pytest.approx(0.5)
+    # 四舍五入: a total of exactly half a hundredth rounds up, not to even
+    assert balanced_round(np.array([0.025]), 0.025).tolist() == [0.03]
+    assert balanced_round(np.array([0.015]), 0.015).tolist() == [0.02]
+    assert balanced_round(np.array([-0.025]), -0.025).tolist() == [-0.03]
 
 
 def delineation() -> pd.DataFrame:

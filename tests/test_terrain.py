@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 from shapely.geometry import box
 
-from landplan.terrain import horn_slope, slope_grade, slope_problems, slope_statistics
+from landplan.measure.terrain import horn_slope, slope_problems, slope_statistics
+from landplan.survey.grades import slope_grade
 
 from .conftest import GK38, square_parcels
 
@@ -98,8 +99,8 @@ def test_tiny_parcel_takes_the_cell_under_it(plane_dem) -> None:
 def test_statistics_of_a_subset_match_those_taken_with_every_parcel() -> None:
     # each county is measured on its own by the county engines: the windows read around a
     # subset must give the same cells, slopes and grades as the whole layer's tiles
-    from landplan.datasets import sample_path
-    from landplan.io import read_parcels
+    from landplan.io.layers import read_parcels
+    from landplan.io.sample import sample_path
 
     parcels = read_parcels(sample_path("parcels"))
     whole = slope_statistics(parcels, sample_path("dem"), tile_size=256)

@@ -6,6 +6,8 @@ is installed: ``LANDPLAN_EXECUTABLE`` if set, else ``landplan`` on PATH.
 Logs stream into the Processing log; cancelling stops the run.
 """
 
+import functools
+import json
 import os
 import shutil
 import subprocess
@@ -34,6 +36,37 @@ def landplan_executable():
             "and put it on PATH, or set LANDPLAN_EXECUTABLE to its full path."
         )
     return exe
+
+
+@functools.cache
+def landplan_json(*args):
+    """What ``landplan ARGS --json`` prints, as data: the installed package's own lists."""
+    done = subprocess.run(
+        [landplan_executable(), *args, "--json"],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        check=True,
+    )
+    return json.loads(done.stdout)
+
+
+def severities():
+    """Finding severities, least severe first, from ``landplan rules --json``."""
+    return list(landplan_json("rules")["severities"])
+
+
+def role_names():
+    """Constraint-layer roles from ``landplan roles --json``."""
+    return [role["name"] for role in landplan_json("roles")]
+
+
+def _or_empty(read):
+    """*read()*, or an empty list when landplan cannot be run (reported when run)."""
+    try:
+        return read()
+    except (QgsProcessingException, OSError, subprocess.CalledProcessError, ValueError):
+        return []
 
 
 def run_landplan(args, feedback, stdout_path=None):
@@ -104,10 +137,12 @@ class ClassifyAlgorithm(QgsProcessingAlgorithm):
     def initAlgorithm(self, config=None):  # noqa: N802
         self.addParameter(QgsProcessingParameterFile(self.PARCELS, "三调 parcel file (DLTB)"))
         self.addParameter(QgsProcessingParameterRasterLayer(self.DEM, "DEM", optional=True))
+        roles = _or_empty(role_names)
         self.addParameter(
             QgsProcessingParameterString(
                 self.LAYERS,
-                "Constraint layers (ROLE=PATH per line)",
+                "Constraint layers (ROLE=PATH per line"
+                + (f"; ROLE one of {', '.join(roles)})" if roles else ")"),
                 multiLine=True,
                 optional=True,
             )
@@ -163,7 +198,6 @@ class CheckAlgorithm(QgsProcessingAlgorithm):
         "FAIL_ON",
         "OUTPUT",
     )
-    LEVELS = ("info", "warning", "error")
 
     def name(self):
         return "check"
@@ -190,9 +224,13 @@ class CheckAlgorithm(QgsProcessingAlgorithm):
                 self.PROFILE, f"Rule profile ({PROFILES_HINT})", defaultValue="hunan-hengyang"
             )
         )
+        levels = _or_empty(severities)
         self.addParameter(
             QgsProcessingParameterEnum(
-                self.FAIL_ON, "Report findings at or above", list(self.LEVELS), defaultValue=2
+                self.FAIL_ON,
+                "Report findings at or above",
+                levels,
+                defaultValue=len(levels) - 1 if levels else None,
             )
         )
         self.addParameter(
@@ -206,7 +244,7 @@ class CheckAlgorithm(QgsProcessingAlgorithm):
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
         output = self.parameterAsFileOutput(parameters, self.OUTPUT, context)
-        level = self.LEVELS[self.parameterAsEnum(parameters, self.FAIL_ON, context)]
+        level = severities()[self.parameterAsEnum(parameters, self.FAIL_ON, context)]
         args = [
             "check",
             self.parameterAsFile(parameters, self.PARCELS, context),

@@ -1,5 +1,15 @@
 """landplan: farmland-protection rules of Chinese land-use plans as auditable GIS analysis.
 
+The package is layered in the order data flows; a module imports only from its
+own layer or the layers before it:
+
+``core`` (errors, units, roles, palette) → ``survey`` (三调 schema) → ``io``
+(files in and out) → ``measure`` (areas, overlaps, slope) → ``rules``
+(profiles, evidence) → ``allocate`` (priorities, quotas, classes) →
+``outputs`` (tables, charts, result) → ``engines`` (pipeline, processes, Dask)
+→ ``audit`` (``landplan check``) → ``synthetic`` (test data) → ``api`` →
+``cli``.
+
 Examples
 --------
 >>> import landplan
@@ -13,16 +23,15 @@ from __future__ import annotations
 
 import logging
 
-__version__ = "0.1.0"
-
-from .api import classify
-from .datasets import load_sample
-from .errors import InputError, LandplanError, Problem, ProfileError, ReadError
-from .io import read_layer, read_parcels
-from .measure import measure_parcels
-from .palette import CLASS_CODES, CLASSES
-from .result import Result
-from .rules import Evidence, Profile, load_profile
+from landplan.api import classify
+from landplan.core.errors import InputError, LandplanError, Problem, ProfileError, ReadError
+from landplan.core.palette import CLASS_CODES, CLASSES
+from landplan.core.version import __version__
+from landplan.io.layers import read_layer, read_parcels
+from landplan.io.sample import load_sample
+from landplan.measure.parcels import measure_parcels
+from landplan.outputs.result import Result
+from landplan.rules import Evidence, Profile, load_profile
 
 __all__ = [
     "CLASSES",

@@ -1,4 +1,8 @@
-"""``landplan.classify``: the whole job, from parcels to a :class:`~landplan.result.Result`.
+"""The jobs users run, from files or frames: :func:`classify` and :func:`measure_files`.
+
+Sits on top of every layer but the CLI and may import any of them: it reads the
+inputs (:mod:`landplan.io`), runs an engine (:mod:`landplan.engines`) and
+attaches the run's manifest.
 
 Data flow: read inputs → measure (areas, slope, overlaps) → evaluate the
 profile's rules (evidence) → fill quotas in priority order → classes →
@@ -10,39 +14,38 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
 
-from .engine import Engine, run
-from .io import ReadOptions, read_layer, read_parcels
-from .manifest import build_manifest
-from .palette import FIELD_ALIASES_ZH
-from .pipeline import ClassifyJob
-from .result import Result
-from .roles import get_role
-from .rules.model import DEFAULT_PROFILE, Profile, load_profile
-from .select import read_targets
-from .timing import stage
+from landplan.core.timing import stage
+from landplan.core.units import M2_PER_WANMU
+from landplan.engines import Engine, resolve_engine, run
+from landplan.engines.pipeline import ClassifyJob, measured_frame
+from landplan.io.layers import (
+    LayerInput,
+    ReadOptions,
+    check_writable,
+    read_parcels,
+    read_role_layers,
+    write_layer,
+    write_table,
+)
+from landplan.io.manifest import build_manifest, run_inputs
+from landplan.io.targets import read_targets
+from landplan.measure.parcels import Measurement, measure_parcels
+from landplan.outputs.aggregate import summarize_measures_by_county
+from landplan.outputs.result import Result
+from landplan.rules.model import DEFAULT_PROFILE, Profile
+from landplan.rules.profiles import load_profile
+from landplan.survey.schema import survey_attributes
+
+__all__ = ["LayerInput", "MeasuredLayer", "classify", "measure_files"]
 
 log = logging.getLogger(__name__)
-
-#: A constraint layer: a path (``file.gpkg|layername=X`` allowed) or a GeoDataFrame/GeoSeries.
-LayerInput: TypeAlias = "str | Path | gpd.GeoDataFrame | gpd.GeoSeries"
-
-
-def _layers(layers: Mapping[str, LayerInput] | None) -> dict[str, gpd.GeoDataFrame | gpd.GeoSeries]:
-    out: dict[str, gpd.GeoDataFrame | gpd.GeoSeries] = {}
-    for role, value in (layers or {}).items():
-        get_role(role)
-        out[role] = (
-            value
-            if isinstance(value, gpd.GeoDataFrame | gpd.GeoSeries)
-            else read_layer(value, preferred_layers=(role,))
-        )
-    return out
 
 
 def _targets(
@@ -53,8 +56,6 @@ def _targets(
     if isinstance(targets, str | Path):
         return read_targets(targets, column=column)
     if isinstance(targets, pd.DataFrame):
-        from .aggregate import M2_PER_WANMU
-
         return {
             str(c): float(v) * M2_PER_WANMU
             for c, v in zip(targets["county_code"], targets[column], strict=True)
@@ -73,7 +74,7 @@ def classify(
     split: bool = False,
     fields: Mapping[str, str] | None = None,
     read: ReadOptions | None = None,
-    engine: Engine = "single",
+    engine: Engine | None = None,
     workers: int | None = None,
     scheduler: str | None = None,
     scratch: str | Path | None = None,
@@ -95,6 +96,8 @@ def classify(
         Per-county PBF targets: a CSV path or DataFrame with ``county_code``
         and *targets_column* (万亩), or a mapping county → m².  Without it, a
         profile share of each county's protection target.
+    targets_column
+        Column of the targets CSV or DataFrame that holds the PBF targets.
     split
         Cut parcels along constraint boundaries and judge each piece.
     fields
@@ -107,14 +110,31 @@ def classify(
         *workers* local processes) or ``"dask"`` (one task per county on a
         ``dask.distributed`` cluster: a local one of *workers* processes, or
         the scheduler at *scheduler*).  All give the same answers; see
-        :mod:`landplan.engine`.
+        :mod:`landplan.engines`.  Without it: ``"dask"`` when *scheduler* is
+        given, ``"processes"`` when *workers* is, else ``"single"``.
+    workers
+        Number of worker processes (all cores when not given).
+    scheduler
+        Address of a running ``dask.distributed`` scheduler.
     scratch
         Folder for the Dask engine's partitioned GeoParquet; on a real cluster,
         shared storage that every worker can read and write.
 
+    Returns
+    -------
+    Result
+        The classified parcels in input order, with the evidence, tables and
+        the run's manifest.
+
+    Raises
+    ------
+    InputError
+        An unknown engine, a scheduler with an engine other than ``dask``, or
+        (county engines) a parcel index with duplicate labels.
+
     Examples
     --------
-    >>> from landplan.datasets import load_sample
+    >>> from landplan.io.sample import load_sample
     >>> s = load_sample()
     >>> result = classify(s.parcels, layers=s.layers, targets=s.targets)
     >>> sorted(result.parcels["lp_class"].unique())
@@ -124,8 +144,7 @@ def classify(
     """
     read = read or ReadOptions()
     fields = fields if fields is not None else read.fields
-    if scheduler is not None:
-        engine = "dask"
+    engine = resolve_engine(engine, workers, scheduler)
     with stage("read parcels"):
         frame = (
             parcels
@@ -143,7 +162,7 @@ def classify(
         source=source,
     )
     with stage("read layers"):
-        role_layers = _layers(layers)
+        role_layers = read_role_layers(layers)
     result = run(
         frame,
         role_layers,
@@ -155,14 +174,11 @@ def classify(
     )
     for problem in result.problems:
         log.warning("%s", problem)
-    inputs: dict[str, Any] = {"parcels": parcels}
-    if dem is not None:
-        inputs["dem"] = dem
+    named: dict[str, Any] = {"parcels": parcels}
     if isinstance(targets, str | Path):
-        inputs["targets"] = targets
-    inputs.update({f"layer:{role}": value for role, value in (layers or {}).items()})
+        named["targets"] = targets
     manifest = build_manifest(
-        inputs,
+        run_inputs(named, dem=dem, layers=layers),
         profile_id=loaded.id,
         profile_sha256=loaded.sha256,
         parameters={
@@ -178,4 +194,70 @@ def classify(
     return dataclasses.replace(result, manifest=manifest)
 
 
-__all__ = ["FIELD_ALIASES_ZH", "classify"]
+@dataclass(frozen=True)
+class MeasuredLayer:
+    """Parcels with their measures, and per-county figures."""
+
+    parcels: gpd.GeoDataFrame
+    measurement: Measurement
+    by_county: pd.DataFrame
+
+
+def measure_files(
+    parcels: str | Path,
+    output: str | Path,
+    *,
+    dem: str | Path | None = None,
+    layers: Mapping[str, LayerInput] | None = None,
+    overwrite: bool = False,
+    read: ReadOptions | None = None,
+) -> MeasuredLayer:
+    """Read parcels and layers, measure every parcel, write a GeoPackage.
+
+    The GeoPackage holds layer ``parcels`` (input fields plus measures) and
+    table ``county_summary``.
+
+    Parameters
+    ----------
+    parcels
+        三调 land parcels (DLTB) file.
+    output
+        The GeoPackage to write.
+    dem
+        DEM for slope.
+    layers
+        Constraint layers by role.
+    overwrite
+        Replace *output* if it exists.
+    read
+        Encoding, CRS and field mapping of the parcel file.
+
+    Returns
+    -------
+    MeasuredLayer
+        What was written.
+
+    Raises
+    ------
+    OutputExistsError
+        *output* exists and *overwrite* is False.
+    """
+    out = check_writable(output, overwrite=overwrite)
+    read = read or ReadOptions()
+    frame = read_parcels(parcels, fields=read.fields, encoding=read.encoding, crs=read.crs)
+    measurement = measure_parcels(
+        frame,
+        dem=None if dem is None else str(dem),
+        layers=read_role_layers(layers),
+        fields=read.fields,
+        source=str(parcels),
+    )
+    for problem in measurement.problems:
+        log.warning("%s", problem)
+    measured = measured_frame(frame, measurement.table)
+    by_county = summarize_measures_by_county(
+        survey_attributes(frame, fields=read.fields), measurement.table
+    )
+    write_layer(measured, out, layer="parcels")
+    write_table(by_county, out, layer="county_summary")
+    return MeasuredLayer(measured, measurement, by_county)

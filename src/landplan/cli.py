@@ -1,8 +1,10 @@
-"""Command-line interface: ``landplan classify | check | rules | demo | measure | synth``.
+"""Command-line interface: ``landplan classify | check | report | rules | roles | demo | ...``.
 
-Thin: parse, call one library function, map exceptions to exit codes
-(0 success, 1 findings, 2 usage error, 3 unreadable input).  Reports go to
-stdout, progress and logs to stderr.
+The top layer: may import every other layer, and with :mod:`landplan.io` is the
+only one that deals in paths.  Thin: parse, call one library function, map
+exceptions to exit codes (0 success, 1 findings, 2 usage error, 3 unreadable
+input).  Reports go to stdout, progress and logs to stderr.  Option names are
+the API's parameter names (``--workers`` is ``workers=``).
 """
 
 from __future__ import annotations
@@ -17,15 +19,21 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from . import __version__
-from .batch import PARCEL_SUFFIXES
-from .errors import InputError, LandplanError, OutputExistsError, ReadError
-from .io import ReadOptions
-from .palette import CLASS_CODES
-from .rules.model import DEFAULT_PROFILE
+from landplan.core.errors import (
+    SEVERITIES,
+    InputError,
+    LandplanError,
+    OutputExistsError,
+    ReadError,
+)
+from landplan.core.palette import CLASS_CODES
+from landplan.core.version import __version__
+from landplan.engines import ENGINES
+from landplan.io.layers import ReadOptions
+from landplan.rules.model import DEFAULT_PROFILE
 
 if TYPE_CHECKING:
-    from .result import Result
+    from landplan.outputs.result import Result
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -50,9 +58,9 @@ def _handle_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def parse_layer_options(values: tuple[str, ...]) -> dict[str, str]:
+def _parse_layer_options(values: tuple[str, ...]) -> dict[str, str]:
     """``ROLE=PATH`` options to a dict, checking every role name."""
-    from .roles import get_role
+    from landplan.core.roles import get_role
 
     layers: dict[str, str] = {}
     for value in values:
@@ -67,9 +75,9 @@ def parse_layer_options(values: tuple[str, ...]) -> dict[str, str]:
     return layers
 
 
-def parse_field_options(values: tuple[str, ...]) -> dict[str, str]:
+def _parse_field_options(values: tuple[str, ...]) -> dict[str, str]:
     """``CANONICAL=COLUMN`` options to a field mapping, checking the canonical names."""
-    from .schema import FIELDS
+    from landplan.survey.schema import FIELDS
 
     fields: dict[str, str] = {}
     for value in values:
@@ -83,7 +91,7 @@ def parse_field_options(values: tuple[str, ...]) -> dict[str, str]:
     return fields
 
 
-def input_options(func: F) -> F:
+def _input_options(func: F) -> F:
     """Options describing how to read the parcel layer."""
     func = click.option(
         "--crs",
@@ -104,13 +112,13 @@ def input_options(func: F) -> F:
     return func
 
 
-dem_option = click.option(
+_dem_option = click.option(
     "--dem",
     type=click.Path(exists=True, dir_okay=False),
     default=None,
     help="DEM for slope; without it slope rules use GDPDJB.",
 )
-layer_option = click.option(
+_layer_option = click.option(
     "--layer",
     "layer_options",
     multiple=True,
@@ -139,12 +147,12 @@ def main(verbose: int, quiet: bool) -> None:
 @main.command()
 @click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
 @click.option(
-    "--parcels",
+    "--count",
     "n_parcels",
     type=click.IntRange(min=12),
     default=10_000,
     show_default=True,
-    help="Number of parcels.",
+    help="Number of parcels to generate.",
 )
 @click.option("--seed", type=int, default=2021, show_default=True)
 @click.option(
@@ -152,9 +160,11 @@ def main(verbose: int, quiet: bool) -> None:
 )
 @click.option("--overwrite", is_flag=True, help="Replace existing files.")
 @_handle_errors
-def synth(out_dir: Path, n_parcels: int, seed: int, dem_resolution: float, overwrite: bool) -> None:
+def synth(
+    *, out_dir: Path, n_parcels: int, seed: int, dem_resolution: float, overwrite: bool
+) -> None:
     """Generate a synthetic 三调 dataset in OUT_DIR."""
-    from .synthetic import generate
+    from landplan.synthetic import generate
 
     generate(
         out_dir,
@@ -168,6 +178,7 @@ def synth(out_dir: Path, n_parcels: int, seed: int, dem_resolution: float, overw
 
 
 def _measure_and_report(
+    *,
     parcels: str,
     output: Path,
     dem: str | None,
@@ -175,7 +186,7 @@ def _measure_and_report(
     overwrite: bool,
     read: ReadOptions | None = None,
 ) -> None:
-    from .pipeline import measure_files
+    from landplan.api import measure_files
 
     result = measure_files(
         parcels, output, dem=dem, layers=layers, overwrite=overwrite, read=read or ReadOptions()
@@ -193,12 +204,13 @@ def _measure_and_report(
 @main.command()
 @click.argument("parcels", type=str)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
-@dem_option
-@layer_option
-@input_options
+@_dem_option
+@_layer_option
+@_input_options
 @click.option("--overwrite", is_flag=True, help="Replace OUTPUT if it exists.")
 @_handle_errors
 def measure(
+    *,
     parcels: str,
     output: Path,
     dem: str | None,
@@ -209,8 +221,15 @@ def measure(
     overwrite: bool,
 ) -> None:
     """Measure every parcel (area, slope, overlaps) and print county figures."""
-    read = ReadOptions(parse_field_options(field_options), encoding, crs)
-    _measure_and_report(parcels, output, dem, parse_layer_options(layer_options), overwrite, read)
+    read = ReadOptions(_parse_field_options(field_options), encoding, crs)
+    _measure_and_report(
+        parcels=parcels,
+        output=output,
+        dem=dem,
+        layers=_parse_layer_options(layer_options),
+        overwrite=overwrite,
+        read=read,
+    )
 
 
 def _print_class_table(result: Result) -> None:
@@ -250,13 +269,15 @@ def _print_class_table(result: Result) -> None:
     help="Output GeoPackage (or .shp).",
 )
 @click.option(
+    "--output-layer",
     "--layer-name",
+    "output_layer",
     default="parcels",
     show_default=True,
-    help="Name of the parcel layer in the output.",
+    help="Name of the parcel layer in the output GeoPackage.",
 )
-@dem_option
-@layer_option
+@_dem_option
+@_layer_option
 @click.option(
     "--profile",
     default=DEFAULT_PROFILE,
@@ -279,16 +300,16 @@ def _print_class_table(result: Result) -> None:
 @click.option("--split", is_flag=True, help="Cut parcels along constraint boundaries.")
 @click.option(
     "--engine",
-    type=click.Choice(["single", "processes", "dask"]),
+    type=click.Choice(ENGINES),
     default=None,
-    help="single process (default); one task per county on local processes; "
-    "or on Dask (implied by --workers/--scheduler).",
+    help="single: one process (the default); processes: one task per county on local "
+    "processes (implied by --workers); dask: on a Dask cluster (implied by --scheduler).",
 )
 @click.option(
     "--workers",
     type=click.IntRange(min=1),
     default=None,
-    help="Number of worker processes (a local Dask cluster unless --engine processes).",
+    help="Number of worker processes; all cores when an engine is chosen without it.",
 )
 @click.option(
     "--scheduler",
@@ -302,13 +323,14 @@ def _print_class_table(result: Result) -> None:
     default=None,
     help="Folder for the Dask engine's GeoParquet partitions; shared storage on a cluster.",
 )
-@input_options
+@_input_options
 @click.option("--overwrite", is_flag=True, help="Replace OUTPUT if it exists.")
 @_handle_errors
 def classify_command(
+    *,
     parcels: str,
     output: Path,
-    layer_name: str,
+    output_layer: str,
     dem: str | None,
     layer_options: tuple[str, ...],
     profile: str,
@@ -326,14 +348,10 @@ def classify_command(
     overwrite: bool,
 ) -> None:
     """Classify PARCELS into PBF, reserve, general, non-target, recovery and other land."""
-    if engine is None:
-        engine = "dask" if workers is not None or scheduler is not None else "single"
-    if scheduler is not None and engine != "dask":
-        raise click.UsageError("--scheduler needs the dask engine.")
-    from .api import classify
-    from .io import check_writable
+    from landplan.api import classify
+    from landplan.io.layers import check_writable
 
-    layers = parse_layer_options(layer_options)
+    layers = _parse_layer_options(layer_options)
     if not overwrite:
         check_writable(output, overwrite=False)  # refuse before any work is done
     result = classify(
@@ -344,13 +362,13 @@ def classify_command(
         targets=targets,
         targets_column=targets_column,
         split=split,
-        read=ReadOptions(parse_field_options(field_options), encoding, crs),
+        read=ReadOptions(_parse_field_options(field_options), encoding, crs),
         engine=engine,  # type: ignore[arg-type]  # checked by click.Choice
         workers=workers,
         scheduler=scheduler,
         scratch=scratch,
     )
-    result.to_file(output, overwrite=overwrite, layer=layer_name, summary_csv=summary)
+    result.to_file(output, overwrite=overwrite, output_layer=output_layer, summary_csv=summary)
     _print_class_table(result)
     click.echo(f"wrote {output}", err=True)
 
@@ -377,21 +395,28 @@ def classify_command(
     show_default=True,
     help="Indicator warning band: short of the target by at most this share is 预警.",
 )
-@click.option("--layer-name", default="parcels", show_default=True)
+@click.option(
+    "--parcels-layer",
+    "--layer-name",
+    "parcels_layer",
+    default="parcels",
+    show_default=True,
+    help="Name of the parcel layer in RESULT.",
+)
 @_handle_errors
 def report_command(
-    result: Path, targets: str | None, directory: Path, warn_within: float, layer_name: str
+    *, result: Path, targets: str | None, directory: Path, warn_within: float, parcels_layer: str
 ) -> None:
     """Write the plans' tables (附录 2, 3, 5), charts and an HTML summary of RESULT."""
-    from .indicators import Thresholds
-    from .report import write_report
+    from landplan.outputs.indicators import Thresholds
+    from landplan.outputs.report import write_report
 
     report = write_report(
         result,
         directory,
         targets=targets,
         thresholds=Thresholds(warn_within=warn_within),
-        layer=layer_name,
+        parcels_layer=parcels_layer,
     )
     for path in report.files:
         click.echo(str(path))
@@ -408,11 +433,12 @@ def report_command(
 @_handle_errors
 def rules_command(profile: str, as_json: bool) -> None:
     """List the rules of a profile."""
-    from .rules import load_profile
+    from landplan.rules import load_profile
 
     loaded = load_profile(profile)
     if as_json:
-        click.echo(json.dumps(loaded.to_dict(), ensure_ascii=False, indent=2))
+        data = {**loaded.to_dict(), "severities": list(SEVERITIES)}
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
     click.echo(f"{loaded.id}: {loaded.name_zh} ({loaded.source})")
     for rule in loaded.rules:
@@ -432,9 +458,9 @@ def rules_command(profile: str, as_json: bool) -> None:
 @_handle_errors
 def demo(output: Path) -> None:
     """Classify the bundled sample (DEM, every layer, targets) and print the county table."""
-    from .api import classify
-    from .datasets import sample_path
-    from .io import list_layers
+    from landplan.api import classify
+    from landplan.io.layers import list_layers
+    from landplan.io.sample import sample_path
 
     constraints = sample_path("constraints")
     layers = {name: f"{constraints}|layername={name}" for name in list_layers(constraints)}
@@ -451,8 +477,8 @@ def demo(output: Path) -> None:
 
 @main.command("check")
 @click.argument("parcels", type=click.Path(path_type=Path))
-@layer_option
-@dem_option
+@_layer_option
+@_dem_option
 @click.option(
     "--profile",
     default=DEFAULT_PROFILE,
@@ -463,14 +489,15 @@ def demo(output: Path) -> None:
 @click.option("--csv", "fmt", flag_value="csv", help="Report the findings as CSV.")
 @click.option(
     "--fail-on",
-    type=click.Choice(["info", "warning", "error"]),
+    type=click.Choice(SEVERITIES),
     default="error",
     show_default=True,
     help="Exit 1 when a finding is at least this severe.",
 )
-@input_options
+@_input_options
 @_handle_errors
 def check_command(
+    *,
     parcels: Path,
     layer_options: tuple[str, ...],
     dem: str | None,
@@ -486,17 +513,12 @@ def check_command(
     Exit codes: 0 no finding at or above --fail-on, 1 findings, 2 usage error, 3 unreadable
     input. The report goes to stdout, progress and logs to stderr.
     """
-    from .audit import SEVERITIES
-    from .batch import check_files, parcel_files
-    from .pipeline import read_role_layers
+    from landplan.audit.batch import check_files
+    from landplan.io.layers import parcel_files, read_role_layers
 
-    if not parcels.exists():
-        raise ReadError(f"{parcels}: no such file or directory")
     files = parcel_files(parcels)
-    if not files:
-        raise ReadError(f"{parcels}: no parcel files ({', '.join(PARCEL_SUFFIXES)}) in it")
-    layers = read_role_layers(parse_layer_options(layer_options))
-    read = ReadOptions(parse_field_options(field_options), encoding, crs)
+    layers = read_role_layers(_parse_layer_options(layer_options))
+    read = ReadOptions(_parse_field_options(field_options), encoding, crs)
     with click.progressbar(length=len(files), label="checking", file=sys.stderr) as bar:
         report = check_files(
             files,
@@ -515,3 +537,17 @@ def check_command(
     worst = report.worst()
     if worst is not None and SEVERITIES.index(worst) >= SEVERITIES.index(fail_on):
         sys.exit(EXIT_FINDINGS)
+
+
+@main.command("roles")
+@click.option("--json", "as_json", is_flag=True, help="Print the roles as JSON.")
+def roles_command(as_json: bool) -> None:
+    """List the constraint-layer roles (the ROLE of --layer ROLE=PATH)."""
+    from landplan.core.roles import ROLES
+
+    if as_json:
+        rows = [{"name": r.name, "zh": r.zh, "code": r.code} for r in ROLES.values()]
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for role in ROLES.values():
+        click.echo(f"{role.name:<24} {role.zh}")

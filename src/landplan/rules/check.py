@@ -6,10 +6,13 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import Problem
-from ..roles import ROLES
-from .kinds import KINDS, Param
-from .model import POOLS, is_valid_id
+from landplan.core.errors import Problem
+from landplan.core.roles import ROLES
+from landplan.rules.criteria import CRITERIA
+from landplan.rules.kinds import KINDS, Param
+from landplan.rules.model import POOLS, is_valid_id
+
+__all__ = ["check_profile_data"]
 
 _SLOPE_ID = re.compile(r"_GT(\d+)$")
 
@@ -108,9 +111,22 @@ def _check_rule(rule: Any, index: int, seen: set[str], origin: str) -> list[Prob
 
 
 def check_profile_data(data: Mapping[str, Any], origin: str) -> list[Problem]:
-    """Every problem with a parsed profile."""
-    from ..select import CRITERIA
+    """Every problem with a parsed profile.
 
+    Parameters
+    ----------
+    data
+        The profile's TOML, parsed (with ``extends`` already applied).
+    origin
+        Where the profile came from, for the problems.
+
+    Returns
+    -------
+    list of Problem
+        Every problem found (missing head or rules, bad rule IDs or texts,
+        unknown kinds, criteria, pools or roles, missing, unknown or mistyped
+        parameters, shares outside 0-1); empty for a good profile.
+    """
     problems: list[Problem] = []
     head = data.get("profile")
     if not isinstance(head, dict) or not str(head.get("id", "")).strip():

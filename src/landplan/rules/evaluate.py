@@ -12,14 +12,28 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..errors import Problem
-from .kinds import KINDS, Context
-from .model import Profile
+from landplan.core.errors import Problem
+from landplan.rules.kinds import KINDS, Context
+from landplan.rules.model import Profile
+
+__all__ = ["Evidence", "evaluate_rules", "recovery_pool"]
 
 
 @dataclass(frozen=True)
 class Evidence:
-    """Hits and measured values, parcel × rule ID, aligned to the parcels' index."""
+    """Hits and measured values, parcel × rule ID, aligned to the parcels' index.
+
+    Attributes
+    ----------
+    hits
+        Whether each rule fired, boolean, one column per rule ID in profile order.
+    values
+        What each rule measured, float, the same shape as *hits*.
+    units
+        Unit of each rule's values, by rule ID.
+    missing
+        Why a rule could not be evaluated, by rule ID (only such rules).
+    """
 
     hits: pd.DataFrame  # bool, one column per rule ID in profile order
     values: pd.DataFrame  # float, same shape
@@ -27,14 +41,31 @@ class Evidence:
     missing: Mapping[str, str]  # rule ID -> why it could not be evaluated
 
     def stage_hit(self, stage: str) -> np.ndarray:
-        """Parcels for which any rule of *stage* fired."""
+        """Parcels for which any rule of *stage* fired.
+
+        Parameters
+        ----------
+        stage
+            A stage letter: ``"T"``, ``"P"``, ``"R"`` or ``"C"``.
+
+        Returns
+        -------
+        numpy.ndarray
+            Boolean mask of the parcels; all False when the stage has no rules.
+        """
         columns = [c for c in self.hits.columns if c.startswith(f"{stage}_")]
         if not columns:
             return np.zeros(len(self.hits), dtype=bool)
         return self.hits[columns].to_numpy().any(axis=1)
 
     def reasons(self) -> pd.Series:
-        """Every rule ID that fired, ``;``-joined in profile order (empty when none)."""
+        """Every rule ID that fired, ``;``-joined in profile order (empty when none).
+
+        Returns
+        -------
+        pandas.Series
+            Text per parcel, named ``lp_reasons``, aligned to the parcels' index.
+        """
         out = np.full(len(self.hits), "", dtype=object)
         for rule_id in self.hits.columns:
             fired = self.hits[rule_id].to_numpy()
@@ -46,7 +77,16 @@ class Evidence:
     def long(self, *, fired_only: bool = False) -> pd.DataFrame:
         """One row per parcel and rule: ``parcel``, ``rule_id``, ``hit``, ``value``, ``unit``.
 
-        With *fired_only*, only the rows where the rule fired.
+        Parameters
+        ----------
+        fired_only
+            Keep only the rows where the rule fired.
+
+        Returns
+        -------
+        pandas.DataFrame
+            The evidence in long form, parcel by parcel, rules in profile order;
+            ``parcel`` holds the parcels' index labels.
         """
         hits = self.hits.to_numpy()
         if fired_only:
@@ -66,7 +106,13 @@ class Evidence:
         )
 
     def problems(self) -> list[Problem]:
-        """Rules that could not be evaluated (and so never fired)."""
+        """Rules that could not be evaluated (and so never fired).
+
+        Returns
+        -------
+        list of Problem
+            One ``RULE_NOT_EVALUATED`` warning per such rule, saying why.
+        """
         return [
             Problem(
                 "RULE_NOT_EVALUATED",
@@ -80,15 +126,32 @@ class Evidence:
         ]
 
 
-def stage_scopes(ctx: Context, profile: Profile) -> dict[str, np.ndarray]:
+def _stage_scopes(ctx: Context, profile: Profile) -> dict[str, np.ndarray]:
     """Which parcels each stage judges: T, P, R farmland; C the recovery pool."""
     farmland = ctx.attributes["IS_FARMLAND"].to_numpy(dtype=bool)
     return {"T": farmland, "P": farmland, "R": farmland, "C": recovery_pool(ctx, profile)}
 
 
 def recovery_pool(ctx: Context, profile: Profile) -> np.ndarray:
-    """Non-farmland parcels of the recovery classes with the recovery attribute, or whose
-    previous-survey class was farmland."""
+    """Non-farmland parcels of the recovery classes marked for recovery or formerly farmland.
+
+    Parameters
+    ----------
+    ctx
+        What the rules are evaluated on.
+    profile
+        The profile, whose parameters name the recovery classes
+        (``recovery_classes``), the recovery attributes in ZZSXDM
+        (``recovery_attributes``), and the previous-survey class field and its
+        farmland codes (``previous_class_field``, ``previous_farmland_codes``).
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean mask of the parcels whose base class is a recovery class and
+        whose ZZSXDM is a recovery attribute or whose previous-survey class was
+        farmland.
+    """
     params = profile.parameters
     base = ctx.attributes["DLBM_BASE"]
     in_class = base.isin(params["recovery_classes"]).to_numpy(dtype=bool)
@@ -112,8 +175,22 @@ def evaluate_rules(profile: Profile, ctx: Context) -> Evidence:
 
     A rule fires only for parcels of its stage's scope; its value is
     recorded for every parcel.
+
+    Parameters
+    ----------
+    profile
+        The rule profile; its rules' kinds must be registered in
+        :data:`~landplan.rules.kinds.KINDS` (as :func:`~landplan.rules.load_profile` checks).
+    ctx
+        What the rules are evaluated on.
+
+    Returns
+    -------
+    Evidence
+        Hits and values of every rule for every parcel, aligned to
+        ``ctx.attributes.index``.
     """
-    scopes = stage_scopes(ctx, profile)
+    scopes = _stage_scopes(ctx, profile)
     hits, values, units, missing = {}, {}, {}, {}
     for rule in profile.rules:
         kind = KINDS[rule.kind]

@@ -2,29 +2,33 @@
 
 A profile is a TOML file: its rules (canonical ID, kind, parameters with
 units in their names, Chinese and English description, source in the plan),
-the priority criteria used to fill quotas, and a few parameters.  Loading
-checks everything against the registered kinds and criteria and reports
-every problem at once.
+the priority criteria used to fill quotas, and a few parameters.  Loading it
+(:mod:`landplan.rules.profiles`) checks everything against the registered
+kinds and criteria and reports every problem at once.
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from importlib import resources
-from pathlib import Path
 from typing import Any, Literal
 
-from ..errors import Problem, ProfileError
-from ..roles import ROLES
+from landplan.io.profiles import SHIPPED_PROFILES
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
+__all__ = [
+    "DEFAULT_PARAMETERS",
+    "DEFAULT_PROFILE",
+    "POOLS",
+    "SHIPPED_PROFILES",
+    "STAGES",
+    "STAGE_NAMES",
+    "Priority",
+    "Profile",
+    "Rule",
+    "Stage",
+    "is_valid_id",
+]
 
 Stage = Literal["T", "P", "R", "C"]
 STAGES: tuple[Stage, ...] = ("T", "P", "R", "C")
@@ -35,15 +39,28 @@ STAGE_NAMES: Mapping[str, tuple[str, str]] = {
     "R": ("永久基本农田储备区", "PBF reserve"),
     "C": ("可恢复耕地", "recovery candidates"),
 }
-#: Names of the shipped profiles.
-SHIPPED_PROFILES = ("hunan-hengyang", "hunan-xiangtan")
+#: The profile used when none is named.
 DEFAULT_PROFILE = "hunan-hengyang"
 _ID = re.compile(r"^[TPRC]_[A-Z0-9_]+$")
 
 
 @dataclass(frozen=True)
 class Rule:
-    """One parcel rule: fires when its kind's condition holds for a parcel in its stage."""
+    """One parcel rule: fires when its kind's condition holds for a parcel in its stage.
+
+    Attributes
+    ----------
+    id
+        Canonical ID: the stage letter, an underscore and upper-case words.
+    kind
+        Name of its kind in :data:`~landplan.rules.kinds.KINDS`.
+    params
+        The kind's parameters, units in their names.
+    zh, en
+        What the rule says, in Chinese and English.
+    source
+        Where in the plan the rule comes from.
+    """
 
     id: str
     kind: str
@@ -54,13 +71,29 @@ class Rule:
 
     @property
     def stage(self) -> Stage:
-        """The stage (T, P, R or C), the first letter of the ID."""
+        """The stage (T, P, R or C), the first letter of the ID.
+
+        Returns
+        -------
+        Stage
+            The stage letter.
+        """
         return self.id[0]  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
 class Priority:
-    """One priority criterion used to rank parcels for a quota."""
+    """One priority criterion used to rank parcels for a quota.
+
+    Attributes
+    ----------
+    criterion
+        Name of the criterion in :data:`~landplan.rules.criteria.CRITERIA`.
+    params
+        The criterion's parameters.
+    zh
+        What the criterion says, in Chinese.
+    """
 
     criterion: str
     params: Mapping[str, Any]
@@ -69,7 +102,29 @@ class Priority:
 
 @dataclass(frozen=True)
 class Profile:
-    """A rule profile: rules in order, priorities per pool, parameters."""
+    """A rule profile: rules in order, priorities per pool, parameters.
+
+    Attributes
+    ----------
+    id
+        The profile's ID, e.g. ``"hunan-hengyang"``.
+    name_zh, name_en
+        Its name in Chinese and English.
+    source
+        The plan it implements.
+    rules
+        Its rules, in profile order.
+    priorities
+        Priority criteria per pool (:data:`POOLS`), most important first.
+    parameters
+        :data:`DEFAULT_PARAMETERS` overridden by the profile's own.
+    sha256
+        Hash of the profile's text and those of the profiles it extends.
+    path
+        Where it was loaded from.
+    extra
+        Anything else attached to the profile; landplan itself does not read it.
+    """
 
     id: str
     name_zh: str
@@ -83,16 +138,40 @@ class Profile:
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def stage_rules(self, stage: Stage) -> tuple[Rule, ...]:
-        """Rules of one stage, in profile order."""
+        """Rules of one stage, in profile order.
+
+        Parameters
+        ----------
+        stage
+            The stage letter: ``"T"``, ``"P"``, ``"R"`` or ``"C"``.
+
+        Returns
+        -------
+        tuple of Rule
+            The stage's rules; empty when it has none.
+        """
         return tuple(r for r in self.rules if r.stage == stage)
 
     @property
     def rule_ids(self) -> tuple[str, ...]:
-        """Every rule ID in profile order."""
+        """Every rule ID in profile order.
+
+        Returns
+        -------
+        tuple of str
+            The IDs.
+        """
         return tuple(r.id for r in self.rules)
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-serialisable description (``landplan rules --json``)."""
+        """A JSON-serialisable description (``landplan rules --json``).
+
+        Returns
+        -------
+        dict
+            ID, names, source, hash, parameters, rules (with their stages) and
+            priorities per pool, as plain dicts and lists.
+        """
         return {
             "id": self.id, "name_zh": self.name_zh, "name_en": self.name_en,
             "source": self.source, "sha256": self.sha256, "parameters": dict(self.parameters),
@@ -116,148 +195,22 @@ DEFAULT_PARAMETERS: Mapping[str, Any] = {
 POOLS = ("pbf", "reserve", "recovery")
 
 
-def _profile_text(name_or_path: str | Path) -> tuple[str, str]:
-    text_name = str(name_or_path)
-    if text_name in SHIPPED_PROFILES:
-        ref = resources.files("landplan").joinpath(f"profiles/{text_name}.toml")
-        return ref.read_text(encoding="utf-8"), f"landplan/profiles/{text_name}.toml"
-    path = Path(name_or_path)
-    if not path.exists():
-        raise ProfileError(
-            [
-                Problem(
-                    "PROFILE_NOT_FOUND",
-                    f"no profile named {text_name!r}: shipped profiles are "
-                    f"{', '.join(SHIPPED_PROFILES)}; otherwise give the path of a TOML file.",
-                )
-            ]
-        )
-    return path.read_text(encoding="utf-8"), str(path)
+def is_valid_id(rule_id: str) -> bool:
+    """Whether *rule_id* is a stage letter, an underscore and upper-case words.
 
+    Parameters
+    ----------
+    rule_id
+        A rule ID such as ``T_SLOPE_GT25``.
 
-def load_profile(name_or_path: str | Path | Profile = DEFAULT_PROFILE) -> Profile:
-    """Load a shipped profile by name, or a TOML file by path, checking everything.
-
-    Raises
-    ------
-    ProfileError
-        With every problem found (unknown kinds or roles, missing or unknown
-        parameters, wrong types, duplicate IDs ...).
+    Returns
+    -------
+    bool
+        True for a well-formed ID.
 
     Examples
     --------
-    >>> p = load_profile("hunan-xiangtan")
-    >>> "C_SLOPE_GT15" in p.rule_ids, "C_SLOPE_GT25" in p.rule_ids
+    >>> is_valid_id("P_SLOPE_GT25"), is_valid_id("slope")
     (True, False)
     """
-    if isinstance(name_or_path, Profile):
-        return name_or_path
-    data, origin, digest = _resolved_data(name_or_path, depth=0)
-    from .check import check_profile_data
-
-    problems = check_profile_data(data, origin)
-    if problems:
-        raise ProfileError(problems)
-    head = data["profile"]
-    rules = tuple(
-        Rule(r["id"], r["kind"], dict(r.get("params", {})), r["zh"], r["en"], r["source"])
-        for r in data["rules"]
-    )
-    priorities = {
-        pool: tuple(
-            Priority(p["criterion"], dict(p.get("params", {})), p.get("zh", ""))
-            for p in data.get("priorities", {}).get(pool, [])
-        )
-        for pool in POOLS
-    }
-    parameters = {**DEFAULT_PARAMETERS, **data.get("parameters", {})}
-    return Profile(
-        id=head["id"],
-        name_zh=head.get("name_zh", ""),
-        name_en=head.get("name_en", ""),
-        source=head.get("source", ""),
-        rules=rules,
-        priorities=priorities,
-        parameters=parameters,
-        sha256=digest,
-        path=origin,
-    )
-
-
-def _parse(text: str, origin: str) -> dict[str, Any]:
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ProfileError([Problem("PROFILE_SYNTAX", f"not valid TOML: {exc}", origin)]) from None
-
-
-def _resolved_data(name_or_path: str | Path, depth: int) -> tuple[dict[str, Any], str, str]:
-    """Profile data with ``extends`` applied, its origin and a hash of every file involved."""
-    text, origin = _profile_text(name_or_path)
-    data = _parse(text, origin)
-    digest = hashlib.sha256(text.encode("utf-8"))
-    base_name = data.get("profile", {}).get("extends")
-    if not base_name:
-        return data, origin, digest.hexdigest()
-    if depth > 4:
-        raise ProfileError(
-            [Problem("PROFILE_EXTENDS", "profiles extend each other too deeply (a cycle?)", origin)]
-        )
-    base, _, base_digest = _resolved_data(base_name, depth + 1)
-    digest.update(base_digest.encode())
-    return _merge(base, data, origin), origin, digest.hexdigest()
-
-
-def _merge(base: dict[str, Any], own: dict[str, Any], origin: str) -> dict[str, Any]:
-    """Own rules replace base rules of the same ID (or the one named by ``replaces``) in
-    place, or join the end of their stage; ``remove`` drops base rules; parameters and
-    priority pools override."""
-    head = own.get("profile", {})
-    removed = list(head.get("remove", []))
-    base_ids = [r.get("id") for r in base.get("rules", [])]
-    unknown = [r for r in removed if r not in base_ids]
-    if unknown:
-        raise ProfileError(
-            [
-                Problem(
-                    "PROFILE_REMOVE",
-                    f"remove names rules the base profile does not have: {unknown}",
-                    origin,
-                )
-            ]
-        )
-    rules = [dict(r) for r in base.get("rules", []) if r.get("id") not in removed]
-    for rule in own.get("rules", []):
-        ids = [r.get("id") for r in rules]
-        target = rule.get("replaces", rule.get("id"))
-        if target in ids:
-            rules[ids.index(target)] = {k: v for k, v in rule.items() if k != "replaces"}
-            continue
-        if "replaces" in rule:
-            raise ProfileError(
-                [
-                    Problem(
-                        "PROFILE_REPLACES",
-                        f"rule {rule.get('id')} replaces "
-                        f"{target!r}, which the base profile does not have",
-                        origin,
-                    )
-                ]
-            )
-        stage = str(rule.get("id", "?"))[:1]
-        same = [i for i, r in enumerate(rules) if str(r.get("id", ""))[:1] == stage]
-        rules.insert(same[-1] + 1 if same else len(rules), rule)
-    return {
-        "profile": {k: v for k, v in head.items() if k not in ("extends", "remove")},
-        "parameters": {**base.get("parameters", {}), **own.get("parameters", {})},
-        "rules": rules,
-        "priorities": {**base.get("priorities", {}), **own.get("priorities", {})},
-    }
-
-
-def is_valid_id(rule_id: str) -> bool:
-    """Rule IDs are a stage letter, an underscore and upper-case words."""
     return bool(_ID.match(rule_id))
-
-
-KNOWN_ROLES = frozenset(ROLES)

@@ -1,4 +1,8 @@
-"""Deterministic synthetic 三调-style data at any scale.
+"""Deterministic synthetic 三调-style data at any scale (``landplan synth``).
+
+A generator of test and benchmark data, not part of an analysis: imported only
+by the CLI and tests, never by ``import landplan``.  May import the layers
+below it (``core``, ``survey``, ``io``, ``measure``).
 
 :func:`generate` writes a dataset that looks like the real thing: Hengyang's
 12 counties (real codes and names) with parcels in the DLTB schema, a DEM
@@ -23,20 +27,20 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyogrio
 
-from ..io import check_writable
-from .dem import write_dem
-from .landscape import SYNTHETIC_CRS, build_landscape, layout_counties, reference_table
-from .layers import constraint_layers, pbf_layers
-from .parcels import county_parcels
+from landplan.core.units import M2_PER_WANMU
+from landplan.io.files import ensure_directory, write_csv
+from landplan.io.layers import check_writable, write_layer
+from landplan.io.reference import reference_table
+from landplan.survey.schema import FARMLAND_CODES
+from landplan.synthetic.dem import write_dem
+from landplan.synthetic.landscape import SYNTHETIC_CRS, build_landscape, layout_counties
+from landplan.synthetic.layers import constraint_layers, pbf_layers
+from landplan.synthetic.parcels import county_parcels
 
 __all__ = ["SYNTHETIC_CRS", "generate"]
 
 log = logging.getLogger(__name__)
-
-#: 1 万亩 in m².
-WANMU_M2 = 1e4 * 1e4 / 15
 
 
 def generate(
@@ -54,9 +58,33 @@ def generate(
     layer per role), ``dem.tif`` and ``targets.csv`` (the shape of
     ``hengyang_county_targets.csv``, scaled to the synthetic farmland).
     The same *seed* and *n_parcels* give the same data.
+
+    Parameters
+    ----------
+    out_dir
+        Folder to write into; created if needed.
+    n_parcels
+        Number of parcels in all, shared among the counties by their real area.
+    seed
+        Seed of the random generator.
+    dem_resolution_m
+        Cell size of the DEM in metres.
+    overwrite
+        Replace files of a previous dataset in *out_dir*.
+    progress
+        Called with a short message before each county and before the DEM.
+
+    Returns
+    -------
+    pathlib.Path
+        The folder written.
+
+    Raises
+    ------
+    OutputExistsError
+        One of the files exists and *overwrite* is False.
     """
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = ensure_directory(out_dir)
     parcels_path = check_writable(out / "parcels.gpkg", overwrite=overwrite)
     constraints_path = check_writable(out / "constraints.gpkg", overwrite=overwrite)
     rng = np.random.default_rng(seed)
@@ -70,44 +98,35 @@ def generate(
             progress(f"{county.code} {county.name}: {county.n_parcels} parcels")
         frame = county_parcels(county, land, rng, first_id=first_id)
         first_id += len(frame)
-        farm = frame["DLBM"].str[:4].isin(["0101", "0102", "0103"])
+        farm = frame["DLBM"].str[:4].isin(FARMLAND_CODES)
         farmland_m2[county.code] = float(frame.loc[farm, "TBDLMJ"].sum())
-        pyogrio.write_dataframe(
-            frame,
-            parcels_path,
-            layer="DLTB",
-            append=parcels_path.exists(),
-            dataset_options=None if parcels_path.exists() else {"VERSION": "1.2"},
-        )
+        write_layer(frame, parcels_path, layer="DLTB", append=parcels_path.exists())
         for name, layer in pbf_layers(frame, rng).items():
             pbf_parts[name].append(layer)
     layers = constraint_layers(land, rng)
     for name, parts in pbf_parts.items():
         layers[name] = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=SYNTHETIC_CRS)
     for name, layer in layers.items():
-        pyogrio.write_dataframe(
-            layer,
-            constraints_path,
-            layer=name,
-            dataset_options=None if constraints_path.exists() else {"VERSION": "1.2"},
-        )
+        write_layer(layer, constraints_path, layer=name)
     if progress:
         progress("DEM")
     write_dem(
         land, check_writable(out / "dem.tif", overwrite=overwrite), resolution_m=dem_resolution_m
     )
-    scaled_targets(farmland_m2).to_csv(
-        check_writable(out / "targets.csv", overwrite=overwrite), index=False, encoding="utf-8-sig"
+    write_csv(
+        _scaled_targets(farmland_m2),
+        check_writable(out / "targets.csv", overwrite=overwrite),
+        float_format=None,
     )
     return out
 
 
-def scaled_targets(farmland_m2: dict[str, float]) -> pd.DataFrame:
+def _scaled_targets(farmland_m2: dict[str, float]) -> pd.DataFrame:
     """Hengyang's county targets scaled from the real to the synthetic farmland area."""
     real = reference_table("hengyang_county_targets")
     factor = (
         real["county_code"].map(farmland_m2).to_numpy(float)
-        / WANMU_M2
+        / M2_PER_WANMU
         / real["farmland_2020_wanmu"].to_numpy(float)
     )
     out = real.copy()

@@ -9,12 +9,22 @@ without holding the whole city in memory.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from importlib import resources
 
 import numpy as np
-import pandas as pd
 import shapely
 from pyproj import CRS
+
+from landplan.io.reference import reference_table
+
+__all__ = [
+    "MEAN_PARCEL_M2",
+    "ORIGIN_XY",
+    "SYNTHETIC_CRS",
+    "County",
+    "Landscape",
+    "build_landscape",
+    "layout_counties",
+]
 
 #: Projected CGCS2000 3° Gauss-Krüger zone 37 (central meridian 111°E), no zone prefix.
 SYNTHETIC_CRS = CRS.from_epsg(4546)
@@ -22,12 +32,6 @@ SYNTHETIC_CRS = CRS.from_epsg(4546)
 ORIGIN_XY = (610_000.0, 2_955_000.0)
 #: Mean parcel area of the real Hengyang DLTB layer (15,300 km², 2.07 M parcels).
 MEAN_PARCEL_M2 = 7_400.0
-
-
-def reference_table(name: str) -> pd.DataFrame:
-    """A county reference table shipped with landplan (``landplan/data/<name>.csv``)."""
-    with resources.files("landplan").joinpath(f"data/{name}.csv").open(encoding="utf-8") as fh:
-        return pd.read_csv(fh, dtype={"county_code": str})
 
 
 @dataclass(frozen=True)
@@ -63,7 +67,20 @@ def _treemap(
 
 
 def layout_counties(n_parcels: int) -> list[County]:
-    """Hengyang's 12 counties as rectangles sized by their real area."""
+    """Hengyang's 12 counties as rectangles sized by their real area.
+
+    Parameters
+    ----------
+    n_parcels
+        Number of parcels in all: the city's area is *n_parcels* times
+        :data:`MEAN_PARCEL_M2`, and each county gets a share by its area
+        (at least 4).
+
+    Returns
+    -------
+    list of County
+        The counties, in the order of ``hengyang_landuse_2020_ha.csv``.
+    """
     landuse = reference_table("hengyang_landuse_2020_ha")
     weights = landuse["total_ha"].to_numpy(float)
     total_m2 = n_parcels * MEAN_PARCEL_M2
@@ -100,7 +117,18 @@ class Landscape:
 
     # -- terrain ------------------------------------------------------------
     def elevation(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Elevation (m) and its gradient (dz/dx, dz/dy) at points, evaluated in chunks."""
+        """Elevation (m) and its gradient (dz/dx, dz/dy) at points, evaluated in chunks.
+
+        Parameters
+        ----------
+        x, y
+            Coordinates of the points (m, :data:`SYNTHETIC_CRS`), 1-D.
+
+        Returns
+        -------
+        tuple of numpy.ndarray
+            Elevation (m), dz/dx and dz/dy (m per m) at every point.
+        """
         x = np.asarray(x, float)
         y = np.asarray(y, float)
         x0 = self.bounds[0]
@@ -129,13 +157,35 @@ class Landscape:
         return z, gx, gy
 
     def slope_deg(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """Analytic slope in degrees."""
+        """Analytic slope in degrees.
+
+        Parameters
+        ----------
+        x, y
+            Coordinates of the points (m, :data:`SYNTHETIC_CRS`), 1-D.
+
+        Returns
+        -------
+        numpy.ndarray
+            Slope (°) at every point.
+        """
         _, gx, gy = self.elevation(x, y)
         return np.degrees(np.arctan(np.hypot(gx, gy)))
 
     # -- water ------------------------------------------------------------------
     def river_distance(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """Approximate distance (m) to the nearest river centre line."""
+        """Approximate distance (m) to the nearest river centre line.
+
+        Parameters
+        ----------
+        x, y
+            Coordinates of the points (m, :data:`SYNTHETIC_CRS`).
+
+        Returns
+        -------
+        numpy.ndarray
+            Distance (m) at every point, shaped like *x*.
+        """
         best = np.full(np.shape(x), np.inf)
         for axis, base, amp, wave, phase in self.rivers:
             along, across = (x, y) if axis == "x" else (y, x)
@@ -145,7 +195,18 @@ class Landscape:
         return best
 
     def river_lines(self, spacing_m: float = 50.0) -> list[shapely.LineString]:
-        """River centre lines as polylines across the city."""
+        """River centre lines as polylines across the city.
+
+        Parameters
+        ----------
+        spacing_m
+            Distance between vertices along the river's axis, in metres.
+
+        Returns
+        -------
+        list of shapely.LineString
+            One line per river, reaching 500 m beyond the city's bounds.
+        """
         x0, y0, x1, y1 = self.bounds
         lines = []
         for axis, base, amp, wave, phase in self.rivers:
@@ -158,7 +219,19 @@ class Landscape:
 
     # -- settlements ------------------------------------------------------------
     def settlement_score(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Distance to the nearest town and village edge, in radii (<1 = inside)."""
+        """Distance to the nearest town and village edge, in radii (<1 = inside).
+
+        Parameters
+        ----------
+        x, y
+            Coordinates of the points (m, :data:`SYNTHETIC_CRS`), 1-D.
+
+        Returns
+        -------
+        tuple of numpy.ndarray
+            Distance from the centre of the nearest town, then of the nearest
+            village, divided by its radius, at every point.
+        """
         pts = np.asarray(shapely.points(x, y))
         out = []
         for centres in (self.towns, self.villages):
@@ -170,7 +243,20 @@ class Landscape:
 
 
 def build_landscape(counties: list[County], rng: np.random.Generator) -> Landscape:
-    """Draw hills, rivers, towns, villages and mines over the counties."""
+    """Draw hills, rivers, towns, villages and mines over the counties.
+
+    Parameters
+    ----------
+    counties
+        The counties (:func:`layout_counties`).
+    rng
+        The random generator.
+
+    Returns
+    -------
+    Landscape
+        The landscape over the counties' bounding box.
+    """
     xs = [c.bounds for c in counties]
     x0 = min(b[0] for b in xs)
     y0 = min(b[1] for b in xs)

@@ -8,10 +8,15 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from .landscape import SYNTHETIC_CRS, Landscape
+from landplan.survey.schema import FARMLAND_CODES
+from landplan.synthetic.landscape import SYNTHETIC_CRS, Landscape
+
+__all__ = ["constraint_layers", "pbf_layers"]
 
 
-def blob(x: float, y: float, r: float, rng: np.random.Generator, *, n: int = 48) -> shapely.Polygon:
+def _blob(
+    x: float, y: float, r: float, rng: np.random.Generator, *, n: int = 48
+) -> shapely.Polygon:
     """An irregular, star-shaped polygon of mean radius *r* around (x, y)."""
     t = np.linspace(0, 2 * np.pi, n, endpoint=False)
     radius = np.ones(n)
@@ -22,7 +27,7 @@ def blob(x: float, y: float, r: float, rng: np.random.Generator, *, n: int = 48)
 
 
 def _blobs(xyr: np.ndarray, rng: np.random.Generator) -> list[shapely.Polygon]:
-    return [blob(x, y, r, rng) for x, y, r in xyr]
+    return [_blob(x, y, r, rng) for x, y, r in xyr]
 
 
 def _some(rows: np.ndarray, step: int, offset: int = 0) -> np.ndarray:
@@ -57,7 +62,20 @@ def _blocks(
 
 
 def constraint_layers(land: Landscape, rng: np.random.Generator) -> dict[str, gpd.GeoDataFrame]:
-    """Every role's layer except those drawn from parcels (PBF), in :data:`SYNTHETIC_CRS`."""
+    """Every role's layer except those drawn from parcels (PBF), in :data:`SYNTHETIC_CRS`.
+
+    Parameters
+    ----------
+    land
+        The landscape.
+    rng
+        The random generator.
+
+    Returns
+    -------
+    dict of str to geopandas.GeoDataFrame
+        One layer per role, with a ``NAME`` column.
+    """
     hills, towns, villages = land.hills, land.towns, land.villages
     steep = _or_first(hills[hills[:, 2] / hills[:, 3] > 0.8], hills)
     rivers = land.river_lines()
@@ -73,10 +91,10 @@ def constraint_layers(land: Landscape, rng: np.random.Generator) -> dict[str, gp
     intake_xy = np.array(intake)
     seat_r = towns[towns[:, 3] == 1.0, 2]
 
-    def flat(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    def _flat(x: np.ndarray, y: np.ndarray) -> np.ndarray:
         return (land.slope_deg(x, y) < 6.0) & (land.river_distance(x, y) > 3 * hw)
 
-    def low(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    def _low(x: np.ndarray, y: np.ndarray) -> np.ndarray:
         return land.elevation(x, y)[0] < 120.0
 
     rough = _or_first(hills[rng.random(len(hills)) < 0.1], hills)
@@ -101,9 +119,9 @@ def constraint_layers(land: Landscape, rng: np.random.Generator) -> dict[str, gp
             rng,
         ),
         "high_standard_farmland": _blocks(
-            land, 800.0, lambda x, y: flat(x, y) & (rng.random(len(x)) < 0.55)
+            land, 800.0, lambda x, y: _flat(x, y) & (rng.random(len(x)) < 0.55)
         ),
-        "two_zones": _blocks(land, 2000.0, lambda x, y: low(x, y) & (rng.random(len(x)) < 0.6)),
+        "two_zones": _blocks(land, 2000.0, lambda x, y: _low(x, y) & (rng.random(len(x)) < 0.6)),
         "strict_pollution": _blobs(np.c_[mines, np.full(len(mines), 700.0)], rng),
         "damaged": _blobs(np.c_[mines, np.full(len(mines), 300.0)], rng),
         "return_forest": _blobs(np.c_[_some(hills, 7)[:, :2], _some(hills, 7)[:, 3] * 1.3], rng),
@@ -113,14 +131,28 @@ def constraint_layers(land: Landscape, rng: np.random.Generator) -> dict[str, gp
         "public_forest": _blobs(np.c_[hills[:, :2], hills[:, 3] * 1.5], rng),
         "natural_forest": _blobs(np.c_[_some(steep, 2)[:, :2], _some(steep, 2)[:, 3] * 1.0], rng),
         "desertified": _blobs(np.c_[rough[:, :2], np.full(len(rough), 220.0)], rng),
-        "green_heart": [blob((x0 + x1) / 2, (y0 + y1) / 2, 0.12 * min(x1 - x0, y1 - y0), rng)],
+        "green_heart": [_blob((x0 + x1) / 2, (y0 + y1) / 2, 0.12 * min(x1 - x0, y1 - y0), rng)],
     }
     return {name: _frame(geoms, name) for name, geoms in layers.items()}
 
 
 def pbf_layers(parcels: gpd.GeoDataFrame, rng: np.random.Generator) -> dict[str, gpd.GeoDataFrame]:
-    """PBF of 2017 and the current PBF, as parcel polygons (as 永久基本农田图斑 are)."""
-    farm = parcels["DLBM"].str[:4].isin(["0101", "0102", "0103"]).to_numpy()
+    """PBF of 2017 and the current PBF, as parcel polygons (as 永久基本农田图斑 are).
+
+    Parameters
+    ----------
+    parcels
+        Synthetic parcels (:func:`~landplan.synthetic.parcels.county_parcels`).
+    rng
+        The random generator.
+
+    Returns
+    -------
+    dict of str to geopandas.GeoDataFrame
+        ``pbf_2017`` and ``pbf_existing``: the parcels' ``BSM``, ``DLBM``,
+        ``ZLDWDM`` and geometry.
+    """
+    farm = parcels["DLBM"].str[:4].isin(FARMLAND_CODES).to_numpy()
     grade = parcels["GDPDJB"].fillna(0).to_numpy(int)
     town = parcels["CZCSXM"].isin(["201", "202"]).to_numpy()
     r = rng.random(len(parcels))

@@ -15,14 +15,16 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ..crs import ellipsoidal_area
-from ..schema import LAND_CLASSES
-from ..terrain import slope_grade
-from .landscape import MEAN_PARCEL_M2, SYNTHETIC_CRS, County, Landscape
+from landplan.core.crs import ellipsoidal_area
+from landplan.survey.grades import slope_grade
+from landplan.survey.schema import FARMLAND_CODES, LAND_CLASSES
+from landplan.synthetic.landscape import MEAN_PARCEL_M2, SYNTHETIC_CRS, County, Landscape
+
+__all__ = ["MEAN_PARCEL_M2", "county_parcels"]
 
 # land-use group -> (codes, probabilities)
 _GROUP_CODES: dict[str, tuple[tuple[str, ...], tuple[float, ...]]] = {
-    "cultivated": (("0101", "0102", "0103"), (0.80, 0.02, 0.18)),
+    "cultivated": (tuple(sorted(FARMLAND_CODES)), (0.80, 0.02, 0.18)),
     "garden": (("0201", "0202", "0204"), (0.45, 0.30, 0.25)),
     "forest": (("0301", "0302", "0305", "0307"), (0.62, 0.13, 0.12, 0.13)),
     "grass": (("0404",), (1.0,)),
@@ -117,6 +119,7 @@ def _merge_extra(
 def _assign_groups(
     area: np.ndarray,
     county: County,
+    *,
     wild: np.ndarray,
     town: np.ndarray,
     village: np.ndarray,
@@ -203,7 +206,25 @@ def _previous_class(
 def county_parcels(
     county: County, landscape: Landscape, rng: np.random.Generator, *, first_id: int
 ) -> gpd.GeoDataFrame:
-    """Synthetic DLTB parcels of one county, in :data:`SYNTHETIC_CRS`."""
+    """Synthetic DLTB parcels of one county, in :data:`SYNTHETIC_CRS`.
+
+    Parameters
+    ----------
+    county
+        The county.
+    landscape
+        The landscape the parcels' land classes and slopes follow.
+    rng
+        The random generator.
+    first_id
+        ``BSM`` of the first parcel; the others follow on.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        *county.n_parcels* parcels tessellating the county: DLTB fields plus
+        ``EDDLBM``, ``SSNYDBA`` and ``BCGDJY``.
+    """
     geoms = _jittered_grid(county, rng)
     n = len(geoms)
     centre = shapely.centroid(geoms)
@@ -215,10 +236,17 @@ def county_parcels(
     area = ellipsoidal_area(gpd.GeoSeries(geoms, crs=SYNTHETIC_CRS)).to_numpy()
     wild = slope / 12.0 + (z - 60.0) / 250.0
     groups = _assign_groups(
-        area, county, wild, town, village, river, landscape.river_half_width_m, rng
+        area,
+        county,
+        wild=wild,
+        town=town,
+        village=village,
+        river=river,
+        half_width=landscape.river_half_width_m,
+        rng=rng,
     )
     dlbm = _choice(rng, groups)
-    farmland = np.isin(dlbm, ["0101", "0102", "0103"])
+    farmland = np.isin(dlbm, sorted(FARMLAND_CODES))
     # paddy on the flattest farmland, dry land on slopes
     steep_farm = farmland & (slope > 10.0) & (rng.random(n) < 0.5)
     dlbm[steep_farm & (dlbm == "0101")] = "0103"
@@ -308,6 +336,3 @@ def county_parcels(
         crs=SYNTHETIC_CRS,
     )
     return frame
-
-
-__all__ = ["MEAN_PARCEL_M2", "county_parcels"]

@@ -1,0 +1,184 @@
+"""Classes from the evidence: protection target, PBF and reserve quotas, recovery candidates.
+
+Every decision is derived from the evidence of :func:`~landplan.rules.evaluate_rules`:
+
+- farmland (DLBM 01xx) for which a T rule fired is ``NON_TARGET``;
+- the rest of the farmland is the protection target; its parcels for which
+  no P rule fired are PBF-eligible, and PBF is the smallest prefix of their
+  priority order (专栏 4-1) whose farmland area reaches the county target;
+- target parcels that are not PBF and for which no R rule fired are
+  reserve-eligible; the reserve fills ``reserve_share_of_pbf`` of the
+  county's PBF area in the 专栏 4-2 order;
+- the other target parcels are ``GENERAL``;
+- parcels of the recovery pool for which no C rule fired are ``RECOVERY``,
+  ranked by 专栏 8-1; everything else is ``OTHER``.
+
+``lp_prio`` is the parcel's 1-based rank, within its county, in the order of
+the pool that decided its class: the PBF order for PBF-eligible parcels
+(PBF and the GENERAL parcels that were eligible), the reserve order for
+RESERVE, the recovery order for RECOVERY; 0 for parcels in no pool.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from landplan.allocate.priority import priority_order, rank_within
+from landplan.allocate.quotas import county_targets, fill_quota
+from landplan.core.errors import Problem
+from landplan.rules.criteria import SelectContext
+from landplan.rules.evaluate import Evidence, recovery_pool
+from landplan.rules.kinds import Context
+from landplan.rules.model import Profile
+
+__all__ = ["Assignment", "assign_classes"]
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """Class and priority rank of every parcel, the pools behind them and the targets.
+
+    Attributes
+    ----------
+    lp_class, lp_prio
+        Class code and 1-based priority rank of every parcel.
+    pools
+        Boolean mask per pool, in the order classes are decided: ``farmland``,
+        ``target`` (protection target), ``pbf_eligible``, ``pbf``,
+        ``reserve_eligible``, ``reserve``, ``recovery``.
+    pbf_target_m2, reserve_target_m2
+        The county targets the quotas were filled to.
+    target_source
+        Per county, where its PBF target came from.
+    problems
+        What went wrong on the way (missing targets ...).
+    """
+
+    lp_class: np.ndarray
+    lp_prio: np.ndarray
+    pools: Mapping[str, np.ndarray]
+    pbf_target_m2: Mapping[str, float]
+    reserve_target_m2: Mapping[str, float]
+    target_source: Mapping[str, str]
+    problems: tuple[Problem, ...]
+
+
+def _stable_id(index: pd.Index) -> np.ndarray:
+    """Position of each parcel in the sorted order of its id: the final tie-breaker."""
+    return np.argsort(np.argsort(index.to_numpy(), kind="stable"), kind="stable")
+
+
+def assign_classes(
+    evidence: Evidence,
+    ctx: Context,
+    profile: Profile,
+    geometry: gpd.GeoSeries,
+    target_m2: Mapping[str, float] | None = None,
+) -> Assignment:
+    """Classes, priority ranks and the quota report (see the module docs).
+
+    Parameters
+    ----------
+    evidence
+        The rules' evidence (:func:`~landplan.rules.evaluate_rules`).
+    ctx
+        What the rules were evaluated on; ``COUNTY``, ``IS_FARMLAND`` and
+        ``dlmj_m2`` (land-class area, m²) are used here.
+    profile
+        The rule profile: its priorities per pool and the parameters
+        ``default_pbf_share_of_target`` and ``reserve_share_of_pbf``.
+    geometry
+        Parcel geometries, aligned to the parcels, for the adjacency criterion.
+    target_m2
+        PBF target per county code, in m²; counties it does not name (or all,
+        when it is None) get the profile's share of their protection target.
+
+    Returns
+    -------
+    Assignment
+        Class and rank of every parcel, the pools, the targets used and problems.
+    """
+    attrs = ctx.attributes
+    n = len(attrs)
+    county = attrs["COUNTY"].to_numpy(dtype=object)
+    area = np.nan_to_num(ctx.measures["dlmj_m2"].to_numpy(dtype=float))
+    farmland = attrs["IS_FARMLAND"].to_numpy(dtype=bool)
+    target = farmland & ~evidence.stage_hit("T")
+    stable = _stable_id(attrs.index)
+    lp_class = np.full(n, "OTHER", dtype=object)
+    lp_class[farmland] = "NON_TARGET"
+    lp_class[target] = "GENERAL"
+    prio = np.zeros(n, dtype=np.int64)
+
+    protection = pd.Series(area[target]).groupby(county[target]).sum()
+    pbf_target, problems = county_targets(
+        target_m2, protection, float(profile.parameters["default_pbf_share_of_target"])
+    )
+    select_ctx = SelectContext(ctx, adjacent_to=_adjacency(geometry, lp_class, county))
+
+    pbf_eligible = target & ~evidence.stage_hit("P")
+    order = priority_order(select_ctx, profile.priorities["pbf"], stable)
+    pbf = fill_quota(order, pbf_eligible, area, county, pbf_target)
+    lp_class[pbf] = "PBF"
+    prio[pbf_eligible] = rank_within(order, pbf_eligible, county)[pbf_eligible]
+
+    pbf_area = pd.Series(area[pbf]).groupby(county[pbf]).sum()
+    share = float(profile.parameters["reserve_share_of_pbf"])
+    reserve_target = {str(c): share * float(a) for c, a in pbf_area.items()}
+    reserve_eligible = target & ~pbf & ~evidence.stage_hit("R")
+    order = priority_order(select_ctx, profile.priorities["reserve"], stable)
+    reserve = fill_quota(order, reserve_eligible, area, county, reserve_target)
+    lp_class[reserve] = "RESERVE"
+    prio[reserve] = rank_within(order, reserve_eligible, county)[reserve]
+
+    recovery = recovery_pool(ctx, profile) & ~evidence.stage_hit("C")
+    lp_class[recovery] = "RECOVERY"
+    order = priority_order(select_ctx, profile.priorities["recovery"], stable)
+    prio[recovery] = rank_within(order, recovery, county)[recovery]
+
+    pools = {
+        "farmland": farmland,
+        "target": target,
+        "pbf_eligible": pbf_eligible,
+        "pbf": pbf,
+        "reserve_eligible": reserve_eligible,
+        "reserve": reserve,
+        "recovery": recovery,
+    }
+    source = {
+        code: "targets" if target_m2 and code in target_m2 else "profile default"
+        for code in map(str, np.unique(county.astype(str)))
+    }
+    return Assignment(lp_class, prio, pools, pbf_target, reserve_target, source, tuple(problems))
+
+
+def _adjacency(
+    geometry: gpd.GeoSeries, lp_class: np.ndarray, county: np.ndarray
+) -> Callable[[str], np.ndarray]:
+    """A function telling which parcels touch a parcel of a class, as classes stand then.
+
+    Only parcels of the same county count: quotas are per county, and a county's
+    classification then never depends on its neighbours'.
+    """
+    geoms = geometry.to_numpy()
+
+    def adjacent_to(code: str) -> np.ndarray:
+        members = np.flatnonzero(lp_class == code)
+        out = np.zeros(len(geoms), dtype=bool)
+        if not len(members):
+            return out
+        tree = shapely.STRtree(geoms[members])
+        present = np.flatnonzero(~(shapely.is_missing(geoms) | shapely.is_empty(geoms)))
+        hits, member = tree.query(geoms[present], predicate="intersects")
+        same = county[present[hits]] == county[members[member]]
+        out[present[np.unique(hits[same])]] = True
+        out[members] = False
+        return out
+
+    return adjacent_to

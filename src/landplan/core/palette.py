@@ -1,0 +1,117 @@
+"""Classes, their labels and colours: one source for tables, plots and QGIS styles."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from landplan.core.roles import ROLES
+
+__all__ = [
+    "BY_CODE",
+    "CLASSES",
+    "CLASS_CODES",
+    "FIELD_ALIASES_ZH",
+    "PRIORITY_RAMP",
+    "ParcelClass",
+    "priority_colours",
+]
+
+
+@dataclass(frozen=True)
+class ParcelClass:
+    """A value of ``lp_class``.
+
+    Attributes
+    ----------
+    code
+        The value itself, e.g. ``"PBF"``.
+    zh
+        Chinese label (legends, tables, QGIS categories).
+    en
+        English label.
+    colour
+        Fill colour, ``#RRGGBB``.
+    """
+
+    code: str
+    zh: str
+    en: str
+    colour: str  # #RRGGBB
+
+
+#: The classes, in the order of tables and legends.
+CLASSES: tuple[ParcelClass, ...] = (
+    ParcelClass("PBF", "永久基本农田", "permanent basic farmland", "#1a9641"),
+    ParcelClass("RESERVE", "永久基本农田储备区", "PBF reserve", "#a6d96a"),
+    ParcelClass("GENERAL", "一般耕地", "general farmland", "#ffffbf"),
+    ParcelClass(
+        "NON_TARGET", "未纳入保护目标耕地", "farmland outside the protection target", "#fdae61"
+    ),
+    ParcelClass("RECOVERY", "可恢复耕地", "recovery candidate", "#2b83ba"),
+    ParcelClass("OTHER", "其他用地", "other land", "#d9d9d9"),
+)
+#: Classes by code.
+BY_CODE: Mapping[str, ParcelClass] = MappingProxyType({c.code: c for c in CLASSES})
+#: Codes of :data:`CLASSES`, in the same order.
+CLASS_CODES: tuple[str, ...] = tuple(c.code for c in CLASSES)
+
+#: Recovery-candidate priority bands, first (dark) to last (light): the QGIS style and plots.
+PRIORITY_RAMP: tuple[str, ...] = ("#08306b", "#2171b5", "#6baed6", "#c6dbef")
+
+
+def priority_colours(n: int) -> list[str]:
+    """*n* colours of :data:`PRIORITY_RAMP`, first band darkest.
+
+    Parameters
+    ----------
+    n
+        Number of priority bands.
+
+    Returns
+    -------
+    list of str
+        ``#RRGGBB`` colours spread evenly over the ramp, one per band (a
+        single colour when *n* ≤ 1); with more than four bands colours repeat.
+
+    Examples
+    --------
+    >>> priority_colours(2)
+    ['#08306b', '#c6dbef']
+    """
+    if n <= 1:
+        return list(PRIORITY_RAMP[:1])
+    picks = [round(i * (len(PRIORITY_RAMP) - 1) / (n - 1)) for i in range(n)]
+    return [PRIORITY_RAMP[i] for i in picks]
+
+
+#: Chinese display names of landplan's output fields (QGIS aliases, table headers).
+_OUTPUT_ALIASES_ZH = {
+    "lp_class": "分类",
+    "lp_reasons": "触发规则",
+    "lp_county": "县级代码",
+    "lp_area_ha": "面积(公顷)",
+    "lp_prio": "优先序",
+    "lp_area_m2": "椭球面积(平方米)",
+    "lp_dlmj_m2": "地类面积(平方米)",
+    "lp_tbmjdif": "面积与TBMJ相对差",
+    "lp_slope": "平均坡度(度)",
+    "lp_s15": "坡度>15°占比",
+    "lp_s25": "坡度>25°占比",
+    "lp_sgrade": "坡度级别",
+    "lp_scells": "坡度像元数",
+    "lp_scover": "DEM覆盖率",
+    "lp_parent": "原图斑",
+    "lp_piece": "分割序号",
+}
+_ROLE_ALIASES_ZH = {
+    column: f"{role.zh}{suffix}"
+    for role in ROLES.values()
+    for column, suffix in (
+        (role.overlap_column, "重叠面积(平方米)"),
+        (role.share_column, "重叠占比"),
+    )
+}
+#: Chinese display names of landplan's output fields (QGIS aliases, table headers).
+FIELD_ALIASES_ZH: Mapping[str, str] = MappingProxyType({**_OUTPUT_ALIASES_ZH, **_ROLE_ALIASES_ZH})

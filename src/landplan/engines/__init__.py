@@ -1,0 +1,158 @@
+"""Engines: the pipeline on one process, on local processes, or on a Dask cluster.
+
+Holds the in-memory pipeline (:mod:`~landplan.engines.pipeline`: measure →
+rules → quotas and classes → result), the county partitioning and merging
+(:mod:`~landplan.engines.partition`) and the engines that run it.  May import
+every layer below it (``core`` to ``outputs``); only :mod:`landplan.audit.pbf`,
+:mod:`landplan.api` and :mod:`landplan.cli` import it.
+
+The county is the unit of work.  Every engine runs
+:func:`~landplan.engines.pipeline.classify_frame` on each county and merges the
+results in the input order, so all engines give the same classes, reasons
+and totals.
+
+- ``"single"``: all parcels at once in this process.
+- ``"processes"``: one task per county on a local process pool of *workers*.
+- ``"dask"``: one task per county on a ``dask.distributed`` cluster (a
+  ``LocalCluster`` of *workers* processes, or the scheduler at *scheduler*).
+
+Counties ship back only the columns landplan adds (and the evidence); the
+driver puts them in input order and joins them to the input once, so the
+parcels are never copied back and forth whole.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Literal, TypeAlias, get_args
+
+import geopandas as gpd
+
+from landplan.core.errors import InputError, Problem
+from landplan.core.timing import stage
+from landplan.engines.dask_cluster import run_dask
+from landplan.engines.partition import Layers, merge_results, plan_counties
+from landplan.engines.pipeline import ClassifyJob, classify_frame
+from landplan.engines.processes import run_processes
+from landplan.outputs.result import Result
+
+__all__ = ["ENGINES", "Engine", "resolve_engine", "run"]
+
+log = logging.getLogger(__name__)
+
+Engine: TypeAlias = Literal["single", "processes", "dask"]
+#: Engine names, the default first.
+ENGINES: tuple[str, ...] = get_args(Engine)
+
+
+def resolve_engine(
+    engine: str | None, workers: int | None = None, scheduler: str | None = None
+) -> Engine:
+    """The engine a run uses: the one named, else the one its other options imply.
+
+    Parameters
+    ----------
+    engine
+        One of :data:`ENGINES`, or None to choose from *workers* and *scheduler*.
+    workers
+        Number of worker processes; given alone, it means the ``processes`` engine.
+    scheduler
+        Address of a ``dask.distributed`` scheduler; it means the ``dask`` engine.
+
+    Returns
+    -------
+    str
+        The engine name.
+
+    Raises
+    ------
+    InputError
+        An unknown engine, or a scheduler with an engine other than ``dask``.
+
+    Examples
+    --------
+    >>> resolve_engine(None), resolve_engine(None, workers=2)
+    ('single', 'processes')
+    >>> resolve_engine(None, scheduler="tcp://10.0.0.5:8786")
+    'dask'
+    """
+    if engine is None:
+        engine = "dask" if scheduler is not None else "processes" if workers else "single"
+    if engine not in ENGINES:
+        raise InputError(
+            Problem("ENGINE_UNKNOWN", f"engine {engine!r} is not one of {ENGINES}.", "engine")
+        )
+    if scheduler is not None and engine != "dask":
+        raise InputError(
+            Problem(
+                "ENGINE_SCHEDULER",
+                f"a scheduler address needs the dask engine, not {engine!r}; "
+                "drop the engine option or choose dask.",
+                "engine",
+            )
+        )
+    return engine  # type: ignore[return-value]
+
+
+def run(
+    frame: gpd.GeoDataFrame,
+    layers: Layers,
+    job: ClassifyJob,
+    *,
+    engine: Engine | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    scratch: str | Path | None = None,
+) -> Result:
+    """Classify *frame* with the chosen engine (see the module docs).
+
+    Parameters
+    ----------
+    frame
+        The parcels.
+    layers
+        Constraint layers by role.
+    job
+        Profile, DEM, targets and options of the classification.
+    engine, workers, scheduler
+        As :func:`resolve_engine` takes them.
+    scratch
+        Folder for the Dask engine's partitions.
+
+    Returns
+    -------
+    Result
+        The classified parcels, in input order, without a manifest.
+
+    Raises
+    ------
+    InputError
+        An unknown engine, or a parcel index with duplicate labels.
+    """
+    engine = resolve_engine(engine, workers, scheduler)
+    if engine == "single":
+        return classify_frame(frame, layers, job)
+    if not frame.index.is_unique:
+        raise InputError(
+            [
+                Problem(
+                    "INDEX_DUPLICATE",
+                    "the parcels' index has duplicate labels; the county engines put results "
+                    "back by label. Reset it (frame.reset_index(drop=True)).",
+                    "parcels",
+                )
+            ]
+        )
+    with stage("partition"):
+        plans = plan_counties(frame, job.fields)
+    log.info("classifying %d parcels in %d county partitions", len(frame), len(plans))
+    with stage(f"counties on {engine}"):
+        if engine == "processes":
+            results = run_processes(frame, layers, plans, job, workers)
+        else:
+            results = run_dask(
+                frame, layers, plans, job, workers=workers, scheduler=scheduler, scratch=scratch
+            )
+    with stage("merge"):
+        return merge_results(results, plans, frame, split=job.split)

@@ -1,0 +1,266 @@
+"""Counties as the unit of work: partition parcels and layers, merge county results.
+
+Quotas, priority ranks and adjacency ("next to PBF") are all per county, so a
+county's parcels plus the constraint features near them are everything its
+classification needs.  :func:`merge_results` puts county results back in the
+input's parcel order, so every engine gives the same answer as one process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TypeAlias
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS, Transformer
+
+from landplan.core.errors import InputError, Problem
+from landplan.engines.pipeline import join_output
+from landplan.measure.parcels import Measurement
+from landplan.outputs.result import Result
+from landplan.rules.evaluate import Evidence
+from landplan.survey.schema import county_of, resolve_fields
+
+__all__ = [
+    "CountyPlan",
+    "Layers",
+    "Partition",
+    "county_codes",
+    "county_partition",
+    "layers_near",
+    "merge_results",
+    "plan_counties",
+]
+
+Layers: TypeAlias = Mapping[str, "gpd.GeoDataFrame | gpd.GeoSeries"]
+
+
+@dataclass(frozen=True)
+class Partition:
+    """One county's parcels and the constraint features near them."""
+
+    county: str
+    frame: gpd.GeoDataFrame
+    layers: dict[str, gpd.GeoDataFrame | gpd.GeoSeries]
+
+
+@dataclass(frozen=True)
+class CountyPlan:
+    """Which input rows (positions) make up a county."""
+
+    county: str
+    positions: np.ndarray
+
+
+def county_codes(frame: gpd.GeoDataFrame, fields: Mapping[str, str] | None = None) -> np.ndarray:
+    """``ZLDWDM[:6]`` of every parcel ('' where missing).
+
+    Parameters
+    ----------
+    frame
+        The parcels.
+    fields
+        Mapping of canonical 三调 field names to the parcels' columns.
+
+    Returns
+    -------
+    numpy.ndarray
+        The county code of every parcel (object dtype).
+
+    Raises
+    ------
+    InputError
+        The parcels have no ``ZLDWDM`` column (after *fields*).
+    """
+    column = resolve_fields(frame.columns, fields).get("ZLDWDM")
+    if column is None or column not in frame.columns:
+        raise InputError(
+            [
+                Problem(
+                    "FIELD_MISSING",
+                    "ZLDWDM is needed to partition parcels by county; map it with "
+                    "fields={'ZLDWDM': '<column>'} (CLI: --field ZLDWDM=<column>).",
+                    "parcels",
+                )
+            ]
+        )
+    return np.asarray(county_of(frame[column]).to_numpy(), dtype=object)
+
+
+def layers_near(
+    layers: Layers, frame: gpd.GeoDataFrame, *, margin_m: float = 100.0
+) -> dict[str, gpd.GeoDataFrame | gpd.GeoSeries]:
+    """The features of each layer whose bounding box meets the parcels' bounds.
+
+    Whole features are kept, never clipped, so every overlap with a parcel of
+    *frame* is the same as with the whole layer.  The bounds are carried into
+    each layer's CRS with densified edges and widened by *margin_m*.
+
+    Parameters
+    ----------
+    layers
+        Constraint layers by role.
+    frame
+        The parcels.
+    margin_m
+        Widening of the parcels' bounds in metres (about 1/111,000 degree
+        per metre in a geographic CRS).
+
+    Returns
+    -------
+    dict of str to geopandas.GeoDataFrame or geopandas.GeoSeries
+        The features of each layer near the parcels, in the layer's order;
+        none when the layer or the parcels' bounds are empty.
+    """
+    out: dict[str, gpd.GeoDataFrame | gpd.GeoSeries] = {}
+    bounds = frame.total_bounds
+    parcels_crs = CRS.from_user_input(frame.crs)
+    for role, layer in layers.items():
+        if not len(layer) or not np.isfinite(bounds).all():
+            out[role] = layer.iloc[:0]
+            continue
+        crs = CRS.from_user_input(layer.crs)
+        box = bounds
+        if not crs.equals(parcels_crs):
+            box = Transformer.from_crs(parcels_crs, crs, always_xy=True).transform_bounds(
+                bounds[0], bounds[1], bounds[2], bounds[3], densify_pts=21
+            )
+        pad = margin_m / 111_000 if crs.is_geographic else margin_m
+        minx, miny, maxx, maxy = box[0] - pad, box[1] - pad, box[2] + pad, box[3] + pad
+        hits = layer.sindex.query(shapely.box(minx, miny, maxx, maxy), predicate="intersects")
+        out[role] = layer.iloc[np.sort(hits)]
+    return out
+
+
+def plan_counties(
+    frame: gpd.GeoDataFrame, fields: Mapping[str, str] | None = None
+) -> list[CountyPlan]:
+    """The input rows of each county, largest county first (so a pool finishes evenly).
+
+    Parameters
+    ----------
+    frame
+        The parcels.
+    fields
+        Mapping of canonical 三调 field names to the parcels' columns.
+
+    Returns
+    -------
+    list of CountyPlan
+        One plan per county code, rows in input order within each county.
+
+    Raises
+    ------
+    InputError
+        The parcels have no ``ZLDWDM`` column (after *fields*).
+    """
+    county = county_codes(frame, fields)
+    codes, inverse = np.unique(county.astype(str), return_inverse=True)
+    order = np.argsort(inverse, kind="stable")
+    starts = np.searchsorted(inverse[order], np.arange(len(codes)))
+    ends = np.r_[starts[1:], len(order)]
+    plans = [
+        CountyPlan(str(code), order[start:end])
+        for code, start, end in zip(codes, starts, ends, strict=True)
+    ]
+    return sorted(plans, key=lambda p: -len(p.positions))
+
+
+def county_partition(frame: gpd.GeoDataFrame, plan: CountyPlan, layers: Layers) -> Partition:
+    """A county's parcels (a copy) and the layer features near them.
+
+    Parameters
+    ----------
+    frame
+        The parcels.
+    plan
+        The county's input rows.
+    layers
+        Constraint layers by role.
+
+    Returns
+    -------
+    Partition
+        The county's parcels and :func:`layers_near` them.
+    """
+    part = frame.iloc[plan.positions]
+    return Partition(plan.county, part, layers_near(layers, part))
+
+
+def merge_results(
+    results: list[Result],
+    plans: Sequence[CountyPlan],
+    frame: gpd.GeoDataFrame,
+    *,
+    split: bool = False,
+) -> Result:
+    """One result from per-county results, in the input's parcel order.
+
+    Without split, each county's result holds only landplan's columns; they are
+    put back in input order and joined to the input columns.  Pieces of split
+    parcels are ordered by their parcel's input position and piece number, and
+    numbered afresh, as a single run numbers them.  *results* is emptied, so
+    that each county's tables are freed as soon as they are merged.
+
+    Parameters
+    ----------
+    results
+        One result per plan, in the order of *plans*; emptied.
+    plans
+        The input rows of each county.
+    frame
+        The input parcels.
+    split
+        Whether the results hold split pieces (with ``lp_parent`` and ``lp_piece``).
+
+    Returns
+    -------
+    Result
+        The merged result, indexed like *frame* (pieces: a fresh range index),
+        without a manifest.
+    """
+    first = results[0]
+    missing: dict[str, str] = {}
+    for r in results:
+        missing.update(r.evidence.missing)
+    quotas = (
+        pd.concat([r.quotas for r in results]).sort_values("county_code").reset_index(drop=True)
+    )
+    problems = tuple(p for r in results for p in r.problems)
+    measure_problems = tuple(p for r in results for p in r.measurement.problems)
+    tables = {
+        "parcels": [r.parcels for r in results],
+        "hits": [r.evidence.hits for r in results],
+        "values": [r.evidence.values for r in results],
+        "measures": [r.measurement.table for r in results],
+    }
+    results.clear()
+    merged = {name: pd.concat(tables.pop(name)) for name in list(tables)}
+    if split:
+        parent_position = frame.index.get_indexer(merged["parcels"]["lp_parent"])
+        order = np.lexsort((merged["parcels"]["lp_piece"].to_numpy(), parent_position))
+        index: pd.Index = pd.RangeIndex(len(order))
+    else:
+        concatenated = np.concatenate([p.positions for p in plans])
+        order = np.empty(len(concatenated), dtype=np.int64)
+        order[concatenated] = np.arange(len(concatenated))
+        index = frame.index
+    for name in merged:
+        merged[name] = merged[name].iloc[order].set_axis(index)
+    parcels = merged.pop("parcels")
+    return Result(
+        gpd.GeoDataFrame(
+            parcels if split else join_output(frame, parcels),
+            geometry=frame.geometry.name,
+            crs=frame.crs,
+        ),
+        Evidence(merged["hits"], merged["values"], first.evidence.units, missing),
+        Measurement(merged["measures"], problems=measure_problems),
+        first.profile,
+        quotas,
+        problems,
+    )

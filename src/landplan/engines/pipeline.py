@@ -1,0 +1,266 @@
+"""The pipeline on in-memory parcels: measure them, evaluate the rules, classify.
+
+:func:`classify_frame` is the data flow of the plans on one set of parcels:
+measure (areas, slope, overlaps) → evaluate the profile's rules (evidence) →
+fill quotas in priority order → classes → :class:`~landplan.outputs.result.Result`.
+Every engine (:mod:`landplan.engines`) runs it, on all parcels at once or on
+one county at a time; :func:`evaluate_frame`, its first half, also serves the
+PBF audit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from landplan.allocate.classes import assign_classes
+from landplan.core.timing import stage
+from landplan.core.units import M2_PER_HA
+from landplan.measure.parcels import Measurement, measure_parcels
+from landplan.measure.split import conserve_piece_areas, parcel_areas_of, split_parcels
+from landplan.outputs.aggregate import quota_table
+from landplan.outputs.result import Result
+from landplan.rules.evaluate import Evidence, evaluate_rules
+from landplan.rules.kinds import Context
+from landplan.rules.model import Profile
+from landplan.survey.schema import survey_attributes
+
+__all__ = [
+    "OUTPUT_COLUMNS",
+    "ClassifyJob",
+    "Evaluated",
+    "classify_frame",
+    "evaluate_frame",
+    "join_output",
+    "measured_frame",
+    "output_columns",
+]
+
+log = logging.getLogger(__name__)
+
+#: Output names (≤ 10 characters, shapefile-safe) of the measure columns.
+OUTPUT_COLUMNS = {
+    "area_m2": "lp_area_m2",
+    "dlmj_m2": "lp_dlmj_m2",
+    "tbmj_rel_diff": "lp_tbmjdif",
+    "slope_mean_deg": "lp_slope",
+    "slope_gt15_share": "lp_s15",
+    "slope_gt25_share": "lp_s25",
+    "slope_grade": "lp_sgrade",
+    "slope_cells": "lp_scells",
+    "slope_cover": "lp_scover",
+}
+
+
+def measured_frame(parcels: gpd.GeoDataFrame, measures: pd.DataFrame) -> gpd.GeoDataFrame:
+    """Input columns followed by the measures under their output names.
+
+    Parameters
+    ----------
+    parcels
+        The parcels as read.
+    measures
+        The measurement table, indexed like *parcels*.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The parcels with the measure columns of :data:`OUTPUT_COLUMNS` added.
+    """
+    renamed = measures.rename(columns=OUTPUT_COLUMNS)
+    return gpd.GeoDataFrame(
+        pd.concat([parcels, renamed], axis=1), crs=parcels.crs, geometry=parcels.geometry.name
+    )
+
+
+@dataclass(frozen=True)
+class ClassifyJob:
+    """Everything but the parcels and layers that a classification needs; picklable."""
+
+    profile: Profile
+    dem: str | None = None
+    target_m2: Mapping[str, float] | None = None
+    split: bool = False
+    fields: Mapping[str, str] | None = None
+    source: str = "parcels"
+
+
+@dataclass(frozen=True)
+class Evaluated:
+    """Parcels measured and judged by every rule: the first half of the pipeline."""
+
+    frame: gpd.GeoDataFrame
+    context: Context
+    measurement: Measurement
+    evidence: Evidence
+
+
+def evaluate_frame(
+    frame: gpd.GeoDataFrame,
+    layers: Mapping[str, gpd.GeoDataFrame | gpd.GeoSeries],
+    job: ClassifyJob,
+) -> Evaluated:
+    """Split (if asked), read the survey attributes, measure and evaluate the rules.
+
+    Parameters
+    ----------
+    frame
+        The parcels.
+    layers
+        Constraint layers by role.
+    job
+        Profile, DEM and options.
+
+    Returns
+    -------
+    Evaluated
+        The parcels (pieces in split mode), the rule context, measures and evidence.
+    """
+    whole_areas = parcel_areas_of(frame) if job.split else None
+    if job.split:
+        with stage("split"):
+            frame = split_parcels(frame, layers)
+    with stage("attributes"):
+        attrs = survey_attributes(frame, fields=job.fields, source=job.source)
+    measurement = measure_parcels(
+        frame,
+        dem=job.dem,
+        layers=layers,
+        fields=job.fields,
+        source=job.source,
+        attributes=attrs,
+    )
+    if whole_areas is not None:
+        measurement = dataclasses.replace(
+            measurement,
+            table=conserve_piece_areas(
+                measurement.table, frame["lp_parent"].to_numpy(), whole_areas
+            ),
+        )
+    ctx = Context(
+        attrs,
+        pd.DataFrame(frame.drop(columns=frame.geometry.name)),
+        measurement.table,
+        has_dem=job.dem is not None,
+    )
+    with stage("rules"):
+        evidence = evaluate_rules(job.profile, ctx)
+    return Evaluated(frame, ctx, measurement, evidence)
+
+
+def classify_frame(
+    frame: gpd.GeoDataFrame,
+    layers: Mapping[str, gpd.GeoDataFrame | gpd.GeoSeries],
+    job: ClassifyJob,
+    *,
+    join: bool = True,
+) -> Result:
+    """Classify in-memory parcels with in-memory constraint layers (no manifest).
+
+    Parameters
+    ----------
+    frame
+        The parcels.
+    layers
+        Constraint layers by role.
+    job
+        Profile, DEM, targets and options.
+    join
+        With False (not in split mode), the result's ``parcels`` hold only the
+        columns landplan adds, indexed like *frame*: what an engine ships back
+        from a county before :func:`join_output` puts them beside the input columns.
+
+    Returns
+    -------
+    Result
+        Classes, evidence, measures and quotas.
+    """
+    done = evaluate_frame(frame, layers, job)
+    frame, ctx, measurement, evidence = done.frame, done.context, done.measurement, done.evidence
+    attrs = ctx.attributes
+    with stage("quotas and classes"):
+        assignment = assign_classes(evidence, ctx, job.profile, frame.geometry, job.target_m2)
+        quotas = quota_table(
+            attrs["COUNTY"].to_numpy(dtype=object),
+            measurement.table["dlmj_m2"].to_numpy(dtype=float),
+            measurement.table["area_m2"].to_numpy(dtype=float),
+            assignment,
+        )
+    with stage("output columns"):
+        added = output_columns(
+            attrs, measurement.table, evidence.reasons(), assignment.lp_class, assignment.lp_prio
+        )
+        out = join_output(frame, added) if join or job.split else added
+    problems = (*measurement.problems, *evidence.problems(), *assignment.problems)
+    return Result(out, evidence, measurement, job.profile, quotas, problems)
+
+
+def output_columns(
+    attrs: pd.DataFrame,
+    measures: pd.DataFrame,
+    reasons: pd.Series,
+    lp_class: np.ndarray,
+    lp_prio: np.ndarray,
+) -> pd.DataFrame:
+    """The output contract (``lp_class`` ...) followed by the measures, indexed like *attrs*.
+
+    Parameters
+    ----------
+    attrs
+        Survey attributes of every parcel (``IS_FARMLAND``, ``COUNTY``).
+    measures
+        Measurement table in the same row order.
+    reasons
+        ``lp_reasons`` of every parcel.
+    lp_class
+        Class code of every parcel.
+    lp_prio
+        Priority rank of every parcel.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``lp_class``, ``lp_reasons``, ``lp_county``, ``lp_area_ha`` (land-class
+        area after KCXS for farmland, whole area otherwise) and ``lp_prio``,
+        then the measures under their names of :data:`OUTPUT_COLUMNS`.
+    """
+    farmland = attrs["IS_FARMLAND"].to_numpy(dtype=bool)
+    area_m2 = np.where(farmland, measures["dlmj_m2"], measures["area_m2"])
+    added: dict[str, Any] = {
+        "lp_class": lp_class,
+        "lp_reasons": reasons.to_numpy(),
+        "lp_county": attrs["COUNTY"].to_numpy(),
+        "lp_area_ha": area_m2 / M2_PER_HA,
+        "lp_prio": lp_prio,
+    }
+    extra = pd.DataFrame(added, index=attrs.index)
+    return pd.concat([extra, measures.rename(columns=OUTPUT_COLUMNS)], axis=1)
+
+
+def join_output(frame: gpd.GeoDataFrame, added: pd.DataFrame) -> gpd.GeoDataFrame:
+    """Input columns, then landplan's; an input column of the same name is replaced.
+
+    Parameters
+    ----------
+    frame
+        The input parcels.
+    added
+        landplan's columns, indexed like *frame* (:func:`output_columns`).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The joined parcels, in the CRS of *frame*.
+    """
+    clash = [c for c in added.columns if c in frame.columns and c not in ("lp_parent", "lp_piece")]
+    if clash:
+        log.warning("input columns %s are replaced by landplan's output columns", clash)
+    out = pd.concat([frame.drop(columns=clash), added], axis=1)
+    return gpd.GeoDataFrame(out, geometry=frame.geometry.name, crs=frame.crs)

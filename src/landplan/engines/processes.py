@@ -1,0 +1,102 @@
+"""The ``processes`` engine: one task per county on a local process pool."""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+
+import geopandas as gpd
+
+from landplan.core.timing import WORKER_STAGE_PREFIX, add_stages, record_stages
+from landplan.engines.partition import CountyPlan, Layers, Partition, county_partition
+from landplan.engines.pipeline import ClassifyJob, classify_frame
+from landplan.outputs.result import Result
+
+__all__ = ["classify_partition", "run_processes"]
+
+
+def classify_partition(part: Partition, job: ClassifyJob) -> tuple[Result, dict[str, float]]:
+    """A county task: its result (landplan's columns only) and its stage times.
+
+    Parameters
+    ----------
+    part
+        The county's parcels and the constraint features near them.
+    job
+        Profile, DEM, targets and options of the classification.
+
+    Returns
+    -------
+    tuple of (Result, dict of str to float)
+        The county's result, whose ``parcels`` hold only landplan's columns,
+        and the seconds spent in each stage.
+    """
+    with record_stages() as seconds:
+        result = classify_frame(part.frame, part.layers, job, join=False)
+    return result, seconds
+
+
+def run_processes(
+    frame: gpd.GeoDataFrame,
+    layers: Layers,
+    plans: Sequence[CountyPlan],
+    job: ClassifyJob,
+    workers: int | None,
+) -> list[Result]:
+    """One task per county on a process pool, partitions built as workers free up.
+
+    At most one partition waits beside those being computed, so the parcels are
+    not all copied at once.
+
+    Parameters
+    ----------
+    frame
+        The parcels.
+    layers
+        Constraint layers by role.
+    plans
+        The input rows of each county (:func:`~landplan.engines.partition.plan_counties`).
+    job
+        Profile, DEM, targets and options of the classification.
+    workers
+        Number of worker processes (all cores when None; never more than counties).
+
+    Returns
+    -------
+    list of Result
+        One result per plan, in the order of *plans*; their ``parcels`` hold
+        only landplan's columns.
+
+    Raises
+    ------
+    RuntimeError
+        A county returned no result (a bug: each either returns or raises).
+    """
+    n = max(1, min(workers or multiprocessing.cpu_count(), len(plans)))
+    results: list[Result | None] = [None] * len(plans)
+    todo = iter(range(len(plans)))
+    with ProcessPoolExecutor(
+        max_workers=n, mp_context=multiprocessing.get_context("spawn")
+    ) as pool:
+        pending: dict[Future[tuple[Result, dict[str, float]]], int] = {}
+
+        def submit_next() -> None:
+            i = next(todo, None)
+            if i is not None:
+                part = county_partition(frame, plans[i], layers)
+                pending[pool.submit(classify_partition, part, job)] = i
+
+        for _ in range(n + 1):
+            submit_next()
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                result, seconds = future.result()
+                add_stages(seconds, prefix=WORKER_STAGE_PREFIX)
+                results[pending.pop(future)] = result
+                submit_next()
+    missing = [plans[i].county for i, r in enumerate(results) if r is None]
+    if missing:  # every submitted county either returned or raised: a bug if not
+        raise RuntimeError(f"counties {missing} returned no result")
+    return [r for r in results if r is not None]

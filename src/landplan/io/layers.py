@@ -1,0 +1,504 @@
+"""Reading and writing layers: GeoPackage, Shapefile, GeoParquet, GeoJSON, FileGDB.
+
+Paths only live here and in the CLI; analysis functions take in-memory
+objects.  A layer inside a multi-layer file is named QGIS-style,
+``"file.gpkg|layername=eco_redline"``, or with ``layer=``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeAlias
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+from pyproj import CRS
+
+from landplan.core.crs import require_crs
+from landplan.core.errors import CRSError, InputError, OutputExistsError, Problem, ReadError
+from landplan.core.roles import get_role
+from landplan.io.encoding import shapefile_encoding
+from landplan.survey.schema import check_fields
+
+__all__ = [
+    "PARCEL_LAYER_NAMES",
+    "PARCEL_SUFFIXES",
+    "LayerInput",
+    "PathLike",
+    "ReadOptions",
+    "check_writable",
+    "list_layers",
+    "parcel_files",
+    "read_layer",
+    "read_parcels",
+    "read_role_layers",
+    "read_table",
+    "split_layer_spec",
+    "write_layer",
+    "write_table",
+]
+
+log = logging.getLogger(__name__)
+
+#: A file path, as text or :class:`pathlib.Path`.
+PathLike = str | Path
+_PARQUET = {".parquet", ".geoparquet"}
+#: Layer names a 三调 database uses for the land-parcel layer.
+PARCEL_LAYER_NAMES = ("DLTB", "地类图斑")
+
+
+#: Suffixes of files taken as parcel layers in a directory (a .gdb folder counts too).
+PARCEL_SUFFIXES = (".shp", ".gpkg", ".geojson", ".json", ".parquet", ".geoparquet", ".gdb")
+
+
+def parcel_files(path: PathLike) -> list[Path]:
+    """The parcel layers a path stands for: itself, or the files in a directory, sorted.
+
+    Parameters
+    ----------
+    path
+        A parcel file, a FileGDB folder, or a folder of parcel files.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files, sorted by name.
+
+    Raises
+    ------
+    ReadError
+        The path does not exist, or a folder holds no parcel file.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise ReadError(f"{path}: no such file or directory", code="FILE_MISSING")
+    if not path.is_dir() or path.suffix.lower() == ".gdb":
+        return [path]
+    files = sorted(p for p in path.iterdir() if p.suffix.lower() in PARCEL_SUFFIXES)
+    if not files:
+        raise ReadError(
+            f"{path}: no parcel files ({', '.join(PARCEL_SUFFIXES)}) in it", code="NO_PARCEL_FILES"
+        )
+    return files
+
+
+def split_layer_spec(spec: PathLike) -> tuple[Path, str | None]:
+    """Split ``"path|layername=NAME"`` into the path and the layer name.
+
+    Parameters
+    ----------
+    spec
+        A path, optionally followed by ``|layername=NAME``.
+
+    Returns
+    -------
+    tuple
+        The path (:class:`pathlib.Path`) and the layer name, or None when
+        *spec* names none.
+
+    Examples
+    --------
+    >>> split_layer_spec("c.gpkg|layername=eco_redline")
+    (PosixPath('c.gpkg'), 'eco_redline')
+    >>> split_layer_spec("dltb.shp")
+    (PosixPath('dltb.shp'), None)
+    """
+    text = str(spec)
+    if "|layername=" in text:
+        path, layer = text.split("|layername=", 1)
+        return Path(path), layer
+    return Path(text), None
+
+
+def list_layers(path: PathLike) -> list[str]:
+    """Names of the vector layers in a file (one name for single-layer formats).
+
+    Parameters
+    ----------
+    path
+        A vector file or FileGDB folder.
+
+    Returns
+    -------
+    list of str
+        The layer names, in the file's order; for GeoParquet the file's stem.
+
+    Raises
+    ------
+    ReadError
+        When GDAL cannot open the file as a vector dataset.
+    """
+    path = Path(path)
+    if path.suffix.lower() in _PARQUET:
+        return [path.stem]
+    try:
+        return [str(name) for name in pyogrio.list_layers(path)[:, 0]]
+    except Exception as exc:  # pyogrio raises several DataSourceError subclasses
+        raise ReadError(
+            f"{path}: not a readable vector file ({exc})", code="VECTOR_UNREADABLE"
+        ) from exc
+
+
+def _choose_layer(path: Path, layer: str | None, preferred: tuple[str, ...]) -> str | None:
+    if path.suffix.lower() in _PARQUET or path.suffix.lower() in {".shp", ".geojson", ".json"}:
+        return layer
+    names = list_layers(path)
+    if layer is not None:
+        if layer not in names:
+            raise ReadError(f"{path}: no layer {layer!r}; layers are {names}", code="LAYER_MISSING")
+        return layer
+    if len(names) == 1:
+        return names[0]
+    for want in preferred:
+        for name in names:
+            if name.upper() == want.upper():
+                return name
+    raise ReadError(
+        f"{path}: holds {len(names)} layers {names}; say which with layer= "
+        f"or '{path}|layername=NAME'",
+        code="LAYER_AMBIGUOUS",
+    )
+
+
+def read_layer(
+    path: PathLike,
+    *,
+    layer: str | None = None,
+    encoding: str | None = None,
+    crs: Any = None,
+    columns: list[str] | None = None,
+    preferred_layers: tuple[str, ...] = (),
+) -> gpd.GeoDataFrame:
+    """Read one vector layer with its CRS, deciding shapefile encodings safely.
+
+    Parameters
+    ----------
+    path
+        A file (``.gpkg``, ``.shp``, ``.parquet``, ``.geojson``, ``.gdb`` folder
+        ...), optionally ``"path|layername=NAME"``.
+    layer
+        Layer inside a multi-layer file.
+    encoding
+        Text encoding of a shapefile, when it cannot be decided from the file.
+    crs
+        CRS to assume when the file declares none (e.g. a shapefile without
+        ``.prj``).  A file that declares a different CRS is an error.
+    columns
+        Read only these attribute columns.
+    preferred_layers
+        Layer names to take, first match wins (case-insensitive), from a
+        multi-layer file when no layer is named.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Indexed by the file's feature id where it has one.
+
+    Raises
+    ------
+    ReadError
+        The file does not exist or cannot be read, the layer named is not in
+        it, several layers and none chosen, or no geometry column;
+        :class:`~landplan.core.errors.EncodingError` when a shapefile's
+        encoding cannot be decided.
+    CRSError
+        The file declares a CRS other than *crs*.
+
+    Examples
+    --------
+    >>> from landplan.io.sample import sample_path
+    >>> eco = read_layer(sample_path("constraints") + "|layername=eco_redline")
+    >>> eco.crs.to_epsg()
+    4546
+    """
+    path, spec_layer = split_layer_spec(path)
+    layer = layer or spec_layer
+    source = f"{path}" + (f"|layername={layer}" if layer else "")
+    if not path.exists():
+        raise ReadError(f"{path}: no such file or directory", code="FILE_MISSING")
+    suffix = path.suffix.lower()
+    if suffix in _PARQUET:
+        frame = _read_parquet(path, columns)
+    else:
+        layer = _choose_layer(path, layer, preferred_layers)
+        options: dict[str, Any] = {}
+        if suffix == ".shp":
+            options["encoding"] = shapefile_encoding(path, encoding)
+        elif encoding:
+            options["encoding"] = encoding
+        try:
+            frame = pyogrio.read_dataframe(
+                path, layer=layer, columns=columns, use_arrow=True, fid_as_index=True, **options
+            )
+        except Exception as exc:  # DataSourceError, DataLayerError, FieldError ...
+            raise ReadError(
+                f"{source}: cannot read as a vector layer: {exc}", code="VECTOR_UNREADABLE"
+            ) from exc
+    if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry is None:
+        raise ReadError(f"{source}: has no geometry column", code="GEOMETRY_MISSING")
+    return _apply_crs(frame, crs, source)
+
+
+def _read_parquet(path: Path, columns: list[str] | None) -> gpd.GeoDataFrame:
+    try:
+        return gpd.read_parquet(path, columns=None if columns is None else [*columns, "geometry"])
+    except Exception as exc:
+        raise ReadError(
+            f"{path}: cannot read as GeoParquet: {exc}", code="PARQUET_UNREADABLE"
+        ) from exc
+
+
+def _apply_crs(frame: gpd.GeoDataFrame, crs: Any, source: str) -> gpd.GeoDataFrame:
+    if crs is None:
+        return frame
+    wanted = CRS.from_user_input(crs)
+    if frame.crs is None:
+        log.info("%s: no CRS in the file, using %s as given", source, wanted.name)
+        return frame.set_crs(wanted)
+    if not CRS.from_user_input(frame.crs).equals(wanted):
+        raise CRSError(
+            [
+                Problem(
+                    "CRS_CONFLICT",
+                    f"file declares {frame.crs.name} but crs={wanted.name} was given; "
+                    "drop the crs option to use the file's CRS, or fix the file.",
+                    source,
+                )
+            ]
+        )
+    return frame
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How to read a parcel layer whose schema, encoding or CRS needs help.
+
+    Attributes
+    ----------
+    fields
+        Canonical 三调 field name → column, for non-standard schemas.
+    encoding
+        Text encoding of a shapefile, when it cannot be decided from the file.
+    crs
+        CRS to assume when the file declares none.
+    """
+
+    fields: Mapping[str, str] | None = None  # canonical 三调 name -> column
+    encoding: str | None = None  # shapefile text encoding
+    crs: Any = None  # CRS of a file that declares none
+
+
+def read_parcels(
+    path: PathLike,
+    *,
+    layer: str | None = None,
+    fields: Mapping[str, str] | None = None,
+    encoding: str | None = None,
+    crs: Any = None,
+) -> gpd.GeoDataFrame:
+    """Read a 三调 land-parcel layer (DLTB) and check it can be analysed.
+
+    In a multi-layer file the layer ``DLTB`` (or ``地类图斑``) is taken unless
+    ``layer`` says otherwise.  Every input column is kept as it is.
+
+    Parameters
+    ----------
+    path
+        A file or FileGDB folder, optionally ``"path|layername=NAME"``.
+    layer
+        Layer inside a multi-layer file.
+    fields
+        Canonical 三调 field name → column, for non-standard schemas; only
+        checked here, the columns are not renamed.
+    encoding
+        Text encoding of a shapefile, when it cannot be decided from the file.
+    crs
+        CRS to assume when the file declares none.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The layer, indexed by the file's feature id where it has one.
+
+    Raises
+    ------
+    ReadError
+        The file cannot be read.
+    InputError
+        No CRS, required fields missing or mapped to absent columns (every
+        problem listed), or a CRS other than *crs* declared by the file.
+
+    Examples
+    --------
+    >>> from landplan.io.sample import sample_path
+    >>> parcels = read_parcels(sample_path("parcels"))
+    >>> {"DLBM", "ZLDWDM", "KCXS"} <= set(parcels.columns)
+    True
+    """
+    frame = read_layer(
+        path, layer=layer, encoding=encoding, crs=crs, preferred_layers=PARCEL_LAYER_NAMES
+    )
+    source = str(path)
+    problems: list[Problem] = []
+    try:
+        require_crs(frame, source)
+    except CRSError as exc:
+        problems.extend(exc.problems)
+    problems.extend(check_fields(frame.columns, fields, source))
+    if problems:
+        raise InputError(problems)
+    return frame
+
+
+#: A layer given as a path (``file.gpkg|layername=X`` allowed) or in memory.
+LayerInput: TypeAlias = "str | Path | gpd.GeoDataFrame | gpd.GeoSeries"
+
+
+def read_role_layers(
+    layers: Mapping[str, LayerInput] | None,
+) -> dict[str, gpd.GeoDataFrame | gpd.GeoSeries]:
+    """Constraint layers by role: in-memory layers kept, paths read.
+
+    When a file holds several layers and none is named, the layer named
+    after the role is taken.
+
+    Parameters
+    ----------
+    layers
+        Role → path (``path|layername=NAME`` allowed) or GeoDataFrame/GeoSeries.
+
+    Returns
+    -------
+    dict
+        Role → layer.
+
+    Raises
+    ------
+    InputError
+        An unknown role (the known ones listed).
+    ReadError
+        A file that cannot be read.
+    """
+    for role in layers or {}:
+        get_role(role)
+    return {
+        role: value
+        if isinstance(value, gpd.GeoDataFrame | gpd.GeoSeries)
+        else read_layer(value, preferred_layers=(role,))
+        for role, value in (layers or {}).items()
+    }
+
+
+def check_writable(path: PathLike, *, overwrite: bool) -> Path:
+    """Refuse to replace an existing output unless *overwrite*.
+
+    Parameters
+    ----------
+    path
+        The output file.
+    overwrite
+        Whether an existing file may be replaced; it is then deleted here.
+
+    Returns
+    -------
+    pathlib.Path
+        The path, whose folder now exists and which names no file.
+
+    Raises
+    ------
+    OutputExistsError
+        The file exists and *overwrite* is false.
+    """
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise OutputExistsError(
+            f"{path} exists; pass overwrite=True (CLI --overwrite) to replace it"
+        )
+    if path.exists():
+        path.unlink()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def write_layer(
+    frame: gpd.GeoDataFrame,
+    path: PathLike,
+    *,
+    layer: str | None = None,
+    append: bool = False,
+) -> None:
+    """Write a layer as GeoPackage, Shapefile or GeoParquet, by the path's suffix.
+
+    A new GeoPackage is version 1.2 (read by QGIS 3.22 without warnings); a
+    shapefile is written in UTF-8 with a ``.cpg``.
+
+    Parameters
+    ----------
+    frame
+        The layer.
+    path
+        The file; its suffix chooses the format (GDAL's, other than GeoParquet).
+    layer
+        Layer name inside the file (GDAL's default: the file's stem); ignored
+        for GeoParquet.
+    append
+        Add the features to an existing layer; ignored for GeoParquet.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix in _PARQUET:
+        frame.to_parquet(path)
+        return
+    options: dict[str, Any] = {}
+    if suffix == ".gpkg":
+        options["dataset_options"] = {"VERSION": "1.2"} if not path.exists() else None
+    elif suffix == ".shp":
+        options["encoding"] = "UTF-8"
+    pyogrio.write_dataframe(
+        frame,
+        path,
+        layer=layer,
+        append=append,
+        use_arrow=True,
+        **{k: v for k, v in options.items() if v is not None},
+    )
+
+
+def read_table(path: PathLike, layer: str) -> pd.DataFrame:
+    """Read a non-spatial table of a GeoPackage, county codes as text.
+
+    Parameters
+    ----------
+    path
+        The GeoPackage.
+    layer
+        The table's name.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The table.
+    """
+    frame = pyogrio.read_dataframe(path, layer=layer, read_geometry=False)
+    if "county_code" in frame:
+        frame["county_code"] = frame["county_code"].astype(str)
+    return pd.DataFrame(frame)
+
+
+def write_table(table: pd.DataFrame, path: PathLike, *, layer: str) -> None:
+    """Write a non-spatial table into a GeoPackage (GDAL ``attributes`` table).
+
+    Parameters
+    ----------
+    table
+        The table; its index is not written.
+    path
+        The GeoPackage.
+    layer
+        The table's name.
+    """
+    pyogrio.write_dataframe(table.reset_index(drop=True), path, layer=layer, driver="GPKG")

@@ -1,0 +1,257 @@
+"""Measure every parcel: ellipsoidal areas, slope, overlap with constraint layers.
+
+:func:`measure_parcels` is the measurement stage of the pipeline.  It returns
+one table aligned to the parcels' index, plus every problem it noticed
+(repaired geometries, parcels without slope, areas that disagree with
+``TBMJ``).  Rules and classification are computed from this table.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS
+
+from landplan.core.crs import EQUAL_AREA_CRS, require_crs
+from landplan.core.errors import Problem
+from landplan.core.roles import get_role
+from landplan.core.timing import stage
+from landplan.measure.geometry import repair
+from landplan.measure.overlay import overlap_areas, prepare_constraint
+from landplan.measure.terrain import slope_problems, slope_statistics
+from landplan.survey.schema import TBMJ_TOLERANCE, survey_attributes
+
+__all__ = ["Measurement", "measure_parcels"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """Measures of every parcel (``table``, aligned to the parcels' index) and problems.
+
+    Attributes
+    ----------
+    table
+        One row per parcel, aligned to the parcels' index; columns as listed in
+        :func:`measure_parcels`.
+    problems
+        Every problem noticed while measuring (repaired or empty geometries,
+        KCXS and TBMJ checks, slope without data ...).
+    """
+
+    table: pd.DataFrame
+    problems: tuple[Problem, ...] = field(default_factory=tuple)
+
+
+def _parcel_areas(
+    geoms: gpd.GeoSeries,
+    attributes: pd.DataFrame,
+    *,
+    source: str = "parcels",
+    parent: np.ndarray | None = None,
+) -> tuple[pd.DataFrame, list[Problem]]:
+    """Ellipsoidal area, land-class area after KCXS, and the check against TBMJ.
+
+    Parameters
+    ----------
+    geoms
+        Parcel geometries in the equal-area CRS (planar area is ellipsoidal area).
+    attributes
+        The parcels' survey attributes, with ``KCXS``, ``TBMJ`` and ``IS_FARMLAND``.
+    source
+        Name of the parcels' source, for problems.
+    parent
+        For pieces of split parcels, the parcel each piece comes from.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Aligned to ``geoms.index``: ``area_m2`` (ellipsoidal, CGCS2000),
+        ``dlmj_m2`` (``area_m2 × (1 − KCXS)``, the 图斑地类面积 that farmland
+        statistics sum; NaN where KCXS is out of range) and ``tbmj_rel_diff``
+        ((area − TBMJ) / TBMJ; for pieces, given as *parent*, the parcel's total
+        area is compared).
+    list of Problem
+        KCXS out of range or missing, and areas that differ from TBMJ.
+    """
+    problems: list[Problem] = []
+    area = np.nan_to_num(shapely.area(geoms.to_numpy()))
+    kcxs = attributes["KCXS"].to_numpy(dtype=float, na_value=np.nan)
+    bad = ~np.isnan(kcxs) & ((kcxs < 0) | (kcxs >= 1))
+    if bad.any():
+        problems.append(
+            Problem(
+                "KCXS_OUT_OF_RANGE",
+                f"{int(bad.sum())} parcel(s) have KCXS outside [0, 1); their "
+                "land-class area is unknown (NaN). Fix KCXS (a fraction, e.g. 0.08, not 8).",
+                source,
+                parcels=tuple(geoms.index[bad][:1000]),
+            )
+        )
+    missing = np.isnan(kcxs) & attributes["IS_FARMLAND"].to_numpy(dtype=bool)
+    if missing.any():
+        problems.append(
+            Problem(
+                "KCXS_MISSING",
+                f"{int(missing.sum())} farmland parcel(s) have no KCXS; counted "
+                "without deduction (KCXS = 0).",
+                source,
+                severity="warning",
+                parcels=tuple(geoms.index[missing][:1000]),
+            )
+        )
+    dlmj = area * (1.0 - np.nan_to_num(kcxs))
+    dlmj[bad] = np.nan
+    tbmj = attributes["TBMJ"].to_numpy(dtype=float, na_value=np.nan)
+    whole = area
+    if parent is not None:  # pieces of split parcels: compare the parcel's total with TBMJ
+        whole = pd.Series(area).groupby(parent).transform("sum").to_numpy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rel = np.where(tbmj > 0, (whole - tbmj) / tbmj, np.nan)
+    off = np.abs(rel) > TBMJ_TOLERANCE
+    if off.any():
+        problems.append(
+            Problem(
+                "TBMJ_MISMATCH",
+                f"{int(off.sum())} parcel(s) have an ellipsoidal area that differs "
+                f"from TBMJ by more than {TBMJ_TOLERANCE:.1%} "
+                f"(largest {np.nanmax(np.abs(rel)):.2%}); "
+                "check the geometry or the CRS.",
+                source,
+                severity="warning",
+                parcels=tuple(geoms.index[off][:1000]),
+            )
+        )
+    table = pd.DataFrame(
+        {"area_m2": area, "dlmj_m2": dlmj, "tbmj_rel_diff": rel}, index=geoms.index
+    )
+    return table, problems
+
+
+def measure_parcels(
+    parcels: gpd.GeoDataFrame,
+    *,
+    dem: str | None = None,
+    layers: Mapping[str, gpd.GeoDataFrame | gpd.GeoSeries] | None = None,
+    fields: Mapping[str, str] | None = None,
+    source: str = "parcels",
+    attributes: pd.DataFrame | None = None,
+) -> Measurement:
+    """Measure every parcel: areas, slope (if a DEM is given), overlaps per layer role.
+
+    Parameters
+    ----------
+    parcels
+        三调 land parcels, any CRS (see :mod:`landplan.core.crs`).
+    dem
+        Path of a DEM raster; slope statistics are added when given.
+    layers
+        Constraint layers by role name (:data:`landplan.core.roles.ROLES`).
+    fields
+        Mapping of canonical 三调 field names to the parcels' columns.
+    source
+        Name of the parcels' source (usually their path), for problems.
+    attributes
+        The parcels' :func:`~landplan.survey.schema.survey_attributes`, if already parsed.
+
+    Returns
+    -------
+    Measurement
+        ``table`` columns: ``area_m2``, ``dlmj_m2``, ``tbmj_rel_diff``, the
+        :data:`~landplan.measure.terrain.SLOPE_COLUMNS` when a DEM is given, and per
+        role its overlap (``ov_<code>``, m²) and share (``os_<code>``).
+
+    Raises
+    ------
+    CRSError
+        The parcels, a layer or the DEM have no CRS.
+    SchemaError
+        *attributes* is not given and the parcels' 三调 fields are missing or malformed.
+    InputError
+        A layer's name is not a known role.
+    ReadError
+        The DEM does not exist or cannot be read.
+
+    Examples
+    --------
+    >>> from landplan.io.sample import load_sample
+    >>> sample = load_sample()
+    >>> m = measure_parcels(sample.parcels, dem=sample.dem,
+    ...                     layers={"eco_redline": sample.layers["eco_redline"]})
+    >>> m.table.index.equals(sample.parcels.index)
+    True
+    >>> bool((m.table["os_eco"] <= 1).all())
+    True
+    """
+    require_crs(parcels, source)
+    if attributes is None:
+        attributes = survey_attributes(parcels, fields=fields, source=source)
+    problems: list[Problem] = []
+    geoms = parcels.geometry
+    fixed, n_repaired = repair(geoms.to_numpy())
+    if n_repaired:
+        problems.append(
+            Problem(
+                "GEOMETRY_REPAIRED",
+                f"{n_repaired} invalid parcel geometries were repaired "
+                "(make_valid) for measuring; the output keeps the input geometry.",
+                source,
+                severity="warning",
+            )
+        )
+    empty = shapely.is_missing(fixed) | shapely.is_empty(fixed)
+    if empty.any():
+        problems.append(
+            Problem(
+                "GEOMETRY_EMPTY",
+                f"{int(empty.sum())} parcel(s) have no geometry; their area is 0.",
+                source,
+                severity="warning",
+                parcels=tuple(parcels.index[empty][:1000]),
+            )
+        )
+    fixed_series = gpd.GeoSeries(fixed, index=parcels.index, crs=parcels.crs)
+    with stage("areas"):
+        ea = fixed_series.to_crs(EQUAL_AREA_CRS)
+        parent = parcels["lp_parent"].to_numpy() if "lp_parent" in parcels else None
+        table, area_problems = _parcel_areas(ea, attributes, source=source, parent=parent)
+    problems += area_problems
+    parts = [table]
+    if dem is not None:
+        with stage("slope"):
+            stats = slope_statistics(fixed_series, dem)
+        problems += slope_problems(stats, source=str(dem))
+        parts.append(stats)
+    parcels_crs = CRS.from_user_input(parcels.crs)
+    for name, layer in (layers or {}).items():
+        role = get_role(name)
+        layer_crs = require_crs(layer, name)
+        if not layer_crs.equals(parcels_crs):
+            log.info(
+                "%s: layer CRS %s differs from the parcels' %s; reprojecting",
+                name,
+                layer_crs.name,
+                parcels_crs.name,
+            )
+        with stage("overlaps"):
+            prepared = prepare_constraint(layer, name=name)
+        if prepared.n_repaired:
+            problems.append(
+                Problem(
+                    "GEOMETRY_REPAIRED",
+                    f"{prepared.n_repaired} invalid geometries repaired",
+                    name,
+                    severity="warning",
+                )
+            )
+        with stage("overlaps"):
+            ov = overlap_areas(ea, prepared, parcel_area_m2=table["area_m2"])
+        parts.append(ov.set_axis([role.overlap_column, role.share_column], axis=1))
+    return Measurement(pd.concat(parts, axis=1), tuple(problems))

@@ -1,0 +1,297 @@
+"""County totals: sums by county with ha, mu and 万亩, and a city total row.
+
+Totals are summed from unrounded values; rounding is for display only.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from landplan.allocate.classes import Assignment
+from landplan.core.palette import CLASS_CODES
+from landplan.core.units import M2_PER_HA, M2_PER_MU, M2_PER_WANMU
+from landplan.io.reference import county_names
+
+__all__ = [
+    "CITY_TOTAL",
+    "add_total_row",
+    "class_totals",
+    "county_table",
+    "quota_table",
+    "summarize_measures_by_county",
+    "target_delineation",
+    "with_units",
+]
+
+#: Label of the city total row.
+CITY_TOTAL = "全市"
+
+
+def with_units(table: pd.DataFrame, area_m2_column: str, prefix: str) -> pd.DataFrame:
+    """Add ``<prefix>_ha``, ``<prefix>_mu`` and ``<prefix>_wanmu`` from an m² column.
+
+    Parameters
+    ----------
+    table
+        Any table.
+    area_m2_column
+        Name of the column of areas in m².
+    prefix
+        Start of the new columns' names.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy of *table* with the area in ha, mu and 万亩 appended.
+
+    Examples
+    --------
+    >>> t = with_units(pd.DataFrame({"a": [666_666.67]}), "a", "area")
+    >>> [round(float(t[c].iloc[0]), 2) for c in ("area_ha", "area_mu", "area_wanmu")]
+    [66.67, 1000.0, 0.1]
+    """
+    out = table.copy()
+    m2 = out[area_m2_column].to_numpy(dtype=float)
+    out[f"{prefix}_ha"] = m2 / M2_PER_HA
+    out[f"{prefix}_mu"] = m2 / M2_PER_MU
+    out[f"{prefix}_wanmu"] = m2 / M2_PER_WANMU
+    return out
+
+
+def add_total_row(table: pd.DataFrame, *, key: str = "county_code") -> pd.DataFrame:
+    """Append a city total row summing every numeric column (from unrounded values).
+
+    Parameters
+    ----------
+    table
+        One row per county.
+    key
+        Column labelled :data:`CITY_TOTAL` in the total row (as is ``county_name``,
+        when present); other non-numeric columns are left empty there.
+
+    Returns
+    -------
+    pandas.DataFrame
+        *table* with the total row last, on a fresh integer index.
+    """
+    numeric = table.select_dtypes(include=[np.number]).columns
+    total = {c: table[c].sum() for c in numeric}
+    total[key] = CITY_TOTAL
+    if "county_name" in table:
+        total["county_name"] = CITY_TOTAL
+    return pd.concat([table, pd.DataFrame([total])], ignore_index=True)
+
+
+def county_table(frame: pd.DataFrame, *, total: bool = True) -> pd.DataFrame:
+    """Sum per-parcel figures by county, name the counties and add 万亩 columns.
+
+    Parameters
+    ----------
+    frame
+        One row per parcel: ``county_code`` and numeric columns; those ending
+        in ``_m2`` get a ``_wanmu`` twin.
+    total
+        Append the city total row (:func:`add_total_row`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per county (sorted by code), ``county_name`` second.
+    """
+    table = frame.groupby("county_code", sort=True).sum().reset_index()
+    table.insert(1, "county_name", table["county_code"].map(county_names()).fillna(""))
+    if total:
+        table = add_total_row(table)
+    for column in [c for c in table.columns if c.endswith("_m2")]:
+        table[column[:-3] + "_wanmu"] = table[column] / M2_PER_WANMU
+    return table
+
+
+def summarize_measures_by_county(attributes: pd.DataFrame, measures: pd.DataFrame) -> pd.DataFrame:
+    """Per-county figures of a measured parcel layer, with a city total row.
+
+    Columns: parcels, total area, farmland parcels and area (after KCXS) in
+    ha and 万亩, farmland area steeper than 25° and in the ecological redline
+    (when measured).
+
+    Parameters
+    ----------
+    attributes
+        Survey attributes of every parcel (``COUNTY``, ``IS_FARMLAND``).
+    measures
+        Measurement table in the same row order: ``area_m2``, ``dlmj_m2`` and,
+        when measured, ``slope_gt25_share`` and ``os_eco``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per county (sorted by code) and the city total row; every
+        ``*_m2`` column with its ``_ha``, ``_mu`` and ``_wanmu`` twins.
+    """
+    farm = attributes["IS_FARMLAND"].to_numpy(dtype=bool)
+    frame = pd.DataFrame(
+        {
+            "county_code": attributes["COUNTY"].to_numpy(),
+            "parcels": 1,
+            "area_m2": measures["area_m2"].to_numpy(),
+            "farmland_parcels": farm.astype(int),
+            "farmland_m2": np.where(farm, measures["dlmj_m2"].to_numpy(), 0.0),
+        }
+    )
+    if "slope_gt25_share" in measures:
+        frame["farmland_gt25_m2"] = (
+            frame["farmland_m2"] * measures["slope_gt25_share"].fillna(0).to_numpy()
+        )
+    if "os_eco" in measures:
+        frame["farmland_eco_m2"] = frame["farmland_m2"] * measures["os_eco"].to_numpy()
+    table = frame.groupby("county_code", sort=True).sum().reset_index()
+    table.insert(1, "county_name", table["county_code"].map(county_names()).fillna(""))
+    table = add_total_row(table)
+    for column in [c for c in table.columns if c.endswith("_m2")]:
+        table = with_units(table, column, column[:-3])
+    return table
+
+
+def class_totals(county: pd.Series, lp_class: pd.Series, area_m2: pd.Series) -> pd.DataFrame:
+    """Long table county × class: parcels and area in m², ha, mu and 万亩, with city rows.
+
+    Every class appears for every county (zero rows included), in palette
+    order; city rows (``county_code`` = 全市) sum the unrounded county values.
+
+    Parameters
+    ----------
+    county
+        County code of every parcel.
+    lp_class
+        Class code of every parcel.
+    area_m2
+        Area (m²) of every parcel.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``county_code``, ``county_name``, ``lp_class``, ``parcels``,
+        ``area_m2``, ``area_ha``, ``area_mu`` and ``area_wanmu``; county rows
+        first, then the city rows.
+    """
+    frame = pd.DataFrame(
+        {
+            "county_code": county.astype(str).to_numpy(),
+            "lp_class": lp_class.to_numpy(),
+            "parcels": 1,
+            "area_m2": area_m2.to_numpy(dtype=float),
+        }
+    )
+    grouped = frame.groupby(["county_code", "lp_class"]).sum()
+    counties = sorted(frame["county_code"].unique())
+    full = pd.MultiIndex.from_product(
+        [counties, list(CLASS_CODES)], names=["county_code", "lp_class"]
+    )
+    table = grouped.reindex(full, fill_value=0).reset_index()
+    city = table.groupby("lp_class", sort=False)[["parcels", "area_m2"]].sum().reset_index()
+    city.insert(0, "county_code", CITY_TOTAL)
+    table = pd.concat([table, city], ignore_index=True)
+    table.insert(
+        1,
+        "county_name",
+        table["county_code"].map({**county_names(), CITY_TOTAL: CITY_TOTAL}).fillna(""),
+    )
+    return with_units(table, "area_m2", "area")
+
+
+def target_delineation(
+    county: pd.Series, farmland: pd.Series, area_m2: pd.Series, t_hits: pd.DataFrame
+) -> pd.DataFrame:
+    """附录 2 耕地保护目标划定情况表: current farmland, protection target, exclusions by T rule.
+
+    A parcel excluded by several T rules is counted once, under the first of
+    them in profile order, so the breakdown adds up to the excluded total.
+
+    Parameters
+    ----------
+    county
+        County code of every parcel.
+    farmland
+        Whether each parcel is current farmland.
+    area_m2
+        Land-class area (after KCXS, m²) of every parcel; NaN counts as 0.
+    t_hits
+        Whether each T rule fired for each parcel: one boolean column per rule,
+        named by its id, in profile order; rows in parcel order.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per county and the city total row: ``farmland_m2``,
+        ``protection_target_m2``, ``excluded_m2`` and ``<rule id>_m2`` per T
+        rule, each with a ``_wanmu`` twin (:func:`county_table`).
+    """
+    is_farm = farmland.to_numpy(dtype=bool)
+    hits = t_hits.to_numpy(dtype=bool) & is_farm[:, None]
+    excluded = hits.any(axis=1)
+    first = np.where(excluded, hits.argmax(axis=1), -1)
+    area = np.nan_to_num(area_m2.to_numpy(dtype=float))
+    frame = pd.DataFrame(
+        {
+            "county_code": county.astype(str).to_numpy(),
+            "farmland_m2": np.where(is_farm, area, 0.0),
+            "protection_target_m2": np.where(is_farm & ~excluded, area, 0.0),
+            "excluded_m2": np.where(excluded, area, 0.0),
+        }
+    )
+    for j, rule_id in enumerate(t_hits.columns):
+        frame[f"{rule_id}_m2"] = np.where(first == j, area, 0.0)
+    return county_table(frame)
+
+
+#: Pools of :class:`~landplan.allocate.classes.Assignment` summed in the quota table, by column.
+_QUOTA_POOLS = {
+    "farmland_m2": "farmland",
+    "protection_target_m2": "target",
+    "pbf_eligible_m2": "pbf_eligible",
+    "pbf_selected_m2": "pbf",
+    "reserve_eligible_m2": "reserve_eligible",
+    "reserve_selected_m2": "reserve",
+}
+
+
+def quota_table(
+    county: np.ndarray, area_m2: np.ndarray, full_area_m2: np.ndarray, assignment: Assignment
+) -> pd.DataFrame:
+    """Per county: the pools, the PBF and reserve targets, what was selected and the balances.
+
+    Parameters
+    ----------
+    county
+        County code of every parcel.
+    area_m2
+        Land-class area (after KCXS) of every parcel; NaN counts as 0.
+    full_area_m2
+        Whole area of every parcel (recovery candidates are counted whole).
+    assignment
+        The classes and pools of :func:`~landplan.allocate.classes.assign_classes`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per county: areas in m² and 万亩, targets and where they came from.
+    """
+    area = np.nan_to_num(area_m2)
+    pools = assignment.pools
+    columns = {name: np.where(pools[pool], area, 0.0) for name, pool in _QUOTA_POOLS.items()}
+    frame = pd.DataFrame(
+        {
+            "county_code": county.astype(str),
+            **columns,
+            "recovery_m2": np.where(pools["recovery"], full_area_m2, 0.0),
+        }
+    )
+    table = frame.groupby("county_code", sort=True).sum()
+    codes = list(table.index)
+    table.insert(2, "pbf_target_m2", [assignment.pbf_target_m2.get(c, 0.0) for c in codes])
+    table.insert(3, "pbf_target_source", [assignment.target_source.get(c, "") for c in codes])
+    table["pbf_balance_m2"] = table["pbf_selected_m2"] - table["pbf_target_m2"]
+    table["reserve_target_m2"] = [assignment.reserve_target_m2.get(c, 0.0) for c in codes]
+    table["reserve_balance_m2"] = table["reserve_selected_m2"] - table["reserve_target_m2"]
+    return county_table(table.reset_index(), total=False)

@@ -1,0 +1,147 @@
+"""``landplan report``: the plans' tables, charts and a one-page HTML summary of a result.
+
+Reads a classified GeoPackage (layer ``parcels`` and the tables
+``county_summary``, ``county_quotas``, ``target_delineation``) and writes into
+a folder: 附录 2/3/5 as CSV (UTF-8 with BOM) and XLSX, the class map and the
+area chart as PNG and SVG, and ``report.html`` embedding them.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from matplotlib.axes import Axes
+
+from landplan.core.errors import Problem, ReadError
+from landplan.io.files import ensure_directory, read_bytes, write_figure, write_text
+from landplan.io.layers import list_layers, read_layer, read_table
+from landplan.io.targets import read_targets_table
+from landplan.outputs.indicators import DEFAULT_THRESHOLDS, Thresholds
+from landplan.outputs.tables import plan_tables, write_tables
+
+__all__ = ["REQUIRED_TABLES", "Report", "write_report"]
+
+log = logging.getLogger(__name__)
+
+REQUIRED_TABLES = ("county_summary", "county_quotas", "target_delineation")
+
+
+@dataclass(frozen=True)
+class Report:
+    """What a report wrote, and its tables."""
+
+    directory: Path
+    files: tuple[Path, ...]
+    tables: dict[str, pd.DataFrame]
+
+
+def write_report(
+    result_gpkg: str | Path,
+    directory: str | Path,
+    *,
+    targets: str | Path | None = None,
+    thresholds: Thresholds = DEFAULT_THRESHOLDS,
+    parcels_layer: str = "parcels",
+) -> Report:
+    """Write the tables, charts and HTML summary of a classified GeoPackage into *directory*.
+
+    Parameters
+    ----------
+    result_gpkg
+        GeoPackage written by ``landplan classify``
+        (:meth:`~landplan.outputs.result.Result.to_file`).
+    directory
+        Folder to write into; created if needed.
+    targets
+        Targets CSV (``county_code`` and 万亩 columns, shaped like
+        ``hengyang_county_targets.csv``) to compare the plan's figures with;
+        without it, 附录 3 and 5 have no plan columns.
+    thresholds
+        Thresholds of the indicator grades (附录 5 and the area chart).
+    parcels_layer
+        Name of the parcel layer in *result_gpkg*.
+
+    Returns
+    -------
+    Report
+        The folder, the files written and the plan tables by file name.
+
+    Raises
+    ------
+    ReadError
+        *result_gpkg* lacks the parcel layer or one of :data:`REQUIRED_TABLES`.
+    InputError
+        The targets CSV cannot be read or has no ``county_code`` column.
+    """
+    from matplotlib.figure import Figure
+
+    from landplan.outputs.plot import area_by_county, chart_style, class_map
+
+    path = Path(result_gpkg)
+    present = set(list_layers(path))
+    missing = [t for t in (parcels_layer, *REQUIRED_TABLES) if t not in present]
+    if missing:
+        raise ReadError(
+            Problem(
+                "RESULT_INCOMPLETE",
+                f"{missing} not found (layers are {sorted(present)}); "
+                "give the GeoPackage written by `landplan classify`.",
+                str(path),
+            )
+        )
+    out = ensure_directory(directory)
+    summary = read_table(path, "county_summary")
+    quotas = read_table(path, "county_quotas")
+    delineation = read_table(path, "target_delineation")
+    target_table = read_targets_table(targets) if targets is not None else None
+    tables = plan_tables(delineation, quotas, target_table, thresholds=thresholds)
+    files = write_tables(tables, out)
+    parcels = read_layer(path, layer=parcels_layer, columns=["lp_class", "lp_county"])
+    images: dict[str, bytes] = {}
+    with chart_style() as language:
+        charts: dict[str, Callable[[Axes], Axes]] = {
+            "class_map": lambda ax: class_map(parcels, ax=ax, language=language),
+            "area_by_county": lambda ax: area_by_county(
+                summary, quotas=quotas, ax=ax, language=language, thresholds=thresholds
+            ),
+        }
+        for name, draw in charts.items():
+            # a Figure of its own, outside pyplot: no backend is chosen or changed
+            fig = Figure(figsize=(9, 7) if name == "class_map" else (10, 5))
+            draw(fig.subplots())
+            fig.tight_layout()
+            for suffix in ("png", "svg"):
+                files.append(write_figure(fig, out / f"{name}.{suffix}"))
+            images[name] = read_bytes(out / f"{name}.png")
+    files.append(write_text(_html(path, tables, images), out / "report.html"))
+    log.info("report written to %s", out)
+    return Report(out, tuple(files), tables)
+
+
+def _html(source: Path, tables: dict[str, pd.DataFrame], images: dict[str, bytes]) -> str:
+    figures = "".join(
+        f'<figure><img alt="{html.escape(name)}" style="max-width:100%" '
+        f'src="data:image/png;base64,{base64.b64encode(data).decode()}"></figure>'
+        for name, data in images.items()
+    )
+    sections = "".join(
+        f"<h2>{html.escape(name)}</h2>"
+        + table.to_html(index=False, float_format=lambda v: f"{v:.2f}", border=0)
+        for name, table in tables.items()
+    )
+    return (
+        "<!DOCTYPE html><html lang='zh-CN'><head><meta charset='utf-8'>"
+        f"<title>landplan — {html.escape(source.name)}</title>"
+        "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;"
+        "font-size:12px}td,th{padding:2px 6px;border-bottom:1px solid #ddd;text-align:right}"
+        "</style></head><body>"
+        f"<h1>耕地保护分析 — {html.escape(source.name)}</h1>"
+        "<p>单位：万亩（两位小数，县级数据调平至合计）。</p>"
+        f"{figures}{sections}</body></html>"
+    )

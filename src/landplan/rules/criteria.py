@@ -1,0 +1,245 @@
+"""Priority criteria (专栏 4-1, 4-2, 8-1): the sort keys a profile's priorities name.
+
+Each criterion is a small registered function giving a sort key per parcel,
+lower first.  Profiles refer to criteria by name; :mod:`landplan.rules.check`
+checks those names and parameters against this registry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from landplan.core.roles import get_role
+from landplan.rules.kinds import Context, Param
+
+__all__ = [
+    "CRITERIA",
+    "Criterion",
+    "SelectContext",
+    "adjacent_to_class",
+    "area_descending",
+    "attribute_ascending",
+    "attribute_in",
+    "criterion",
+    "in_layer",
+    "slope_grade_ascending",
+]
+
+
+@dataclass(frozen=True)
+class SelectContext:
+    """What priority criteria can look at.
+
+    Attributes
+    ----------
+    rules
+        The rules' evaluation context: attributes, columns and measures of each parcel.
+    adjacent_to
+        Given a class code, a boolean mask of the parcels touching a parcel of
+        that class (as classes stand when it is called); by default an empty
+        array, meaning adjacency is unknown.
+    """
+
+    rules: Context
+    adjacent_to: Callable[[str], np.ndarray] = field(default=lambda cls: np.array([]))
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """A registered priority criterion.
+
+    Attributes
+    ----------
+    name
+        The name profiles refer to it by.
+    func
+        The function: ``func(ctx, **params)`` gives a sort key per parcel.
+    params
+        Its declared parameters by name.
+    """
+
+    name: str
+    func: Callable[..., np.ndarray]
+    params: Mapping[str, Param]
+
+
+CRITERIA: dict[str, Criterion] = {}
+
+
+def criterion(
+    name: str, **params: Param
+) -> Callable[[Callable[..., np.ndarray]], Callable[..., np.ndarray]]:
+    """Register a priority criterion: a function returning a sort key per parcel (lower first).
+
+    Parameters
+    ----------
+    name
+        The name profiles refer to the criterion by.
+    **params
+        Its parameters, each declared with its type, whether it is required and
+        its default.
+
+    Returns
+    -------
+    Callable
+        A decorator that adds the function to :data:`CRITERIA` and returns it unchanged.
+    """
+
+    def wrap(func: Callable[..., np.ndarray]) -> Callable[..., np.ndarray]:
+        """Add *func* to :data:`CRITERIA` under the criterion's name.
+
+        Parameters
+        ----------
+        func
+            The criterion: ``func(ctx, **params)`` gives a sort key per parcel.
+
+        Returns
+        -------
+        Callable
+            *func* itself.
+        """
+        CRITERIA[name] = Criterion(name, func, params)
+        return func
+
+    return wrap
+
+
+@criterion("in_layer", role=Param(str), min_share=Param((int, float), False, 0.5))
+def in_layer(ctx: SelectContext, *, role: str, min_share: float = 0.5) -> np.ndarray:
+    """Parcels covered by a constraint layer (share ≥ min_share) first.
+
+    Parameters
+    ----------
+    ctx
+        What the criterion looks at.
+    role
+        Constraint layer role, e.g. ``"eco_redline"``.
+    min_share
+        Share of the parcel's area (0-1) the layer must cover.
+
+    Returns
+    -------
+    numpy.ndarray
+        0 for covered parcels, 1 for the others; all 0 when the layer is not given.
+    """
+    column = get_role(role).share_column
+    measures = ctx.rules.measures
+    if column not in measures:
+        return np.zeros(len(measures))
+    return (measures[column].to_numpy(dtype=float) < min_share).astype(float)
+
+
+@criterion("attribute_in", fields=Param(list), values=Param(list))
+def attribute_in(ctx: SelectContext, *, fields: list[str], values: list[str]) -> np.ndarray:
+    """Parcels whose fields hold one of the values first.
+
+    Parameters
+    ----------
+    ctx
+        What the criterion looks at.
+    fields
+        Parcel fields, canonical 三调 names or the layer's own; absent ones are skipped.
+    values
+        Values (compared as stripped text) that put a parcel first.
+
+    Returns
+    -------
+    numpy.ndarray
+        0 for parcels where any of the fields holds one of the values, 1 for the others.
+    """
+    key = np.ones(len(ctx.rules.attributes))
+    for name in fields:
+        column = ctx.rules.field(name)
+        if column is not None:
+            key[column.isin([str(v) for v in values]).fillna(False).to_numpy(dtype=bool)] = 0.0
+    return key
+
+
+@criterion("attribute_ascending", field=Param(str))
+def attribute_ascending(ctx: SelectContext, *, field: str) -> np.ndarray:
+    """Smaller values of a numeric field first (e.g. GDDB: better grade first); missing last.
+
+    Parameters
+    ----------
+    ctx
+        What the criterion looks at.
+    field
+        A numeric parcel field, canonical 三调 name or the layer's own.
+
+    Returns
+    -------
+    numpy.ndarray
+        The field's values, infinity where missing or not a number; all 0 when
+        the field is absent.
+    """
+    column = ctx.rules.field(field)
+    if column is None:
+        return np.zeros(len(ctx.rules.attributes))
+    values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    return np.where(np.isnan(values), np.inf, values)
+
+
+@criterion("slope_grade_ascending")
+def slope_grade_ascending(ctx: SelectContext) -> np.ndarray:
+    """Lower slope grade first: the DEM's grade when a DEM is given, else GDPDJB.
+
+    Parameters
+    ----------
+    ctx
+        What the criterion looks at.
+
+    Returns
+    -------
+    numpy.ndarray
+        Slope grade (1-5) per parcel: the DEM's where it has one, else GDPDJB;
+        infinity where neither is known.
+    """
+    grade = ctx.rules.attributes["GDPDJB"].to_numpy(dtype=float, na_value=np.nan)
+    if ctx.rules.has_dem and "slope_grade" in ctx.rules.measures:
+        dem = ctx.rules.measures["slope_grade"].to_numpy(dtype=float, na_value=np.nan)
+        grade = np.where(np.isnan(dem), grade, dem)
+    return np.where(np.isnan(grade), np.inf, grade)
+
+
+@criterion("area_descending")
+def area_descending(ctx: SelectContext) -> np.ndarray:
+    """Larger parcels first (large contiguous blocks).
+
+    Parameters
+    ----------
+    ctx
+        What the criterion looks at.
+
+    Returns
+    -------
+    numpy.ndarray
+        Minus the land-class area (``dlmj_m2``, m²) of each parcel.
+    """
+    return -ctx.rules.measures["dlmj_m2"].to_numpy(dtype=float)
+
+
+@criterion("adjacent_to_class", lp_class=Param(str))
+def adjacent_to_class(ctx: SelectContext, *, lp_class: str) -> np.ndarray:
+    """Parcels touching a parcel already given the class first (e.g. next to PBF).
+
+    Parameters
+    ----------
+    ctx
+        What the criterion looks at.
+    lp_class
+        Class code, e.g. ``"PBF"``.
+
+    Returns
+    -------
+    numpy.ndarray
+        0 for parcels touching a parcel of class *lp_class*, 1 for the others;
+        all 0 when adjacency is unknown.
+    """
+    touching = ctx.adjacent_to(lp_class)
+    if not len(touching):
+        return np.zeros(len(ctx.rules.attributes))
+    return (~touching).astype(float)
