@@ -30,7 +30,7 @@ def square_parcels(
     crs: int = GK38,
     **fields: object,
 ) -> gpd.GeoDataFrame:
-    """A grid of size×size squares with minimal 三调 fields (farmland, county 430421)."""
+    """A grid of size×size squares with minimal valid 三调 fields (flat paddy, county 430421)."""
     geoms = [
         box(x0 + c * size, y0 + r * size, x0 + (c + 1) * size, y0 + (r + 1) * size)
         for r in range(n_rows)
@@ -41,6 +41,8 @@ def square_parcels(
         "DLBM": ["0101"] * n,
         "ZLDWDM": ["4304210010010000000"] * n,
         "KCXS": [0.0] * n,
+        "GDPDJB": np.ones(n, dtype=np.int32),  # Integer, as 三调 stores it
+        "BSM": [f"43042100{i:08d}" for i in range(n)],
     }
     data.update(fields)
     return gpd.GeoDataFrame(data, geometry=geoms, crs=crs)

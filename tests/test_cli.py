@@ -180,3 +180,37 @@ def test_scheduler_with_another_engine_is_a_usage_error(tmp_path: Path) -> None:
     )  # fmt: skip
     assert run.exit_code == 2
     assert "ENGINE_SCHEDULER" in run.output
+
+
+def test_kcxs_typed_as_8_stops_the_run_or_is_set_aside(tmp_path: Path) -> None:
+    """A paddy whose 扣除系数 is 8 instead of 0.08 never becomes PBF with an unknown area.
+
+    Without --skip-invalid the run stops before classifying (exit 3) naming the parcel by
+    BSM, the check and the value; with it the parcel is OTHER, in no quota or farmland total,
+    and listed in the table invalid_parcels.
+    """
+    import numpy as np
+
+    from .conftest import square_parcels
+
+    frame = square_parcels(3, 1, KCXS=[0.1, 8.0, 0.0])  # three 1-ha paddies
+    path = tmp_path / "dltb.gpkg"
+    frame.to_file(path, layer="DLTB")
+    out = tmp_path / "out.gpkg"
+    stopped = CliRunner().invoke(main, ["classify", str(path), "-o", str(out)])
+    assert stopped.exit_code == 3
+    assert "V_KCXS_RANGE" in stopped.stderr and "BSM 4304210000000001" in stopped.stderr
+    assert "value 8" in stopped.stderr and not out.exists()
+    done = CliRunner().invoke(main, ["classify", str(path), "-o", str(out), "--skip-invalid"])
+    assert done.exit_code == 0, done.output
+    parcels = gpd.read_file(out, layer="parcels")
+    assert parcels["lp_class"].iloc[1] == "OTHER"
+    assert parcels["lp_reasons"].iloc[1] == "V_KCXS_RANGE"
+    assert not parcels[["lp_area_ha", "lp_dlmj_m2", "lp_area_m2"]].isna().any().any()
+    quotas = pyogrio.read_dataframe(out, layer="county_quotas", read_geometry=False)
+    # farmland: the two valid paddies, 0.9 ha + 1 ha after KCXS (10 000 m² each, 10 % deducted)
+    assert quotas["farmland_m2"].sum() == pytest.approx(19_000, rel=1e-3)
+    assert not quotas.select_dtypes(float).isna().any().any()
+    invalid = pyogrio.read_dataframe(out, layer="invalid_parcels", read_geometry=False)
+    assert invalid["bsm"].tolist() == ["4304210000000001"]
+    assert np.isclose(invalid["value"].iloc[0], 8.0)

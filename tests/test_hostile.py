@@ -18,7 +18,7 @@ from shapely.geometry import MultiPolygon, Polygon, box
 from landplan.api import classify
 from landplan.cli import main
 from landplan.core.crs import ellipsoidal_area
-from landplan.core.errors import LandplanError
+from landplan.core.errors import InvalidParcelsError, LandplanError
 from landplan.io.layers import read_parcels, write_layer
 
 from .conftest import GK38, square_parcels, write_plane_dem
@@ -48,12 +48,21 @@ def test_bowtie_self_intersection_empty_null_and_multipolygons() -> None:
     parcels.loc[4, "geometry"] = MultiPolygon(
         [box(X0 + 400, Y0, X0 + 450, Y0 + 100), box(X0 + 460, Y0, X0 + 500, Y0 + 100)]
     )
-    result = classify(parcels)
+    with pytest.raises(InvalidParcelsError) as stopped:  # nothing is classified
+        classify(parcels)
+    (problem,) = stopped.value.problems
+    assert problem.code == "V_GEOMETRY_EMPTY" and len(problem.parcels) == 2
+    assert "BSM 4304210000000002" in str(stopped.value)
+    result = classify(parcels, skip_invalid=True)
     conserved(result, parcels)
     codes = {p.code: p for p in result.problems}
     assert "2 invalid parcel geometries" in codes["GEOMETRY_REPAIRED"].message
     assert codes["GEOMETRY_EMPTY"].parcels == (2, 3)
     assert result.measurement.table["area_m2"].iloc[0] == pytest.approx(5000, rel=1e-3)
+    set_aside = result.parcels.loc[[2, 3]]
+    assert set_aside["lp_class"].tolist() == ["OTHER", "OTHER"]
+    assert set_aside["lp_reasons"].tolist() == ["V_GEOMETRY_EMPTY"] * 2
+    assert result.invalid["parcel"].tolist() == [2, 3]
 
 
 def test_z_and_m_coordinates(tmp_path: Path) -> None:
@@ -76,7 +85,12 @@ def test_parcels_on_both_sides_of_a_zone_boundary() -> None:
         [box(112.49, 27.0, 112.4995, 27.005), box(112.4995, 27.0, 112.51, 27.005)], crs=4490
     )
     parcels = gpd.GeoDataFrame(
-        {"DLBM": ["0101"] * 2, "ZLDWDM": ["4304210010010000000"] * 2, "KCXS": [0.0, 0.0]},
+        {
+            "DLBM": ["0101"] * 2,
+            "ZLDWDM": ["4304210010010000000"] * 2,
+            "KCXS": [0.0, 0.0],
+            "GDPDJB": [1, 1],
+        },
         geometry=lonlat.segmentize(0.0002),
         crs=4490,
     )

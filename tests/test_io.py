@@ -127,7 +127,7 @@ def test_chinese_field_names_and_non_ascii_paths(tmp_path: Path) -> None:
 
 
 def test_erdiao_names_and_user_mapping(tmp_path: Path) -> None:
-    frame = square_parcels(2, 1).rename(columns={"KCXS": "TKXS"})
+    frame = square_parcels(2, 1).drop(columns="GDPDJB").rename(columns={"KCXS": "TKXS"})
     frame["DLBM"] = ["011", "013"]
     frame["GDPDJ"] = [2, 5]
     frame["MY_CODE"] = frame.pop("ZLDWDM")

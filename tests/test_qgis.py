@@ -173,7 +173,7 @@ def test_processing_provider_checks_headless(tmp_path: Path) -> None:
         tmp_path / "home",
     )  # fmt: skip
     header = out.read_text(encoding="utf-8").splitlines()[0]
-    assert header.startswith("file,parcel,county,check_id")
+    assert header.startswith("file,parcel,bsm,county,check_id")
     assert report["results"]["FINDINGS"] == 1
 
 

@@ -78,6 +78,7 @@ def classify(
     workers: int | None = None,
     scheduler: str | None = None,
     scratch: str | Path | None = None,
+    skip_invalid: bool = False,
 ) -> Result:
     """Classify every parcel by the rules of a profile.
 
@@ -119,6 +120,12 @@ def classify(
     scratch
         Folder for the Dask engine's partitioned GeoParquet; on a real cluster,
         shared storage that every worker can read and write.
+    skip_invalid
+        Parcels with an error-severity problem (KCXS outside [0, 1), unknown
+        DLBM, empty geometry, malformed ZLDWDM, duplicate BSM ...) stop the
+        run unless this is True; then they are ``OTHER`` with their ``V_*``
+        codes in ``lp_reasons``, in no quota or farmland total, and listed in
+        ``Result.invalid`` (table ``invalid_parcels``).
 
     Returns
     -------
@@ -128,6 +135,8 @@ def classify(
 
     Raises
     ------
+    InvalidParcelsError
+        Parcels with error-severity problems, named by BSM, unless *skip_invalid*.
     InputError
         An unknown engine, a scheduler with an engine other than ``dask``, or
         (county engines) a parcel index with duplicate labels.
@@ -171,6 +180,7 @@ def classify(
         workers=workers,
         scheduler=scheduler,
         scratch=scratch,
+        skip_invalid=skip_invalid,
     )
     for problem in result.problems:
         log.warning("%s", problem)
@@ -183,6 +193,7 @@ def classify(
         profile_sha256=loaded.sha256,
         parameters={
             "split": split,
+            "skip_invalid": skip_invalid,
             "engine": engine,
             "targets_column": targets_column,
             "fields": dict(fields or {}),

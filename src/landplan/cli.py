@@ -3,7 +3,7 @@
 The top layer: may import every other layer, and with :mod:`landplan.io` is the
 only one that deals in paths.  Thin: parse, call one library function, map
 exceptions to exit codes (0 success, 1 findings, 2 usage error, 3 unreadable
-input).  Reports go to stdout, progress and logs to stderr.  Option names are
+or invalid input).  Reports go to stdout, progress and logs to stderr.  Option names are
 the API's parameter names (``--workers`` is ``workers=``).
 """
 
@@ -22,6 +22,7 @@ import click
 from landplan.core.errors import (
     SEVERITIES,
     InputError,
+    InvalidParcelsError,
     LandplanError,
     OutputExistsError,
     ReadError,
@@ -45,7 +46,7 @@ def _handle_errors(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except ReadError as exc:
+        except (ReadError, InvalidParcelsError) as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(EXIT_UNREADABLE)
         except (InputError, OutputExistsError) as exc:
@@ -299,6 +300,12 @@ def _print_class_table(result: Result) -> None:
 )
 @click.option("--split", is_flag=True, help="Cut parcels along constraint boundaries.")
 @click.option(
+    "--skip-invalid",
+    is_flag=True,
+    help="Set parcels with invalid data (KCXS outside [0, 1), unknown DLBM, empty geometry, "
+    "...) aside as OTHER, out of every quota and total, instead of stopping (exit 3).",
+)
+@click.option(
     "--engine",
     type=click.Choice(ENGINES),
     default=None,
@@ -338,6 +345,7 @@ def classify_command(
     targets_column: str,
     summary: Path | None,
     split: bool,
+    skip_invalid: bool,
     engine: str | None,
     workers: int | None,
     scheduler: str | None,
@@ -362,6 +370,7 @@ def classify_command(
         targets=targets,
         targets_column=targets_column,
         split=split,
+        skip_invalid=skip_invalid,
         read=ReadOptions(_parse_field_options(field_options), encoding, crs),
         engine=engine,  # type: ignore[arg-type]  # checked by click.Choice
         workers=workers,

@@ -80,6 +80,8 @@ def assign_classes(
     profile: Profile,
     geometry: gpd.GeoSeries,
     target_m2: Mapping[str, float] | None = None,
+    *,
+    excluded: np.ndarray | None = None,
 ) -> Assignment:
     """Classes, priority ranks and the quota report (see the module docs).
 
@@ -98,6 +100,9 @@ def assign_classes(
     target_m2
         PBF target per county code, in m²; counties it does not name (or all,
         when it is None) get the profile's share of their protection target.
+    excluded
+        Parcels set aside as invalid: ``OTHER``, in no pool, counted in no
+        farmland total.
 
     Returns
     -------
@@ -108,7 +113,8 @@ def assign_classes(
     n = len(attrs)
     county = attrs["COUNTY"].to_numpy(dtype=object)
     area = np.nan_to_num(ctx.measures["dlmj_m2"].to_numpy(dtype=float))
-    farmland = attrs["IS_FARMLAND"].to_numpy(dtype=bool)
+    usable = np.ones(n, dtype=bool) if excluded is None else ~excluded
+    farmland = attrs["IS_FARMLAND"].to_numpy(dtype=bool) & usable
     target = farmland & ~evidence.stage_hit("T")
     stable = _stable_id(attrs.index)
     lp_class = np.full(n, "OTHER", dtype=object)
@@ -137,7 +143,7 @@ def assign_classes(
     lp_class[reserve] = "RESERVE"
     prio[reserve] = rank_within(order, reserve_eligible, county)[reserve]
 
-    recovery = recovery_pool(ctx, profile) & ~evidence.stage_hit("C")
+    recovery = recovery_pool(ctx, profile) & ~evidence.stage_hit("C") & usable
     lp_class[recovery] = "RECOVERY"
     order = priority_order(select_ctx, profile.priorities["recovery"], stable)
     prio[recovery] = rank_within(order, recovery, county)[recovery]

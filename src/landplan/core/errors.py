@@ -21,6 +21,7 @@ __all__ = [
     "EncodingError",
     "EncodingGuessWarning",
     "InputError",
+    "InvalidParcelsError",
     "LandplanError",
     "LandplanWarning",
     "OutputExistsError",
@@ -132,6 +133,16 @@ class InputError(LandplanError, ValueError):
     """Inputs that cannot be used as they are."""
 
     default_code = "INPUT"
+
+
+class InvalidParcelsError(InputError):
+    """Parcels with error-severity problems (KCXS out of range, unknown DLBM, ...).
+
+    Raised before anything is classified, unless such parcels are set aside
+    (``skip_invalid=True``, CLI ``--skip-invalid``).
+    """
+
+    default_code = "PARCELS_INVALID"
 
 
 class ReadError(LandplanError, OSError):

@@ -23,17 +23,23 @@ parcels are never copied back and forth whole.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from pathlib import Path
 from typing import Literal, TypeAlias, get_args
 
 import geopandas as gpd
 
-from landplan.core.errors import InputError, Problem
+from landplan.core.errors import InputError, InvalidParcelsError, Problem
 from landplan.core.timing import stage
 from landplan.engines.dask_cluster import run_dask
 from landplan.engines.partition import Layers, merge_results, plan_counties
-from landplan.engines.pipeline import ClassifyJob, classify_frame
+from landplan.engines.pipeline import (
+    ClassifyJob,
+    blocking_findings_of,
+    classify_frame,
+    invalid_problems,
+)
 from landplan.engines.processes import run_processes
 from landplan.outputs.result import Result
 
@@ -104,6 +110,7 @@ def run(
     workers: int | None = None,
     scheduler: str | None = None,
     scratch: str | Path | None = None,
+    skip_invalid: bool = False,
 ) -> Result:
     """Classify *frame* with the chosen engine (see the module docs).
 
@@ -119,6 +126,10 @@ def run(
         As :func:`resolve_engine` takes them.
     scratch
         Folder for the Dask engine's partitions.
+    skip_invalid
+        Set parcels with error-severity problems aside (class ``OTHER``, their
+        ``V_*`` codes as reasons, in no quota or total, listed in
+        ``Result.invalid``) instead of stopping.
 
     Returns
     -------
@@ -127,10 +138,40 @@ def run(
 
     Raises
     ------
+    InvalidParcelsError
+        Parcels with error-severity problems, unless *skip_invalid*; before
+        anything is classified.
     InputError
         An unknown engine, or a parcel index with duplicate labels.
     """
     engine = resolve_engine(engine, workers, scheduler)
+    with stage("screen"):
+        invalid = blocking_findings_of(frame, job)
+    if len(invalid):
+        if not skip_invalid:
+            raise InvalidParcelsError(invalid_problems(invalid, source=job.source))
+        codes = invalid.groupby("parcel", sort=False)["check_id"].agg(";".join)
+        job = dataclasses.replace(job, invalid=codes.to_dict())
+        log.warning(
+            "%d parcel(s) with invalid data set aside (class OTHER, in no quota or total)",
+            len(codes),
+        )
+    result = _dispatch(
+        frame, layers, job, engine=engine, workers=workers, scheduler=scheduler, scratch=scratch
+    )
+    return dataclasses.replace(result, invalid=invalid)
+
+
+def _dispatch(
+    frame: gpd.GeoDataFrame,
+    layers: Layers,
+    job: ClassifyJob,
+    *,
+    engine: Engine,
+    workers: int | None,
+    scheduler: str | None,
+    scratch: str | Path | None,
+) -> Result:
     if engine == "single":
         return classify_frame(frame, layers, job)
     if not frame.index.is_unique:

@@ -13,14 +13,16 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from landplan.allocate.classes import assign_classes
+from landplan.core.errors import Problem
 from landplan.core.timing import stage
 from landplan.core.units import M2_PER_HA
 from landplan.measure.parcels import Measurement, measure_parcels
@@ -31,13 +33,16 @@ from landplan.rules.evaluate import Evidence, evaluate_rules
 from landplan.rules.kinds import Context
 from landplan.rules.model import Profile
 from landplan.survey.schema import survey_attributes
+from landplan.survey.validate import blocking_findings
 
 __all__ = [
     "OUTPUT_COLUMNS",
     "ClassifyJob",
     "Evaluated",
+    "blocking_findings_of",
     "classify_frame",
     "evaluate_frame",
+    "invalid_problems",
     "join_output",
     "measured_frame",
     "output_columns",
@@ -90,6 +95,8 @@ class ClassifyJob:
     split: bool = False
     fields: Mapping[str, str] | None = None
     source: str = "parcels"
+    #: Parcels set aside as invalid (index label → their ``V_*`` codes, ``;``-joined).
+    invalid: Mapping[object, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -155,6 +162,71 @@ def evaluate_frame(
     return Evaluated(frame, ctx, measurement, evidence)
 
 
+def blocking_findings_of(frame: gpd.GeoDataFrame, job: ClassifyJob) -> pd.DataFrame:
+    """The error-severity findings of the parcels, checked before anything is classified.
+
+    Parameters
+    ----------
+    frame
+        The parcels.
+    job
+        Field mapping and source name of the parcels.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`~landplan.survey.validate.FINDING_COLUMNS`; empty when every parcel is valid.
+    """
+    attrs = survey_attributes(frame, fields=job.fields, source=job.source)
+    geoms = frame.geometry.to_numpy()
+    findings = blocking_findings(attrs, shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    if job.dem is not None:  # the DEM gives the slope the missing grade would have given
+        findings = findings[findings["check_id"] != "V_GDPDJB_DOMAIN"].reset_index(drop=True)
+    return findings
+
+
+def invalid_problems(findings: pd.DataFrame, *, source: str) -> list[Problem]:
+    """One problem per failed check, naming its parcels by BSM (row label when BSM is empty).
+
+    Parameters
+    ----------
+    findings
+        Error-severity findings (:func:`blocking_findings_of`).
+    source
+        Name of the parcel file, for the messages.
+
+    Returns
+    -------
+    list of Problem
+        In check order; each lists its parcels with the value found.
+    """
+    problems = []
+    for check_id, rows in findings.groupby("check_id", sort=False):
+        names = [
+            f"BSM {bsm} (row {label}{_shown(value)})" if _present(bsm) else f"row {label}"
+            for label, bsm, value in zip(rows["parcel"], rows["bsm"], rows["value"], strict=True)
+        ]
+        problems.append(
+            Problem(
+                str(check_id),
+                f"{len(rows)} parcel(s): {rows['message'].iloc[0]}. Fix them in the parcel "
+                "file, or set them aside with skip_invalid=True (CLI --skip-invalid).",
+                source,
+                parcels=tuple(names),
+            )
+        )
+    return problems
+
+
+def _present(value: object) -> bool:
+    return value is not None and str(value).strip() not in ("", "nan", "None", "<NA>")
+
+
+def _shown(value: float) -> str:
+    number = float(value)
+    return "" if np.isnan(number) or np.isinf(number) else f", value {number:g}"
+
+
 def classify_frame(
     frame: gpd.GeoDataFrame,
     layers: Mapping[str, gpd.GeoDataFrame | gpd.GeoSeries],
@@ -185,18 +257,32 @@ def classify_frame(
     done = evaluate_frame(frame, layers, job)
     frame, ctx, measurement, evidence = done.frame, done.context, done.measurement, done.evidence
     attrs = ctx.attributes
+    parcel = frame["lp_parent"] if job.split else frame.index.to_series(index=frame.index)
+    invalid_reasons = parcel.map(job.invalid)
+    excluded = invalid_reasons.notna().to_numpy()
+    measures = measurement.table
+    if excluded.any():  # set aside: no figure of theirs reaches an area column or a quota
+        measures = measures.assign(
+            dlmj_m2=np.where(excluded, 0.0, measures["dlmj_m2"]),
+            area_m2=np.where(excluded, 0.0, measures["area_m2"]),
+        )
+        measurement = dataclasses.replace(measurement, table=measures)
+        ctx = dataclasses.replace(ctx, measures=measures)
     with stage("quotas and classes"):
-        assignment = assign_classes(evidence, ctx, job.profile, frame.geometry, job.target_m2)
+        assignment = assign_classes(
+            evidence, ctx, job.profile, frame.geometry, job.target_m2, excluded=excluded
+        )
         quotas = quota_table(
             attrs["COUNTY"].to_numpy(dtype=object),
-            measurement.table["dlmj_m2"].to_numpy(dtype=float),
-            measurement.table["area_m2"].to_numpy(dtype=float),
+            measures["dlmj_m2"].to_numpy(dtype=float),
+            measures["area_m2"].to_numpy(dtype=float),
             assignment,
         )
     with stage("output columns"):
-        added = output_columns(
-            attrs, measurement.table, evidence.reasons(), assignment.lp_class, assignment.lp_prio
-        )
+        reasons = evidence.reasons()
+        if excluded.any():
+            reasons = reasons.where(~excluded, invalid_reasons.to_numpy())
+        added = output_columns(attrs, measures, reasons, assignment.lp_class, assignment.lp_prio)
         out = join_output(frame, added) if join or job.split else added
     problems = (*measurement.problems, *evidence.problems(), *assignment.problems)
     return Result(out, evidence, measurement, job.profile, quotas, problems)

@@ -29,6 +29,7 @@ from landplan.measure.parcels import Measurement
 from landplan.outputs.aggregate import CITY_TOTAL, class_totals, target_delineation
 from landplan.rules.evaluate import Evidence
 from landplan.rules.model import Profile
+from landplan.survey.validate import FINDING_COLUMNS
 
 __all__ = ["Result"]
 
@@ -38,7 +39,9 @@ class Result:
     """Classified parcels with the evidence behind every class.
 
     ``parcels`` holds every input field plus ``lp_class``, ``lp_reasons``,
-    ``lp_county``, ``lp_area_ha``, ``lp_prio`` and the measures.
+    ``lp_county``, ``lp_area_ha``, ``lp_prio`` and the measures; ``invalid``
+    the error-severity findings of the parcels set aside (``skip_invalid``),
+    which are ``OTHER`` with their ``V_*`` codes as reasons and in no total.
     """
 
     parcels: gpd.GeoDataFrame
@@ -48,6 +51,7 @@ class Result:
     quotas: pd.DataFrame
     problems: tuple[Problem, ...] = field(default_factory=tuple)
     manifest: Mapping[str, Any] = field(default_factory=dict)
+    invalid: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=FINDING_COLUMNS))
 
     @cached_property
     def summary(self) -> pd.DataFrame:
@@ -101,6 +105,7 @@ class Result:
             "target_delineation": self.delineation,
             "county_quotas": self.quotas,
             "rule_hits": fired[fired["hit"]].drop(columns="hit"),
+            **({"invalid_parcels": self.invalid} if len(self.invalid) else {}),
         }
 
     def to_file(

@@ -23,6 +23,7 @@ __all__ = [
     "RECOVERY_CODES",
     "REFINEMENT_CODES",
     "Check",
+    "blocking_findings",
     "finding_rows",
     "validate_attributes",
 ]
@@ -38,6 +39,7 @@ REFINEMENT_CODES = frozenset(
 #: Columns of a findings table, in order.
 FINDING_COLUMNS = [
     "parcel",
+    "bsm",
     "county",
     "check_id",
     "category",
@@ -170,7 +172,8 @@ CHECKS: tuple[Check, ...] = (
     ),
     Check("V_TBXHDM_DOMAIN", "warning", "refinement code TBXHDM outside its domain", "", _tbxhdm),
     Check("V_KCXS_RANGE", "error", "KCXS outside [0, 1)", "", _kcxs),
-    Check("V_TBDLMJ_BALANCE", "error", "TBDLMJ differs from TBMJ − KCMJ", "m2", _tbdlmj),
+    # a warning: landplan measures the land-class area itself and never uses TBDLMJ
+    Check("V_TBDLMJ_BALANCE", "warning", "TBDLMJ differs from TBMJ − KCMJ", "m2", _tbdlmj),
     Check("V_ZLDWDM_FORMAT", "error", "ZLDWDM is not 19 digits", "chars", _zldwdm_format),
     Check(
         "V_ZLDWDM_COUNTY",
@@ -236,6 +239,31 @@ def validate_attributes(attributes: pd.DataFrame, measures: pd.DataFrame) -> pd.
                 )
             )
     return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=FINDING_COLUMNS)
+
+
+def blocking_findings(attributes: pd.DataFrame, empty: np.ndarray) -> pd.DataFrame:
+    """Findings of error severity: parcels whose figures cannot be trusted in a quota.
+
+    Runs the error-severity checks of :data:`CHECKS` that need no measurement
+    (the parcel's geometry only counts as present or empty).
+
+    Parameters
+    ----------
+    attributes
+        Canonical attributes (:func:`~landplan.survey.schema.survey_attributes`).
+    empty
+        Whether each parcel's geometry is missing or empty, in the same order.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`FINDING_COLUMNS`; empty when no parcel fails an error check.
+    """
+    measures = pd.DataFrame(
+        {"area_m2": np.where(empty, 0.0, np.inf), "tbmj_rel_diff": 0.0}, index=attributes.index
+    )
+    findings = validate_attributes(attributes, measures)
+    return findings[findings["severity"] == "error"].reset_index(drop=True)
 
 
 def finding_rows(
