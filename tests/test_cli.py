@@ -207,6 +207,13 @@ def test_kcxs_typed_as_8_stops_the_run_or_is_set_aside(tmp_path: Path) -> None:
     assert parcels["lp_class"].iloc[1] == "OTHER"
     assert parcels["lp_reasons"].iloc[1] == "V_KCXS_RANGE"
     assert not parcels[["lp_area_ha", "lp_dlmj_m2", "lp_area_m2"]].isna().any().any()
+    # its measured area stays (100 m × 100 m = 1 ha), its untrusted land-class area counts as 0
+    assert parcels["lp_area_ha"].iloc[1] == pytest.approx(1.0, rel=1e-3)
+    assert parcels["lp_dlmj_m2"].iloc[1] == 0.0
+    summary = pyogrio.read_dataframe(out, layer="county_summary", read_geometry=False)
+    city = summary[summary["county_code"] == "全市"].set_index("lp_class")["area_m2"]
+    assert city["OTHER"] == pytest.approx(10_000, rel=1e-3)
+    assert city["PBF"] + city["GENERAL"] + city["RESERVE"] == pytest.approx(19_000, rel=1e-3)
     quotas = pyogrio.read_dataframe(out, layer="county_quotas", read_geometry=False)
     # farmland: the two valid paddies, 0.9 ha + 1 ha after KCXS (10 000 m² each, 10 % deducted)
     assert quotas["farmland_m2"].sum() == pytest.approx(19_000, rel=1e-3)

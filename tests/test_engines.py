@@ -135,3 +135,24 @@ def test_dask_engine_runs_on_a_scheduler_given_by_address(tmp_path: Path) -> Non
         )
     assert_same_answers(single, remote)
     assert not list(tmp_path.iterdir())  # the scratch partitions are cleaned up
+
+
+def test_parcels_set_aside_alike_on_every_engine() -> None:
+    """Invalid parcels are screened once, before the counties are shipped: same answers."""
+    s = load_sample()
+    parcels = s.parcels.copy()
+    farm = np.flatnonzero(parcels["DLBM"].str.startswith("01").to_numpy())
+    bad = parcels.index[farm[[0, 500, 1500]]]  # in different places of the city
+    parcels.loc[bad, "KCXS"] = 8.0
+    runs = {
+        engine: landplan.classify(
+            parcels, layers=s.layers, targets=s.targets, engine=engine, skip_invalid=True
+        )
+        for engine in ("single", "processes")
+    }
+    assert_same_answers(runs["single"], runs["processes"])
+    for result in runs.values():
+        assert result.parcels.loc[bad, "lp_class"].tolist() == ["OTHER"] * 3
+        assert result.parcels.loc[bad, "lp_reasons"].tolist() == ["V_KCXS_RANGE"] * 3
+        assert sorted(result.invalid["parcel"]) == sorted(bad)
+        assert not result.quotas.select_dtypes(float).isna().any().any()

@@ -30,7 +30,6 @@ __all__ = [
     "ReadError",
     "SchemaError",
     "Severity",
-    "raise_if_errors",
     "worst_severity",
 ]
 
@@ -76,7 +75,8 @@ class Problem:
     severity
         ``"error"`` stops the run, ``"warning"`` and ``"info"`` are reported.
     parcels
-        Identifiers (index labels) of the parcels concerned, if any.
+        The parcels concerned, if any: index labels, or ``BSM … (row …)``
+        where the survey's identifier is known.
     """
 
     code: str
@@ -185,23 +185,3 @@ class EncodingGuessWarning(LandplanWarning):
 
 class DataQualityWarning(LandplanWarning):
     """Inputs were repaired or measurements could not be made for some parcels."""
-
-
-def raise_if_errors(problems: Iterable[Problem], error: type[InputError] = InputError) -> None:
-    """Raise *error* carrying every problem of severity ``"error"``, if any.
-
-    Parameters
-    ----------
-    problems
-        Problems of any severity.
-    error
-        The exception class to raise.
-
-    Raises
-    ------
-    InputError
-        Of class *error*, when some problem has severity ``"error"``.
-    """
-    errors = [p for p in problems if p.severity == "error"]
-    if errors:
-        raise error(errors)

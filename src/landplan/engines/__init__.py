@@ -34,14 +34,11 @@ from landplan.core.errors import InputError, InvalidParcelsError, Problem
 from landplan.core.timing import stage
 from landplan.engines.dask_cluster import run_dask
 from landplan.engines.partition import Layers, merge_results, plan_counties
-from landplan.engines.pipeline import (
-    ClassifyJob,
-    blocking_findings_of,
-    classify_frame,
-    invalid_problems,
-)
+from landplan.engines.pipeline import ClassifyJob, classify_frame
 from landplan.engines.processes import run_processes
+from landplan.engines.screen import invalid_problems, screen_parcels
 from landplan.outputs.result import Result
+from landplan.survey.schema import survey_attributes
 
 __all__ = ["ENGINES", "Engine", "resolve_engine", "run"]
 
@@ -145,8 +142,10 @@ def run(
         An unknown engine, or a parcel index with duplicate labels.
     """
     engine = resolve_engine(engine, workers, scheduler)
+    with stage("attributes"):
+        attrs = survey_attributes(frame, fields=job.fields, source=job.source)
     with stage("screen"):
-        invalid = blocking_findings_of(frame, job)
+        invalid = screen_parcels(frame, attrs, has_dem=job.dem is not None)
     if len(invalid):
         if not skip_invalid:
             raise InvalidParcelsError(invalid_problems(invalid, source=job.source))
@@ -156,13 +155,16 @@ def run(
             "%d parcel(s) with invalid data set aside (class OTHER, in no quota or total)",
             len(codes),
         )
-    result = _dispatch(
-        frame, layers, job, engine=engine, workers=workers, scheduler=scheduler, scratch=scratch
-    )
+    if engine == "single":  # the attributes just parsed serve the whole run
+        result = classify_frame(frame, layers, job, attributes=attrs)
+    else:
+        result = _run_counties(
+            frame, layers, job, engine=engine, workers=workers, scheduler=scheduler, scratch=scratch
+        )
     return dataclasses.replace(result, invalid=invalid)
 
 
-def _dispatch(
+def _run_counties(
     frame: gpd.GeoDataFrame,
     layers: Layers,
     job: ClassifyJob,
@@ -172,8 +174,6 @@ def _dispatch(
     scheduler: str | None,
     scratch: str | Path | None,
 ) -> Result:
-    if engine == "single":
-        return classify_frame(frame, layers, job)
     if not frame.index.is_unique:
         raise InputError(
             [

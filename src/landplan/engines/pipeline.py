@@ -19,10 +19,8 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 
-from landplan.allocate.classes import assign_classes
-from landplan.core.errors import Problem
+from landplan.allocate.classes import Assignment, assign_classes
 from landplan.core.timing import stage
 from landplan.core.units import M2_PER_HA
 from landplan.measure.parcels import Measurement, measure_parcels
@@ -33,16 +31,13 @@ from landplan.rules.evaluate import Evidence, evaluate_rules
 from landplan.rules.kinds import Context
 from landplan.rules.model import Profile
 from landplan.survey.schema import survey_attributes
-from landplan.survey.validate import blocking_findings
 
 __all__ = [
     "OUTPUT_COLUMNS",
     "ClassifyJob",
     "Evaluated",
-    "blocking_findings_of",
     "classify_frame",
     "evaluate_frame",
-    "invalid_problems",
     "join_output",
     "measured_frame",
     "output_columns",
@@ -113,6 +108,8 @@ def evaluate_frame(
     frame: gpd.GeoDataFrame,
     layers: Mapping[str, gpd.GeoDataFrame | gpd.GeoSeries],
     job: ClassifyJob,
+    *,
+    attributes: pd.DataFrame | None = None,
 ) -> Evaluated:
     """Split (if asked), read the survey attributes, measure and evaluate the rules.
 
@@ -124,6 +121,9 @@ def evaluate_frame(
         Constraint layers by role.
     job
         Profile, DEM and options.
+    attributes
+        The parcels' survey attributes when already parsed (ignored in split
+        mode, where the pieces get their own).
 
     Returns
     -------
@@ -134,8 +134,10 @@ def evaluate_frame(
     if job.split:
         with stage("split"):
             frame = split_parcels(frame, layers)
-    with stage("attributes"):
-        attrs = survey_attributes(frame, fields=job.fields, source=job.source)
+    attrs = attributes if attributes is not None and not job.split else None
+    if attrs is None:
+        with stage("attributes"):
+            attrs = survey_attributes(frame, fields=job.fields, source=job.source)
     measurement = measure_parcels(
         frame,
         dem=job.dem,
@@ -162,77 +164,13 @@ def evaluate_frame(
     return Evaluated(frame, ctx, measurement, evidence)
 
 
-def blocking_findings_of(frame: gpd.GeoDataFrame, job: ClassifyJob) -> pd.DataFrame:
-    """The error-severity findings of the parcels, checked before anything is classified.
-
-    Parameters
-    ----------
-    frame
-        The parcels.
-    job
-        Field mapping and source name of the parcels.
-
-    Returns
-    -------
-    pandas.DataFrame
-        :data:`~landplan.survey.validate.FINDING_COLUMNS`; empty when every parcel is valid.
-    """
-    attrs = survey_attributes(frame, fields=job.fields, source=job.source)
-    geoms = frame.geometry.to_numpy()
-    findings = blocking_findings(attrs, shapely.is_missing(geoms) | shapely.is_empty(geoms))
-    if job.dem is not None:  # the DEM gives the slope the missing grade would have given
-        findings = findings[findings["check_id"] != "V_GDPDJB_DOMAIN"].reset_index(drop=True)
-    return findings
-
-
-def invalid_problems(findings: pd.DataFrame, *, source: str) -> list[Problem]:
-    """One problem per failed check, naming its parcels by BSM (row label when BSM is empty).
-
-    Parameters
-    ----------
-    findings
-        Error-severity findings (:func:`blocking_findings_of`).
-    source
-        Name of the parcel file, for the messages.
-
-    Returns
-    -------
-    list of Problem
-        In check order; each lists its parcels with the value found.
-    """
-    problems = []
-    for check_id, rows in findings.groupby("check_id", sort=False):
-        names = [
-            f"BSM {bsm} (row {label}{_shown(value)})" if _present(bsm) else f"row {label}"
-            for label, bsm, value in zip(rows["parcel"], rows["bsm"], rows["value"], strict=True)
-        ]
-        problems.append(
-            Problem(
-                str(check_id),
-                f"{len(rows)} parcel(s): {rows['message'].iloc[0]}. Fix them in the parcel "
-                "file, or set them aside with skip_invalid=True (CLI --skip-invalid).",
-                source,
-                parcels=tuple(names),
-            )
-        )
-    return problems
-
-
-def _present(value: object) -> bool:
-    return value is not None and str(value).strip() not in ("", "nan", "None", "<NA>")
-
-
-def _shown(value: float) -> str:
-    number = float(value)
-    return "" if np.isnan(number) or np.isinf(number) else f", value {number:g}"
-
-
 def classify_frame(
     frame: gpd.GeoDataFrame,
     layers: Mapping[str, gpd.GeoDataFrame | gpd.GeoSeries],
     job: ClassifyJob,
     *,
     join: bool = True,
+    attributes: pd.DataFrame | None = None,
 ) -> Result:
     """Classify in-memory parcels with in-memory constraint layers (no manifest).
 
@@ -248,26 +186,27 @@ def classify_frame(
         With False (not in split mode), the result's ``parcels`` hold only the
         columns landplan adds, indexed like *frame*: what an engine ships back
         from a county before :func:`join_output` puts them beside the input columns.
+    attributes
+        The parcels' survey attributes when already parsed.
 
     Returns
     -------
     Result
         Classes, evidence, measures and quotas.
     """
-    done = evaluate_frame(frame, layers, job)
+    done = evaluate_frame(frame, layers, job, attributes=attributes)
     frame, ctx, measurement, evidence = done.frame, done.context, done.measurement, done.evidence
     attrs = ctx.attributes
     parcel = frame["lp_parent"] if job.split else frame.index.to_series(index=frame.index)
     invalid_reasons = parcel.map(job.invalid)
     excluded = invalid_reasons.notna().to_numpy()
-    measures = measurement.table
-    if excluded.any():  # set aside: no figure of theirs reaches an area column or a quota
-        measures = measures.assign(
-            dlmj_m2=np.where(excluded, 0.0, measures["dlmj_m2"]),
-            area_m2=np.where(excluded, 0.0, measures["area_m2"]),
+    if excluded.any():  # set aside: their land-class area is untrusted, counted nowhere
+        measures = measurement.table.assign(
+            dlmj_m2=np.where(excluded, 0.0, measurement.table["dlmj_m2"])
         )
         measurement = dataclasses.replace(measurement, table=measures)
         ctx = dataclasses.replace(ctx, measures=measures)
+    measures = measurement.table
     with stage("quotas and classes"):
         assignment = assign_classes(
             evidence, ctx, job.profile, frame.geometry, job.target_m2, excluded=excluded
@@ -282,49 +221,44 @@ def classify_frame(
         reasons = evidence.reasons()
         if excluded.any():
             reasons = reasons.where(~excluded, invalid_reasons.to_numpy())
-        added = output_columns(attrs, measures, reasons, assignment.lp_class, assignment.lp_prio)
+        added = output_columns(attrs, measures, reasons, assignment)
         out = join_output(frame, added) if join or job.split else added
     problems = (*measurement.problems, *evidence.problems(), *assignment.problems)
     return Result(out, evidence, measurement, job.profile, quotas, problems)
 
 
 def output_columns(
-    attrs: pd.DataFrame,
-    measures: pd.DataFrame,
-    reasons: pd.Series,
-    lp_class: np.ndarray,
-    lp_prio: np.ndarray,
+    attrs: pd.DataFrame, measures: pd.DataFrame, reasons: pd.Series, assignment: Assignment
 ) -> pd.DataFrame:
     """The output contract (``lp_class`` ...) followed by the measures, indexed like *attrs*.
 
     Parameters
     ----------
     attrs
-        Survey attributes of every parcel (``IS_FARMLAND``, ``COUNTY``).
+        Survey attributes of every parcel (``COUNTY``).
     measures
         Measurement table in the same row order.
     reasons
         ``lp_reasons`` of every parcel.
-    lp_class
-        Class code of every parcel.
-    lp_prio
-        Priority rank of every parcel.
+    assignment
+        Class, priority rank and pools of every parcel.
 
     Returns
     -------
     pandas.DataFrame
         ``lp_class``, ``lp_reasons``, ``lp_county``, ``lp_area_ha`` (land-class
-        area after KCXS for farmland, whole area otherwise) and ``lp_prio``,
+        area after KCXS for the farmland pool, whole area otherwise, so a
+        parcel set aside as invalid keeps its measured area) and ``lp_prio``,
         then the measures under their names of :data:`OUTPUT_COLUMNS`.
     """
-    farmland = attrs["IS_FARMLAND"].to_numpy(dtype=bool)
+    farmland = assignment.pools["farmland"]
     area_m2 = np.where(farmland, measures["dlmj_m2"], measures["area_m2"])
     added: dict[str, Any] = {
-        "lp_class": lp_class,
+        "lp_class": assignment.lp_class,
         "lp_reasons": reasons.to_numpy(),
         "lp_county": attrs["COUNTY"].to_numpy(),
         "lp_area_ha": area_m2 / M2_PER_HA,
-        "lp_prio": lp_prio,
+        "lp_prio": assignment.lp_prio,
     }
     extra = pd.DataFrame(added, index=attrs.index)
     return pd.concat([extra, measures.rename(columns=OUTPUT_COLUMNS)], axis=1)

@@ -7,7 +7,7 @@ collected into one long table, one row per parcel and check.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -194,8 +194,10 @@ CHECKS: tuple[Check, ...] = (
 )
 
 
-def validate_attributes(attributes: pd.DataFrame, measures: pd.DataFrame) -> pd.DataFrame:
-    """Findings of every validation check: one row per failing parcel and check.
+def validate_attributes(
+    attributes: pd.DataFrame, measures: pd.DataFrame, *, checks: Sequence[Check] = CHECKS
+) -> pd.DataFrame:
+    """Findings of the validation checks: one row per failing parcel and check.
 
     Parameters
     ----------
@@ -203,7 +205,9 @@ def validate_attributes(attributes: pd.DataFrame, measures: pd.DataFrame) -> pd.
         Canonical attributes (:func:`~landplan.survey.schema.survey_attributes`).
     measures
         Measures of the same parcels in the same order, with ``area_m2`` and
-        ``tbmj_rel_diff``.
+        ``tbmj_rel_diff`` (the latter only for ``V_TBMJ_AREA``).
+    checks
+        The checks to run, in order; all of :data:`CHECKS` by default.
 
     Returns
     -------
@@ -223,7 +227,7 @@ def validate_attributes(attributes: pd.DataFrame, measures: pd.DataFrame) -> pd.
     [[1, 'V_DLBM_DOMAIN'], [0, 'V_BSM_DUPLICATE'], [1, 'V_BSM_DUPLICATE']]
     """
     rows = []
-    for check in CHECKS:
+    for check in checks:
         failed, value = check.test(attributes, measures)
         if failed.any():
             rows.append(
@@ -241,29 +245,36 @@ def validate_attributes(attributes: pd.DataFrame, measures: pd.DataFrame) -> pd.
     return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=FINDING_COLUMNS)
 
 
-def blocking_findings(attributes: pd.DataFrame, empty: np.ndarray) -> pd.DataFrame:
+def blocking_findings(
+    attributes: pd.DataFrame, empty: np.ndarray, *, has_dem: bool
+) -> pd.DataFrame:
     """Findings of error severity: parcels whose figures cannot be trusted in a quota.
 
-    Runs the error-severity checks of :data:`CHECKS` that need no measurement
-    (the parcel's geometry only counts as present or empty).
+    Runs only the error-severity checks of :data:`CHECKS`.  A farmland parcel
+    without a slope grade (``V_GDPDJB_DOMAIN``) blocks only when no DEM is
+    given: with one, the DEM gives the slope the grade would have given.
 
     Parameters
     ----------
     attributes
         Canonical attributes (:func:`~landplan.survey.schema.survey_attributes`).
     empty
-        Whether each parcel's geometry is missing or empty, in the same order.
+        Whether each parcel's geometry is missing or empty, in the same order
+        (an invalid geometry is not empty: measuring repairs it).
+    has_dem
+        Whether a DEM gives the parcels' slope.
 
     Returns
     -------
     pandas.DataFrame
         :data:`FINDING_COLUMNS`; empty when no parcel fails an error check.
     """
-    measures = pd.DataFrame(
-        {"area_m2": np.where(empty, 0.0, np.inf), "tbmj_rel_diff": 0.0}, index=attributes.index
-    )
-    findings = validate_attributes(attributes, measures)
-    return findings[findings["severity"] == "error"].reset_index(drop=True)
+    checks = [
+        c for c in CHECKS if c.severity == "error" and not (has_dem and c.id == "V_GDPDJB_DOMAIN")
+    ]
+    # before measuring, an area is known only for empty geometries (0)
+    measures = pd.DataFrame({"area_m2": np.where(empty, 0.0, np.nan)}, index=attributes.index)
+    return validate_attributes(attributes, measures, checks=checks)
 
 
 def finding_rows(
