@@ -35,7 +35,7 @@ from landplan.io.layers import (
     write_table,
 )
 from landplan.io.manifest import build_manifest, run_inputs
-from landplan.io.targets import read_targets
+from landplan.io.targets import CountyTargets, read_targets
 from landplan.measure.parcels import Measurement, measure_parcels
 from landplan.outputs.aggregate import summarize_measures_by_county
 from landplan.outputs.result import Result
@@ -50,17 +50,20 @@ log = logging.getLogger(__name__)
 
 def _targets(
     targets: str | Path | pd.DataFrame | Mapping[str, float] | None, column: str
-) -> dict[str, float] | None:
+) -> CountyTargets | None:
     if targets is None:
         return None
     if isinstance(targets, str | Path):
-        return read_targets(targets, column=column)
+        return CountyTargets(read_targets(targets, column=column), source=str(targets))
     if isinstance(targets, pd.DataFrame):
-        return {
-            str(c): float(v) * M2_PER_WANMU
-            for c, v in zip(targets["county_code"], targets[column], strict=True)
-        }
-    return {str(k): float(v) for k, v in targets.items()}
+        return CountyTargets(
+            {
+                str(c): float(v) * M2_PER_WANMU
+                for c, v in zip(targets["county_code"], targets[column], strict=True)
+            },
+            source="targets table",
+        )
+    return CountyTargets({str(k): float(v) for k, v in targets.items()}, source="targets mapping")
 
 
 def classify(
@@ -165,7 +168,7 @@ def classify(
     job = ClassifyJob(
         profile=loaded,
         dem=None if dem is None else str(dem),
-        target_m2=_targets(targets, targets_column),
+        targets=_targets(targets, targets_column),
         split=split,
         fields=fields,
         source=source,

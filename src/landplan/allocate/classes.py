@@ -32,6 +32,7 @@ import shapely
 from landplan.allocate.priority import priority_order, rank_within
 from landplan.allocate.quotas import county_targets, fill_quota
 from landplan.core.errors import Problem
+from landplan.io.targets import CountyTargets
 from landplan.rules.criteria import SelectContext
 from landplan.rules.evaluate import Evidence, recovery_pool
 from landplan.rules.kinds import Context
@@ -79,7 +80,7 @@ def assign_classes(
     ctx: Context,
     profile: Profile,
     geometry: gpd.GeoSeries,
-    target_m2: Mapping[str, float] | None = None,
+    targets: CountyTargets | None = None,
     *,
     excluded: np.ndarray | None = None,
 ) -> Assignment:
@@ -97,9 +98,9 @@ def assign_classes(
         ``default_pbf_share_of_target`` and ``reserve_share_of_pbf``.
     geometry
         Parcel geometries, aligned to the parcels, for the adjacency criterion.
-    target_m2
-        PBF target per county code, in m²; counties it does not name (or all,
-        when it is None) get the profile's share of their protection target.
+    targets
+        PBF (and reserve) targets per county; counties it does not name (or
+        all, when it is None) get the profile's share of their protection target.
     excluded
         Parcels set aside as invalid: ``OTHER``, in no pool, counted in no
         farmland total.
@@ -123,6 +124,7 @@ def assign_classes(
     prio = np.zeros(n, dtype=np.int64)
 
     protection = pd.Series(area[target]).groupby(county[target]).sum()
+    target_m2 = targets.pbf_m2 if targets is not None else None
     pbf_target, problems = county_targets(
         target_m2, protection, float(profile.parameters["default_pbf_share_of_target"])
     )

@@ -23,6 +23,7 @@ import pandas as pd
 from landplan.allocate.classes import Assignment, assign_classes
 from landplan.core.timing import stage
 from landplan.core.units import M2_PER_HA
+from landplan.io.targets import CountyTargets
 from landplan.measure.parcels import Measurement, measure_parcels
 from landplan.measure.split import conserve_piece_areas, parcel_areas_of, split_parcels
 from landplan.outputs.aggregate import quota_table
@@ -86,7 +87,7 @@ class ClassifyJob:
 
     profile: Profile
     dem: str | None = None
-    target_m2: Mapping[str, float] | None = None
+    targets: CountyTargets | None = None
     split: bool = False
     fields: Mapping[str, str] | None = None
     source: str = "parcels"
@@ -209,7 +210,7 @@ def classify_frame(
     measures = measurement.table
     with stage("quotas and classes"):
         assignment = assign_classes(
-            evidence, ctx, job.profile, frame.geometry, job.target_m2, excluded=excluded
+            evidence, ctx, job.profile, frame.geometry, job.targets, excluded=excluded
         )
         quotas = quota_table(
             attrs["COUNTY"].to_numpy(dtype=object),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -9,7 +11,59 @@ import pandas as pd
 from landplan.core.errors import InputError, Problem
 from landplan.core.units import M2_PER_WANMU
 
-__all__ = ["read_targets", "read_targets_table"]
+__all__ = ["CountyTargets", "read_targets", "read_targets_table"]
+
+
+@dataclass(frozen=True)
+class CountyTargets:
+    """Per-county quotas a classification fills, in m², and where they came from.
+
+    Attributes
+    ----------
+    pbf_m2
+        PBF protection target (附录 5 永久基本农田保护面积) per county code.
+    reserve_m2
+        Reserve target per county code where the source prints one
+        (附录 5 储备区); counties it does not name take the profile's share
+        of their PBF target.
+    source
+        Where the numbers came from: the file's path, or the name of a table
+        shipped with landplan; quota tables name it.
+    """
+
+    pbf_m2: Mapping[str, float]
+    reserve_m2: Mapping[str, float] = field(default_factory=dict)
+    source: str = ""
+
+    def check_counties(self, counties: Iterable[str]) -> None:
+        """Refuse targets that name none of the parcels' counties.
+
+        Parameters
+        ----------
+        counties
+            County codes of the parcels being classified.
+
+        Raises
+        ------
+        InputError
+            ``TARGETS_NO_COUNTY``, naming the source, some of its codes and
+            some of the parcels' codes.
+        """
+        have = {str(c) for c in counties}
+        if not have or have & set(self.pbf_m2):
+            return
+        raise InputError(
+            [
+                Problem(
+                    "TARGETS_NO_COUNTY",
+                    f"the targets name none of the parcels' counties: targets have "
+                    f"{sorted(self.pbf_m2)[:5]}, parcels have {sorted(have)[:5]}. Give the "
+                    "targets file of these counties, or choose its county column with "
+                    "--targets-county-column.",
+                    self.source or "targets",
+                )
+            ]
+        )
 
 
 def read_targets_table(
