@@ -191,6 +191,7 @@ DEFAULT_PARAMETERS: Mapping[str, Any] = {
     "recovery_attributes": ["JKHF", "GCHF"],
     "previous_class_field": "EDDLBM",
     "previous_farmland_codes": ["011", "012", "013", "0101", "0102", "0103"],
+    "position_tolerance_m": 1.0,
 }
 POOLS = ("pbf", "reserve", "recovery")
 
