@@ -45,16 +45,19 @@ def test_pbf_is_the_smallest_prefix_of_the_priority_order_reaching_the_target() 
 
 
 def test_reserve_is_one_percent_of_pbf_and_prefers_parcels_next_to_pbf() -> None:
+    """003 附录5 备注1: 永久基本农田储备区规模按永久基本农田保[护]面积的 1%予以落实 — 1 % of
+    the PBF *target*, not of the PBF selected."""
     parcels = square_parcels(6, 1, GDDB=[1, 15, 15, 15, 15, 2])
     area = classify(parcels).measurement.table["dlmj_m2"]
-    # PBF: parcel 0 (GDDB 1) then 5 (GDDB 2) -> two parcels; reserve target 1 % of that:
+    # PBF: parcel 0 (GDDB 1) then 5 (GDDB 2) -> two parcels; reserve target 1 % of the target:
     # the first reserve parcel in 专栏 4-2 order is the one touching PBF: 1 (next to 0), then 4
-    result = classify(parcels, targets={"430421": float(area[0] + area[5]) - 1.0})
+    target = float(area[0] + area[5]) - 1.0
+    result = classify(parcels, targets={"430421": target})
     classes = result.parcels["lp_class"].tolist()
     assert classes[0] == classes[5] == "PBF"
     assert classes[1] == "RESERVE"
     assert classes.count("RESERVE") == 1
-    assert result.quotas.iloc[0]["reserve_target_m2"] == pytest.approx(0.01 * (area[0] + area[5]))
+    assert result.quotas.iloc[0]["reserve_target_m2"] == pytest.approx(0.01 * target)
 
 
 def test_shortfall_when_eligible_farmland_is_not_enough() -> None:
@@ -68,6 +71,9 @@ def test_shortfall_when_eligible_farmland_is_not_enough() -> None:
 
 
 def test_targets_csv_in_wanmu_and_default_share(tmp_path) -> None:
+    """Without a targets file, 衡阳 counties take 附录5's own figures (row 衡阳县
+    90.92 90.23 82.55 82.38 0.82 …: 2035 永久基本农田保护面积 82.38 万亩, 储备区 0.82 万亩);
+    other counties 0.9053 of their protection target (ch.2: 476.04 / 525.81)."""
     parcels = five_parcels()
     area = classify(parcels).measurement.table["dlmj_m2"]
     csv = tmp_path / "t.csv"
@@ -77,11 +83,22 @@ def test_targets_csv_in_wanmu_and_default_share(tmp_path) -> None:
     )
     result = classify(parcels, targets=csv)
     assert result.quotas.iloc[0]["pbf_target_m2"] == pytest.approx(area[0])
-    default = classify(parcels)  # 91 % of the protection target (profile parameter)
-    assert default.quotas.iloc[0]["pbf_target_m2"] == pytest.approx(0.91 * area.sum())
-    assert default.quotas.iloc[0]["pbf_target_source"] == "profile default"
+    assert result.quotas.iloc[0]["pbf_target_source"] == str(csv)
+    shipped = classify(parcels)
+    quota = shipped.quotas.iloc[0]
+    assert quota["pbf_target_m2"] == pytest.approx(82.38 * 10_000 * 10_000 / 15)
+    assert quota["reserve_target_m2"] == pytest.approx(0.82 * 10_000 * 10_000 / 15)
+    assert quota["pbf_target_source"] == "hengyang_county_targets (landplan)"
+    elsewhere = classify(five_parcels_in("4303020010010000000"))  # 湘潭 雨湖区: not in 附录5
+    quota = elsewhere.quotas.iloc[0]
+    assert quota["pbf_target_m2"] == pytest.approx(0.9053 * area.sum())
+    assert quota["pbf_target_source"] == "default"
     with pytest.raises(ValueError, match=r"pbf_2025_wanmu.*columns are"):
         classify(parcels, targets=csv, targets_column="pbf_2025_wanmu")
+
+
+def five_parcels_in(zldwdm: str) -> gpd.GeoDataFrame:
+    return square_parcels(5, 1, GDDB=[9, 3, 5, 3, 12], GDPDJB=[1, 1, 1, 2, 1], ZLDWDM=[zldwdm] * 5)
 
 
 def test_quotas_are_per_county() -> None:

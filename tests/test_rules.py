@@ -44,11 +44,11 @@ def recoverable(**fields: list[Any]) -> dict[str, list[Any]]:
 CASES: dict[str, Case] = {
     # Stage T: current farmland left out of the protection target (专栏 3-1)
     "T_APPROVED_CONSTRUCTION": Case("approved_construction", farmland()),
-    "T_RETURN_FOREST": Case("return_forest", farmland()),
+    "T_RETURN_FOREST": Case("return_forest_2014", farmland()),
     "T_AGRI_FACILITY": Case(None, farmland(SSNYDBA=["1", ""])),
     "T_NATURE_CORE": Case("nature_core", farmland()),
     "T_WATER_SOURCE_L1": Case("water_source_l1", farmland()),
-    "T_RIVER_LAKE_EXIT": Case("river_lake", farmland()),
+    "T_RIVER_LAKE_EXIT": Case("river_channel", farmland()),
     "T_SURPLUS_QUOTA": Case(None, farmland(BCGDJY=["1", "0"])),
     "T_SMALL_FRAGMENT": Case(None, farmland(KCXS=[0.97, 0.0])),  # 300 m² of land-class area
     # Stage P: never PBF (专栏 4-1)
@@ -60,6 +60,10 @@ CASES: dict[str, Case] = {
     "P_NATURE_CORE": Case("nature_core", farmland()),
     "P_ECO_REDLINE": Case("eco_redline", farmland()),
     "P_DEV_BOUNDARY": Case("dev_boundary", farmland()),
+    "P_UNSTABLE": Case(None, farmland(TBXHDM=["HDGD", ""])),
+    "P_EXIT_MAJOR_PROJECT": Case("major_project", farmland()),
+    "P_EXIT_FORMER_CONSTRUCTION": Case("former_plan_construction", farmland()),
+    "P_EXIT_STRATEGIC_MINING": Case("strategic_mining", farmland()),
     # Stage R: never reserve (专栏 4-2)
     "R_NOT_ACTUAL_FARMLAND": Case(None, farmland(ZZSXDM=["WG", "LS"])),
     "R_ECO_REDLINE": Case("eco_redline", farmland()),
@@ -142,11 +146,35 @@ def test_terraces_count_as_soil_conservation_for_pbf_only() -> None:
 
 
 def test_farmland_in_both_surveys_stays_in_the_target() -> None:
-    parcels = square_parcels(2, 1, **farmland(EDDLBM=["011", "031"]))  # 二调 paddy / forest
-    river = gpd.GeoSeries([box(X0 - 10, Y0 - 10, X0 + 210, Y0 + 110)], crs=GK38)  # both inside
-    result = classify(parcels, layers={"river_lake": river})
+    """003 专栏 3-1 (6): 河湖范围内…根据淹没频次…需退出的耕地 — "二调""三调"均为耕地的原则上保留.
+
+    Both parcels lie below the 10-year flood line; parcel 0 was farmland in 二调 as
+    well (the farmland_2009 layer covers it) and stays in; parcel 1 exits.
+    """
+    parcels = square_parcels(2, 1, **farmland())
+    flood = gpd.GeoSeries([box(X0 - 10, Y0 - 10, X0 + 210, Y0 + 110)], crs=GK38)  # both inside
+    farmland_2009 = gpd.GeoSeries([COVER_FIRST], crs=GK38)
+    result = classify(parcels, layers={"flood_10yr": flood, "farmland_2009": farmland_2009})
     assert result.evidence.hits["T_RIVER_LAKE_EXIT"].tolist() == [False, True]
     assert result.parcels["lp_class"].tolist()[1] == "NON_TARGET"
+
+
+def test_river_lake_range_alone_is_not_an_exit() -> None:
+    """专栏 3-1 (6) names four categories, not the whole 河湖管理范围: the range alone exits nothing."""
+    parcels = square_parcels(2, 1, **farmland())
+    river = gpd.GeoSeries([box(X0 - 10, Y0 - 10, X0 + 210, Y0 + 110)], crs=GK38)
+    result = classify(parcels, layers={"river_lake": river})
+    assert not result.evidence.hits["T_RIVER_LAKE_EXIT"].any()
+    assert "T_RIVER_LAKE_EXIT" in result.evidence.missing
+
+
+def test_exit_without_the_2009_layer_reports_the_unchecked_exemption() -> None:
+    parcels = square_parcels(2, 1, **farmland())
+    channel = gpd.GeoSeries([COVER_FIRST], crs=GK38)
+    result = classify(parcels, layers={"river_channel": channel})
+    assert result.evidence.hits["T_RIVER_LAKE_EXIT"].tolist() == [True, False]
+    codes = {(p.code, p.source) for p in result.problems}
+    assert ("RULE_NOT_EVALUATED_ON_PARCELS", "T_RIVER_LAKE_EXIT") in codes
 
 
 def test_min_overlap_is_strict_and_in_square_metres() -> None:
@@ -164,14 +192,54 @@ def test_min_overlap_is_strict_and_in_square_metres() -> None:
     assert hits.tolist() == [False, True, False]
 
 
+def _profile_with(tmp_path, **parameters: str) -> str:
+    lines = "\n".join(f'{k} = "{v}"' for k, v in parameters.items())
+    path = tmp_path / "mine.toml"
+    path.write_text(
+        f'[profile]\nid = "mine"\nextends = "hunan-hengyang"\n\n[parameters]\n{lines}\n',
+        encoding="utf-8",
+    )
+    return str(path)
+
+
 def test_dem_slope_rules_use_the_mean_slope_in_degrees(tmp_path) -> None:
     from .conftest import write_plane_dem
 
     parcels = square_parcels(2, 1, x0=500_150.0, y0=3_000_150.0, GDPDJB=[1, 1])
+    dem_decides = _profile_with(tmp_path, farmland_slope_source="dem")
     for degrees, fires in ((25.1, True), (24.9, False)):
         dem = write_plane_dem(tmp_path / f"{degrees}.tif", degrees)
-        result = classify(parcels, dem=dem)
+        result = classify(parcels, dem=dem, profile=dem_decides)
         assert result.evidence.hits["P_SLOPE_GT25"].tolist() == [fires, fires]  # DEM over GDPDJB
+
+
+def test_the_survey_grade_decides_farmland_slope_by_default(tmp_path) -> None:
+    """The plans' slope statistics use the survey's grade (GDPDJB 1: ≤ 2°), so a 30° DEM
+    does not make a grade-1 paddy steep unless the profile says the DEM decides."""
+    from .conftest import write_plane_dem
+
+    parcels = square_parcels(2, 1, x0=500_150.0, y0=3_000_150.0, GDPDJB=[1, None])
+    dem = write_plane_dem(tmp_path / "30.tif", 30.0)
+    result = classify(parcels, dem=dem)
+    # parcel 0 by its grade (1), parcel 1 (no grade) by the DEM (30°)
+    assert result.evidence.hits["P_SLOPE_GT25"].tolist() == [False, True]
+
+
+def test_a_slope_rule_reports_parcels_it_cannot_judge() -> None:
+    """Recovery slope rules (003 ch.5 §3: 不得在 25 度以上陡坡地上整治耕地) on gardens, where
+    the survey fills no GDPDJB: without a DEM they cannot judge them, and say so per county."""
+    parcels = square_parcels(
+        3, 1, DLBM=["0201"] * 3, ZZSXDM=["JKHF"] * 3, GDPDJB=[5, None, None]
+    )
+    result = classify(parcels)
+    assert result.evidence.hits["C_SLOPE_GT25"].tolist() == [True, False, False]
+    found = [
+        p
+        for p in result.problems
+        if p.code == "RULE_NOT_EVALUATED_ON_PARCELS" and p.source == "C_SLOPE_GT25"
+    ]
+    assert len(found) == 1
+    assert " 2 parcels of county 430421 " in found[0].message
 
 
 def test_without_a_layer_the_rule_is_reported_and_never_fires() -> None:
@@ -179,7 +247,8 @@ def test_without_a_layer_the_rule_is_reported_and_never_fires() -> None:
     assert not result.evidence.hits["P_ECO_REDLINE"].any()
     assert "P_ECO_REDLINE" in result.evidence.missing
     assert any(
-        p.code == "RULE_NOT_EVALUATED" and p.source == "P_ECO_REDLINE" for p in result.problems
+        p.code == "RULE_NOT_EVALUATED" and "P_ECO_REDLINE" in p.source.split(", ")
+        for p in result.problems
     )
 
 

@@ -4,19 +4,25 @@ Every decision is derived from the evidence of :func:`~landplan.rules.evaluate_r
 
 - farmland (DLBM 01xx) for which a T rule fired is ``NON_TARGET``;
 - the rest of the farmland is the protection target; its parcels for which
-  no P rule fired are PBF-eligible, and PBF is the smallest prefix of their
-  priority order (专栏 4-1) whose farmland area reaches the county target;
+  no P rule fired are PBF-eligible;
+- with an existing-PBF layer (003 ch.4 §1: 原永久基本农田范围内的可以长期稳定利用耕地
+  布局保持总体稳定), its target parcels that break no P rule whose
+  ``existing_pbf`` is ``exit`` stay PBF even above the county target (the
+  target is a floor); the shortfall is topped up (补划) from the other
+  eligible parcels in the 专栏 4-1 order; ``pbf_change`` records KEPT,
+  REMOVED and ADDED.  Without the layer, PBF is the smallest prefix of the
+  eligible parcels' priority order whose farmland area reaches the target;
 - target parcels that are not PBF and for which no R rule fired are
-  reserve-eligible; the reserve fills ``reserve_share_of_pbf`` of the
-  county's PBF area in the 专栏 4-2 order;
+  reserve-eligible; the reserve fills the county's reserve target (附录5 备注1:
+  1 % of the PBF target) in the 专栏 4-2 order;
 - the other target parcels are ``GENERAL``;
 - parcels of the recovery pool for which no C rule fired are ``RECOVERY``,
   ranked by 专栏 8-1; everything else is ``OTHER``.
 
 ``lp_prio`` is the parcel's 1-based rank, within its county, in the order of
-the pool that decided its class: the PBF order for PBF-eligible parcels
-(PBF and the GENERAL parcels that were eligible), the reserve order for
-RESERVE, the recovery order for RECOVERY; 0 for parcels in no pool.
+the pool that decided its class: the PBF order (kept existing PBF first) for
+PBF-eligible and kept parcels, the reserve order for RESERVE, the recovery
+order for RECOVERY; 0 for parcels in no pool.
 """
 
 from __future__ import annotations
@@ -30,8 +36,14 @@ import pandas as pd
 import shapely
 
 from landplan.allocate.priority import priority_order, rank_within
-from landplan.allocate.quotas import county_targets, fill_quota
+from landplan.allocate.quotas import (
+    county_targets,
+    default_targets,
+    fill_quota,
+    reserve_targets,
+)
 from landplan.core.errors import Problem
+from landplan.core.roles import get_role
 from landplan.io.targets import CountyTargets
 from landplan.rules.criteria import SelectContext
 from landplan.rules.evaluate import Evidence, recovery_pool
@@ -59,6 +71,14 @@ class Assignment:
         Per county, where its PBF target came from.
     problems
         What went wrong on the way (missing targets ...).
+    pbf_change
+        Per parcel, what happened to the existing PBF: ``KEPT``, ``REMOVED``
+        (it breaks a P rule that makes it leave, or is no longer protection
+        target), ``ADDED`` (补划 to reach the target), or empty (was and stays
+        outside PBF, or no existing PBF was given).
+    pbf_mode
+        ``"existing PBF first"`` with a ``pbf_existing`` layer, else
+        ``"from scratch"``.
     """
 
     lp_class: np.ndarray
@@ -68,6 +88,8 @@ class Assignment:
     reserve_target_m2: Mapping[str, float]
     target_source: Mapping[str, str]
     problems: tuple[Problem, ...]
+    pbf_change: np.ndarray
+    pbf_mode: str
 
 
 def _stable_id(index: pd.Index) -> np.ndarray:
@@ -91,16 +113,16 @@ def assign_classes(
     evidence
         The rules' evidence (:func:`~landplan.rules.evaluate_rules`).
     ctx
-        What the rules were evaluated on; ``COUNTY``, ``IS_FARMLAND`` and
-        ``dlmj_m2`` (land-class area, m²) are used here.
+        What the rules were evaluated on; ``COUNTY``, ``IS_FARMLAND``,
+        ``dlmj_m2`` (land-class area, m²) and the ``pbf_existing`` share are used.
     profile
-        The rule profile: its priorities per pool and the parameters
-        ``default_pbf_share_of_target`` and ``reserve_share_of_pbf``.
+        The rule profile: its priorities per pool and its parameters.
     geometry
         Parcel geometries, aligned to the parcels, for the adjacency criterion.
     targets
-        PBF (and reserve) targets per county; counties it does not name (or
-        all, when it is None) get the profile's share of their protection target.
+        PBF (and reserve) targets per county; None for the table the profile
+        names (``default_targets``); counties neither names get the profile's
+        share of their protection target.
     excluded
         Parcels set aside as invalid: ``OTHER``, in no pool, counted in no
         farmland total.
@@ -123,22 +145,37 @@ def assign_classes(
     lp_class[target] = "GENERAL"
     prio = np.zeros(n, dtype=np.int64)
 
+    if targets is None:
+        targets = default_targets(profile)
     protection = pd.Series(area[target]).groupby(county[target]).sum()
-    target_m2 = targets.pbf_m2 if targets is not None else None
-    pbf_target, problems = county_targets(
-        target_m2, protection, float(profile.parameters["default_pbf_share_of_target"])
+    pbf_target, source, problems = county_targets(
+        targets, protection, float(profile.parameters["default_pbf_share_of_target"])
     )
     select_ctx = SelectContext(ctx, adjacent_to=_adjacency(geometry, lp_class, county))
 
+    existing = _existing_pbf(ctx, profile)
     pbf_eligible = target & ~evidence.stage_hit("P")
     order = priority_order(select_ctx, profile.priorities["pbf"], stable)
-    pbf = fill_quota(order, pbf_eligible, area, county, pbf_target)
+    change = np.full(n, "", dtype=object)
+    if existing is None:
+        pbf = fill_quota(order, pbf_eligible, area, county, pbf_target)
+        ranked = pbf_eligible
+    else:
+        must_exit = [r.id for r in profile.stage_rules("P") if r.existing_pbf == "exit"]
+        kept = existing & target & ~evidence.stage_hit("P", must_exit)
+        kept_m2 = pd.Series(area[kept]).groupby(county[kept]).sum()
+        shortfall = {c: max(0.0, t - float(kept_m2.get(c, 0.0))) for c, t in pbf_target.items()}
+        added = fill_quota(order, pbf_eligible & ~kept, area, county, shortfall)
+        pbf = kept | added
+        order = np.r_[order[kept[order]], order[~kept[order]]]  # the kept PBF ranks first
+        ranked = pbf_eligible | kept
+        change[kept], change[added] = "KEPT", "ADDED"
+        change[existing & usable & ~pbf] = "REMOVED"
     lp_class[pbf] = "PBF"
-    prio[pbf_eligible] = rank_within(order, pbf_eligible, county)[pbf_eligible]
+    prio[ranked] = rank_within(order, ranked, county)[ranked]
 
-    pbf_area = pd.Series(area[pbf]).groupby(county[pbf]).sum()
     share = float(profile.parameters["reserve_share_of_pbf"])
-    reserve_target = {str(c): share * float(a) for c, a in pbf_area.items()}
+    reserve_target = reserve_targets(targets, pbf_target, share)
     reserve_eligible = target & ~pbf & ~evidence.stage_hit("R")
     order = priority_order(select_ctx, profile.priorities["reserve"], stable)
     reserve = fill_quota(order, reserve_eligible, area, county, reserve_target)
@@ -159,11 +196,26 @@ def assign_classes(
         "reserve": reserve,
         "recovery": recovery,
     }
-    source = {
-        code: "targets" if target_m2 and code in target_m2 else "profile default"
-        for code in map(str, np.unique(county.astype(str)))
-    }
-    return Assignment(lp_class, prio, pools, pbf_target, reserve_target, source, tuple(problems))
+    return Assignment(
+        lp_class,
+        prio,
+        pools,
+        pbf_target,
+        reserve_target,
+        source,
+        tuple(problems),
+        change,
+        "existing PBF first" if existing is not None else "from scratch",
+    )
+
+
+def _existing_pbf(ctx: Context, profile: Profile) -> np.ndarray | None:
+    """Parcels the ``pbf_existing`` layer covers enough of; None without the layer."""
+    column = get_role("pbf_existing").share_column
+    if column not in ctx.measures:
+        return None
+    share = np.nan_to_num(ctx.measures[column].to_numpy(dtype=float))
+    return share >= float(profile.parameters["pbf_existing_min_share"])
 
 
 def _adjacency(

@@ -2,8 +2,10 @@
 
 Eligible parcels of a county are ranked (:mod:`landplan.allocate.priority`);
 a quota is the smallest prefix of that order whose land-class area reaches
-the county's target.  Targets come from the user's table or, for counties
-it does not name, from a profile share of the protection target.
+the county's target.  PBF targets come from the user's targets, else from the
+table the profile names (003 附录5 for 衡阳), and for counties neither names
+from a profile share of the protection target; reserve targets are the
+targets' printed reserve or a share of the PBF target.
 """
 
 from __future__ import annotations
@@ -14,8 +16,12 @@ import numpy as np
 import pandas as pd
 
 from landplan.core.errors import Problem
+from landplan.core.units import M2_PER_WANMU
+from landplan.io.reference import reference_table
+from landplan.io.targets import CountyTargets
+from landplan.rules.model import Profile
 
-__all__ = ["county_targets", "fill_quota"]
+__all__ = ["DEFAULT_SOURCE", "county_targets", "default_targets", "fill_quota", "reserve_targets"]
 
 
 def fill_quota(
@@ -67,16 +73,48 @@ def fill_quota(
     return selected
 
 
-def county_targets(
-    target_m2: Mapping[str, float] | None, protection_m2: pd.Series, share: float
-) -> tuple[dict[str, float], list[Problem]]:
-    """PBF target per county: from the targets table, else *share* of the protection target.
+def default_targets(profile: Profile) -> CountyTargets | None:
+    """The targets a profile names for runs without a targets file, if any.
 
     Parameters
     ----------
-    target_m2
-        PBF target per county code, in m², from the user's targets table; None
-        when there is none.
+    profile
+        The rule profile; its ``default_targets`` parameter names a table
+        shipped with landplan (e.g. ``hengyang_county_targets``, 003 附录5).
+
+    Returns
+    -------
+    CountyTargets or None
+        PBF targets (``pbf_2035_wanmu``) and reserves (``pbf_reserve_wanmu``)
+        of the table's counties; None when the profile names no table.
+    """
+    name = str(profile.parameters.get("default_targets", ""))
+    if not name:
+        return None
+    table = reference_table(name)
+    codes = table["county_code"].astype(str)
+    pbf = table["pbf_2035_wanmu"].to_numpy(float) * M2_PER_WANMU
+    out = CountyTargets(dict(zip(codes, pbf, strict=True)), source=f"{name} (landplan)")
+    if "pbf_reserve_wanmu" in table:
+        reserve = table["pbf_reserve_wanmu"].to_numpy(float) * M2_PER_WANMU
+        out = CountyTargets(out.pbf_m2, dict(zip(codes, reserve, strict=True)), out.source)
+    return out
+
+
+#: Quota source of a county whose PBF target is the profile's share of its protection target.
+DEFAULT_SOURCE = "default"
+
+
+def county_targets(
+    targets: CountyTargets | None, protection_m2: pd.Series, share: float
+) -> tuple[dict[str, float], dict[str, str], list[Problem]]:
+    """PBF target per county: from the targets, else *share* of the protection target.
+
+    Parameters
+    ----------
+    targets
+        The county targets (a user's file or a profile's shipped table); None
+        when there are none.
     protection_m2
         Protection-target area (m²) of every county, indexed by county code.
     share
@@ -86,27 +124,74 @@ def county_targets(
     -------
     dict
         PBF target in m² by county code, for every county of *protection_m2*.
+    dict
+        Where each county's target came from: the targets' source, or
+        :data:`DEFAULT_SOURCE`.
     list of Problem
-        A ``TARGET_MISSING`` warning when *target_m2* leaves counties out.
+        One ``TARGET_MISSING`` warning listing the counties *targets* leaves out.
+
+    Examples
+    --------
+    >>> protection = pd.Series({"430421": 100.0, "430422": 50.0})
+    >>> pbf, source, problems = county_targets(
+    ...     CountyTargets({"430421": 80.0}, source="t.csv"), protection, 0.9)
+    >>> pbf, source
+    ({'430421': 80.0, '430422': 45.0}, {'430421': 't.csv', '430422': 'default'})
     """
-    problems = []
-    out = {}
+    given = dict(targets.pbf_m2) if targets is not None else {}
+    out, source = {}, {}
     for code, protection in protection_m2.items():
-        if target_m2 is not None and str(code) in target_m2:
-            out[str(code)] = float(target_m2[str(code)])
+        if str(code) in given:
+            out[str(code)] = float(given[str(code)])
+            source[str(code)] = targets.source if targets is not None else ""
         else:
             out[str(code)] = share * float(protection)
-    if target_m2 is not None:
-        missing = sorted(set(map(str, protection_m2.index)) - set(target_m2))
-        if missing:
-            problems.append(
-                Problem(
-                    "TARGET_MISSING",
-                    f"no PBF target for counties {missing}; using "
-                    f"{share:.0%} of their protection target (profile parameter "
-                    "default_pbf_share_of_target).",
-                    "targets",
-                    severity="warning",
-                )
+            source[str(code)] = DEFAULT_SOURCE
+    missing = sorted(set(map(str, protection_m2.index)) - set(given))
+    problems = []
+    if targets is not None and missing:
+        problems.append(
+            Problem(
+                "TARGET_MISSING",
+                f"no PBF target for counties {', '.join(missing)}; "
+                f"their target is {share:.2%} of their protection target (profile parameter "
+                "default_pbf_share_of_target) and their quota source says 'default'.",
+                targets.source or "targets",
+                severity="warning",
             )
-    return out, problems
+        )
+    return out, source, problems
+
+
+def reserve_targets(
+    targets: CountyTargets | None, pbf_target_m2: Mapping[str, float], share: float
+) -> dict[str, float]:
+    """Reserve target per county: the targets' reserve, else *share* of the PBF target.
+
+    003 附录5 备注1: 储备区规模按永久基本农田保护面积的1%予以落实 — a share of the
+    PBF *target* (protection area), not of the PBF selected.
+
+    Parameters
+    ----------
+    targets
+        The county targets; their ``reserve_m2`` wins where it names a county.
+    pbf_target_m2
+        PBF target per county code, in m².
+    share
+        Reserve as a share (0-1) of the PBF target.
+
+    Returns
+    -------
+    dict
+        Reserve target in m² by county code, for every county of *pbf_target_m2*.
+
+    Examples
+    --------
+    >>> reserve_targets(CountyTargets({}, {"430406": 0.0}), {"430406": 50.0, "430421": 200.0}, 0.01)
+    {'430406': 0.0, '430421': 2.0}
+    """
+    printed = dict(targets.reserve_m2) if targets is not None else {}
+    return {
+        code: float(printed[code]) if code in printed else share * float(target)
+        for code, target in pbf_target_m2.items()
+    }

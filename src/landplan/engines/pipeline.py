@@ -159,6 +159,7 @@ def evaluate_frame(
         pd.DataFrame(frame.drop(columns=frame.geometry.name)),
         measurement.table,
         has_dem=job.dem is not None,
+        slope_source=str(job.profile.parameters["farmland_slope_source"]),
     )
     with stage("rules"):
         evidence = evaluate_rules(job.profile, ctx)
@@ -249,8 +250,9 @@ def output_columns(
     pandas.DataFrame
         ``lp_class``, ``lp_reasons``, ``lp_county``, ``lp_area_ha`` (land-class
         area after KCXS for the farmland pool, whole area otherwise, so a
-        parcel set aside as invalid keeps its measured area) and ``lp_prio``,
-        then the measures under their names of :data:`OUTPUT_COLUMNS`.
+        parcel set aside as invalid keeps its measured area), ``lp_prio`` and
+        ``lp_pbf_change`` (KEPT, REMOVED, ADDED or empty), then the measures
+        under their names of :data:`OUTPUT_COLUMNS`.
     """
     farmland = assignment.pools["farmland"]
     area_m2 = np.where(farmland, measures["dlmj_m2"], measures["area_m2"])
@@ -260,6 +262,7 @@ def output_columns(
         "lp_county": attrs["COUNTY"].to_numpy(),
         "lp_area_ha": area_m2 / M2_PER_HA,
         "lp_prio": assignment.lp_prio,
+        "lp_pbf_change": assignment.pbf_change,
     }
     extra = pd.DataFrame(added, index=attrs.index)
     return pd.concat([extra, measures.rename(columns=OUTPUT_COLUMNS)], axis=1)

@@ -11,6 +11,11 @@ the encoding itself, in this order, and tells GDAL:
 4. a strict sniff of the DBF bytes: plain ASCII, else UTF-8, else GB18030,
    with an :class:`~landplan.core.errors.EncodingGuessWarning`;
 5. otherwise refuse with :class:`~landplan.core.errors.EncodingError`.
+
+Text files users save from Excel (targets CSV) are decoded by :func:`decode_text`:
+UTF-8 with or without a BOM, UTF-16 with a BOM (Excel's "Unicode text"), else
+GB18030 (the superset of GBK, which Chinese Excel writes); strictly, never
+replacing a byte.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from pathlib import Path
 
 from landplan.core.errors import EncodingError, EncodingGuessWarning
 
-__all__ = ["shapefile_encoding"]
+__all__ = ["decode_text", "shapefile_encoding"]
 
 log = logging.getLogger(__name__)
 
@@ -145,4 +150,58 @@ def _sniff(data: bytes, dbf: Path) -> str:
         f"{dbf}: cannot decide the text encoding: no .cpg, no code-page byte, and the bytes are "
         "neither valid UTF-8 nor GB18030. Pass encoding='...' (CLI --encoding) or add a .cpg "
         "file naming the encoding."
+    )
+
+
+def decode_text(data: bytes, source: str = "") -> tuple[str, str]:
+    """Decode a text file saved by Excel or an editor, refusing to guess wrongly.
+
+    Tried in order, each strictly: UTF-16 when the bytes start with its BOM;
+    UTF-8 (a BOM is dropped); GB18030, which reads GBK and GB2312 text.
+
+    Parameters
+    ----------
+    data
+        The file's bytes.
+    source
+        The file, for the error message.
+
+    Returns
+    -------
+    tuple of str
+        The text, and the encoding it was read with (``"UTF-8"``,
+        ``"UTF-16"`` or ``"GB18030"``).
+
+    Raises
+    ------
+    EncodingError
+        ``TEXT_ENCODING`` when the bytes are neither UTF-8 nor GB18030 text,
+        naming the first byte that fails.
+
+    Examples
+    --------
+    >>> decode_text("行政区代码".encode("gbk"))
+    ('行政区代码', 'GB18030')
+    >>> decode_text(codecs.BOM_UTF8 + "行政区代码".encode("utf-8"))
+    ('行政区代码', 'UTF-8')
+    """
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return data.decode("utf-16"), "UTF-16"
+        except UnicodeDecodeError:
+            pass
+    try:
+        return data.decode("utf-8-sig"), "UTF-8"
+    except UnicodeDecodeError as exc:
+        first_bad = exc.start
+    try:
+        return data.decode("gb18030"), "GB18030"
+    except UnicodeDecodeError:
+        pass
+    raise EncodingError(
+        f"cannot decode the text: byte 0x{data[first_bad]:02X} at offset {first_bad} is "
+        'neither UTF-8 nor GB18030 (GBK) text. Save the file as "CSV UTF-8" or as an '
+        "Excel workbook (.xlsx).",
+        code="TEXT_ENCODING",
+        source=source,
     )

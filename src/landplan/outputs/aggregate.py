@@ -17,6 +17,7 @@ __all__ = [
     "CITY_TOTAL",
     "add_total_row",
     "class_totals",
+    "pbf_change_table",
     "county_table",
     "quota_table",
     "summarize_measures_by_county",
@@ -295,3 +296,50 @@ def quota_table(
     table["reserve_target_m2"] = [assignment.reserve_target_m2.get(c, 0.0) for c in codes]
     table["reserve_balance_m2"] = table["reserve_selected_m2"] - table["reserve_target_m2"]
     return county_table(table.reset_index(), total=False)
+
+
+def pbf_change_table(
+    county: np.ndarray, change: np.ndarray, area_m2: np.ndarray, exit_hits: pd.DataFrame
+) -> pd.DataFrame:
+    """Per county: existing PBF kept, removed (by the rule that removed it) and added.
+
+    Parameters
+    ----------
+    county
+        County code of every parcel.
+    change
+        ``lp_pbf_change`` of every parcel: ``KEPT``, ``REMOVED``, ``ADDED`` or empty.
+    area_m2
+        Area of every parcel (land-class area for farmland), m².
+    exit_hits
+        Hits of the rules that can remove existing PBF (T rules, then the P
+        rules whose ``existing_pbf`` is ``exit``), one boolean column per rule
+        ID, in the parcels' order.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per county and a city total row: ``existing_m2`` (kept and
+        removed), ``kept_m2``, ``removed_m2``, ``removed_<rule>_m2`` per rule
+        (a removed parcel counts under the first rule that fired for it),
+        ``removed_not_farmland_m2`` (existing PBF that is not farmland today),
+        ``added_m2``, ``pbf_m2`` (kept and added) and ``balance_m2`` (added
+        minus removed), each with its 万亩 twin.
+    """
+    area = np.nan_to_num(np.asarray(area_m2, dtype=float))
+    kept, removed, added = (change == "KEPT"), (change == "REMOVED"), (change == "ADDED")
+    hits = exit_hits.to_numpy(dtype=bool)
+    fired = hits.any(axis=1)
+    first = np.where(fired, hits.argmax(axis=1), -1)
+    columns: dict[str, np.ndarray] = {
+        "existing_m2": np.where(kept | removed, area, 0.0),
+        "kept_m2": np.where(kept, area, 0.0),
+        "removed_m2": np.where(removed, area, 0.0),
+    }
+    for i, rule_id in enumerate(exit_hits.columns):
+        columns[f"removed_{rule_id}_m2"] = np.where(removed & (first == i), area, 0.0)
+    columns["removed_not_farmland_m2"] = np.where(removed & ~fired, area, 0.0)
+    columns["added_m2"] = np.where(added, area, 0.0)
+    columns["pbf_m2"] = np.where(kept | added, area, 0.0)
+    columns["balance_m2"] = columns["added_m2"] - columns["removed_m2"]
+    return county_table(pd.DataFrame({"county_code": np.asarray(county).astype(str), **columns}))

@@ -26,7 +26,12 @@ from landplan.io.qgis_style import (
     write_gpkg_style,
 )
 from landplan.measure.parcels import Measurement
-from landplan.outputs.aggregate import CITY_TOTAL, class_totals, target_delineation
+from landplan.outputs.aggregate import (
+    CITY_TOTAL,
+    class_totals,
+    pbf_change_table,
+    target_delineation,
+)
 from landplan.rules.evaluate import Evidence
 from landplan.rules.model import Profile
 from landplan.survey.validate import FINDING_COLUMNS
@@ -88,6 +93,30 @@ class Result:
             self.evidence.hits[t_columns],
         )
 
+    @cached_property
+    def pbf_changes(self) -> pd.DataFrame | None:
+        """Existing PBF kept, removed by rule and added, per county; None without that layer.
+
+        Returns
+        -------
+        pandas.DataFrame or None
+            :func:`~landplan.outputs.aggregate.pbf_change_table` of the
+            parcels' ``lp_pbf_change``, or None when no parcel has a change
+            (no ``pbf_existing`` layer was given).
+        """
+        change = self.parcels["lp_pbf_change"].fillna("").to_numpy(dtype=object)
+        if not (change != "").any():
+            return None
+        exits = [r.id for r in self.profile.stage_rules("T")] + [
+            r.id for r in self.profile.stage_rules("P") if r.existing_pbf == "exit"
+        ]
+        return pbf_change_table(
+            self.parcels["lp_county"].to_numpy(),
+            change,
+            self.parcels["lp_area_ha"].to_numpy(dtype=float) * M2_PER_HA,
+            self.evidence.hits[exits],
+        )
+
     def tables(self) -> dict[str, pd.DataFrame]:
         """Every table of the result by its name in the output GeoPackage.
 
@@ -97,7 +126,9 @@ class Result:
             ``county_summary`` (:attr:`summary`), ``target_delineation``
             (:attr:`delineation`), ``county_quotas`` (:attr:`quotas`) and
             ``rule_hits`` (one row per parcel and rule that fired: ``parcel``,
-            ``rule_id``, ``value``, ``unit``).
+            ``rule_id``, ``value``, ``unit``); ``pbf_changes``
+            (:attr:`pbf_changes`) with an existing-PBF layer, ``invalid_parcels``
+            when parcels were set aside.
         """
         fired = self.evidence.long(fired_only=True)
         return {
@@ -105,6 +136,7 @@ class Result:
             "target_delineation": self.delineation,
             "county_quotas": self.quotas,
             "rule_hits": fired[fired["hit"]].drop(columns="hit"),
+            **({"pbf_changes": self.pbf_changes} if self.pbf_changes is not None else {}),
             **({"invalid_parcels": self.invalid} if len(self.invalid) else {}),
         }
 

@@ -10,7 +10,7 @@ from landplan.core.errors import Problem
 from landplan.core.roles import ROLES
 from landplan.rules.criteria import CRITERIA
 from landplan.rules.kinds import KINDS, Param
-from landplan.rules.model import POOLS, is_valid_id
+from landplan.rules.model import EXISTING_PBF_MODES, PARAMETERS, POOLS, is_valid_id
 
 __all__ = ["check_profile_data"]
 
@@ -51,15 +51,22 @@ def _check_params(
                     origin,
                 )
             )
-        if name == "role" and isinstance(value, str) and value not in ROLES:
-            problems.append(
-                Problem(
-                    "PROFILE_ROLE_UNKNOWN",
-                    f"{where}: unknown role {value!r}; known roles: {', '.join(ROLES)}",
-                    origin,
-                )
-            )
+        if name in ("role", "exempt_role"):
+            problems += _check_roles(value, where, origin)
     return problems
+
+
+def _check_roles(value: Any, where: str, origin: str) -> list[Problem]:
+    names = [value] if isinstance(value, str) else value if isinstance(value, list) else []
+    return [
+        Problem(
+            "PROFILE_ROLE_UNKNOWN",
+            f"{where}: unknown role {name!r}; known roles: {', '.join(ROLES)}",
+            origin,
+        )
+        for name in names
+        if name not in ROLES
+    ]
 
 
 def _check_rule(rule: Any, index: int, seen: set[str], origin: str) -> list[Problem]:
@@ -95,6 +102,16 @@ def _check_rule(rule: Any, index: int, seen: set[str], origin: str) -> list[Prob
         return problems
     params = rule.get("params", {})
     problems += _check_params(KINDS[kind].params, params, where, origin)
+    exit_mode = rule.get("existing_pbf", "exit")
+    if exit_mode not in EXISTING_PBF_MODES or (exit_mode != "exit" and rule_id[:1] != "P"):
+        problems.append(
+            Problem(
+                "PROFILE_RULE_EXISTING_PBF",
+                f"{where}: existing_pbf is {exit_mode!r}; a P rule takes one of "
+                f"{', '.join(EXISTING_PBF_MODES)} (other stages take none)",
+                origin,
+            )
+        )
     match = _SLOPE_ID.search(rule_id)
     if match and kind == "slope_above" and params.get("threshold_deg") != float(match.group(1)):
         problems.append(
@@ -163,13 +180,27 @@ def check_profile_data(data: Mapping[str, Any], origin: str) -> list[Problem]:
             problems += _check_params(
                 CRITERIA[criterion].params, item.get("params", {}), where, origin
             )
-    for name in ("reserve_share_of_pbf", "default_pbf_share_of_target"):
-        value = data.get("parameters", {}).get(name, 0.5)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+    problems += _check_parameters(data.get("parameters", {}), origin)
+    return problems
+
+
+def _check_parameters(given: Mapping[str, Any], origin: str) -> list[Problem]:
+    problems = []
+    for name, value in given.items():
+        spec = PARAMETERS.get(name)
+        if spec is None:
             problems.append(
                 Problem(
                     "PROFILE_PARAMETER",
-                    f"parameters.{name} must be a share between 0 and 1, got {value!r}",
+                    f"parameters.{name}: unknown parameter; known: {', '.join(PARAMETERS)}",
+                    origin,
+                )
+            )
+        elif not spec.accepts(value):
+            problems.append(
+                Problem(
+                    "PROFILE_PARAMETER",
+                    f"parameters.{name}: {spec.expected}, got {value!r}",
                     origin,
                 )
             )

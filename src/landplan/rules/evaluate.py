@@ -6,7 +6,8 @@ tables and county totals are all derived from it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import dataclasses
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,27 +34,39 @@ class Evidence:
         Unit of each rule's values, by rule ID.
     missing
         Why a rule could not be evaluated, by rule ID (only such rules).
+    unevaluated
+        Rules that could not be evaluated on some parcels of their stage:
+        rule ID → (why, number of such parcels per county code).
     """
 
     hits: pd.DataFrame  # bool, one column per rule ID in profile order
     values: pd.DataFrame  # float, same shape
     units: Mapping[str, str]
     missing: Mapping[str, str]  # rule ID -> why it could not be evaluated
+    unevaluated: Mapping[str, tuple[str, Mapping[str, int]]] = dataclasses.field(
+        default_factory=dict
+    )
 
-    def stage_hit(self, stage: str) -> np.ndarray:
-        """Parcels for which any rule of *stage* fired.
+    def stage_hit(self, stage: str, rules: Collection[str] | None = None) -> np.ndarray:
+        """Parcels for which any rule of *stage* (or any of *rules*) fired.
 
         Parameters
         ----------
         stage
             A stage letter: ``"T"``, ``"P"``, ``"R"`` or ``"C"``.
+        rules
+            Only these rule IDs of the stage, when given.
 
         Returns
         -------
         numpy.ndarray
-            Boolean mask of the parcels; all False when the stage has no rules.
+            Boolean mask of the parcels; all False when no such rule exists.
         """
-        columns = [c for c in self.hits.columns if c.startswith(f"{stage}_")]
+        columns = [
+            c
+            for c in self.hits.columns
+            if c.startswith(f"{stage}_") and (rules is None or c in rules)
+        ]
         if not columns:
             return np.zeros(len(self.hits), dtype=bool)
         return self.hits[columns].to_numpy().any(axis=1)
@@ -106,24 +119,41 @@ class Evidence:
         )
 
     def problems(self) -> list[Problem]:
-        """Rules that could not be evaluated (and so never fired).
+        """Rules that could not be evaluated, grouped by cause, and parcels left unjudged.
 
         Returns
         -------
         list of Problem
-            One ``RULE_NOT_EVALUATED`` warning per such rule, saying why.
+            One ``RULE_NOT_EVALUATED`` warning per cause (a missing layer or
+            field) naming the rules it blocks, which fire for no parcel; one
+            ``RULE_NOT_EVALUATED_ON_PARCELS`` warning per rule and county
+            counting the parcels it could not judge.
         """
-        return [
+        by_cause: dict[str, list[str]] = {}
+        for rule_id, why in self.missing.items():
+            by_cause.setdefault(why, []).append(rule_id)
+        problems = [
             Problem(
                 "RULE_NOT_EVALUATED",
-                f"rule {rule_id} could not be evaluated ({why}); "
-                "it fires for no parcel. Give the layer with --layer ROLE=PATH or add the "
-                "field.",
-                rule_id,
+                f"{why}: {', '.join(rules)} could not be evaluated and fire for no parcel. "
+                "Give the layer with --layer ROLE=PATH or add the field.",
+                ", ".join(rules),
                 severity="warning",
             )
-            for rule_id, why in self.missing.items()
+            for why, rules in by_cause.items()
         ]
+        for rule_id, (why, counts) in self.unevaluated.items():
+            problems += [
+                Problem(
+                    "RULE_NOT_EVALUATED_ON_PARCELS",
+                    f"{rule_id} could not be evaluated on {n} parcels of county {county} ({why}); "
+                    "it does not fire for them. Give a DEM covering them, or their GDPDJB.",
+                    rule_id,
+                    severity="warning",
+                )
+                for county, n in counts.items()
+            ]
+        return problems
 
 
 def _stage_scopes(ctx: Context, profile: Profile) -> dict[str, np.ndarray]:
@@ -191,7 +221,8 @@ def evaluate_rules(profile: Profile, ctx: Context) -> Evidence:
         ``ctx.attributes.index``.
     """
     scopes = _stage_scopes(ctx, profile)
-    hits, values, units, missing = {}, {}, {}, {}
+    county = ctx.attributes["COUNTY"].astype(str).to_numpy()
+    hits, values, units, missing, unevaluated = {}, {}, {}, {}, {}
     for rule in profile.rules:
         kind = KINDS[rule.kind]
         params = {name: spec.default for name, spec in kind.params.items() if not spec.required}
@@ -202,7 +233,19 @@ def evaluate_rules(profile: Profile, ctx: Context) -> Evidence:
         units[rule.id] = outcome.unit
         if outcome.missing:
             missing[rule.id] = outcome.missing
+        elif outcome.unevaluated is not None:
+            unjudged = np.asarray(outcome.unevaluated, dtype=bool) & scopes[rule.stage]
+            if unjudged.any():
+                codes, counts = np.unique(county[unjudged], return_counts=True)
+                unevaluated[rule.id] = (
+                    outcome.missing_on,
+                    {str(c): int(k) for c, k in zip(codes, counts, strict=True)},
+                )
     index = ctx.attributes.index
     return Evidence(
-        pd.DataFrame(hits, index=index), pd.DataFrame(values, index=index), units, missing
+        pd.DataFrame(hits, index=index),
+        pd.DataFrame(values, index=index),
+        units,
+        missing,
+        unevaluated,
     )

@@ -48,12 +48,18 @@ class Context:
         The :func:`~landplan.measure.parcels.measure_parcels` table.
     has_dem
         Whether slope was measured from a DEM.
+    slope_source
+        What decides a farmland parcel's slope where both are known:
+        ``"survey"``, the GDPDJB grade (as the plans' statistics do), or
+        ``"dem"``, the DEM's mean slope.  Either falls back on the other where
+        it is unknown; on other land the DEM decides.
     """
 
     attributes: pd.DataFrame  # canonical 三调 attributes (schema.survey_attributes)
     columns: pd.DataFrame  # the parcels' own columns, for fields outside the 三调 profile
     measures: pd.DataFrame  # measure.measure_parcels table
     has_dem: bool
+    slope_source: str = "survey"
 
     def field(self, name: str) -> pd.Series | None:
         """A field by canonical or raw name, as stripped text; None when absent.
@@ -93,12 +99,20 @@ class Outcome:
         Unit of *value*, e.g. ``"deg"``, ``"grade"``, ``"m2"`` or ``"flag"``.
     missing
         Why the rule could not be evaluated; empty when it could.
+    unevaluated
+        Parcels on which it could not be evaluated although it could on
+        others (no DEM value and no GDPDJB ...), with *missing_on* saying why;
+        None when there are none.
+    missing_on
+        Why it could not be evaluated on the *unevaluated* parcels.
     """
 
     hit: np.ndarray
     value: np.ndarray
     unit: str
     missing: str = ""  # why the rule could not be evaluated, if it could not
+    unevaluated: np.ndarray | None = None
+    missing_on: str = ""
 
 
 @dataclass(frozen=True)
@@ -205,12 +219,56 @@ def _attribute_hits(
     return hit, absent
 
 
-def _slope(ctx: Context) -> tuple[np.ndarray, np.ndarray, str]:
-    """Slope in degrees from the DEM (NaN where unknown) and GDPDJB grades."""
+def _slope(ctx: Context) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Slope of every parcel as the band it is known to lie in, and which parcels have none.
+
+    Returns the lower and upper bound in degrees (equal for a DEM slope, the
+    grade's bounds for GDPDJB, NaN where neither is known) and the value shown
+    (degrees or grade).  ``ctx.slope_source`` says which wins on farmland where
+    both exist; elsewhere the DEM wins (the survey fills GDPDJB on farmland only).
+    """
     grade = ctx.attributes["GDPDJB"].to_numpy(dtype=float, na_value=np.nan)
-    if ctx.has_dem and "slope_mean_deg" in ctx.measures:
-        return ctx.measures["slope_mean_deg"].to_numpy(dtype=float), grade, "deg"
-    return np.full(len(grade), np.nan), grade, "grade"
+    dem = (
+        ctx.measures["slope_mean_deg"].to_numpy(dtype=float)
+        if ctx.has_dem and "slope_mean_deg" in ctx.measures
+        else np.full(len(grade), np.nan)
+    )
+    floor, ceil = grade_bounds(grade)
+    has_grade, has_dem = ~np.isnan(grade), ~np.isnan(dem)
+    farmland = ctx.attributes["IS_FARMLAND"].to_numpy(dtype=bool)
+    use_grade = has_grade & (~has_dem | ((ctx.slope_source == "survey") & farmland))
+    low = np.where(use_grade, floor, dem)
+    high = np.where(use_grade, ceil, dem)
+    return low, high, use_grade
+
+
+def _slope_value(ctx: Context, use_grade: np.ndarray) -> tuple[np.ndarray, str]:
+    """The slope value shown for each parcel, and its unit."""
+    grade = ctx.attributes["GDPDJB"].to_numpy(dtype=float, na_value=np.nan)
+    if not use_grade.any():
+        dem = ctx.measures.get("slope_mean_deg")
+        return (np.full(len(grade), np.nan) if dem is None else dem.to_numpy(float)), "deg"
+    if use_grade.all() or "slope_mean_deg" not in ctx.measures:
+        return grade, "grade"
+    dem = ctx.measures["slope_mean_deg"].to_numpy(dtype=float)
+    return np.where(use_grade, grade, dem), "deg or grade"
+
+
+def _slope_outcome(
+    ctx: Context, hit: np.ndarray, low: np.ndarray, use_grade: np.ndarray
+) -> Outcome:
+    """Outcome of a slope rule: parcels with no known slope are reported, never passed silently."""
+    value, unit = _slope_value(ctx, use_grade)
+    unknown = np.isnan(low)
+    if unknown.all():
+        return Outcome(hit & ~unknown, value, unit, "no DEM and no GDPDJB")
+    return Outcome(
+        hit & ~unknown,
+        value,
+        unit,
+        unevaluated=unknown if unknown.any() else None,
+        missing_on="no DEM slope and no GDPDJB",
+    )
 
 
 @register(
@@ -226,12 +284,13 @@ def slope_above(
     exempt_field: str | None = None,
     exempt_values: list[str] | None = None,
 ) -> Outcome:
-    """Slope above a threshold: mean DEM slope, or the GDPDJB grade without a DEM.
+    """Slope above a threshold: the GDPDJB grade or the parcel's mean DEM slope.
 
-    With a DEM the value is the parcel's mean slope in degrees; where the DEM
-    has no data, and without a DEM, GDPDJB is used: a grade fires when every
-    slope it stands for exceeds the threshold (grade 5 is > 25°, grade ≥ 4 is
-    > 15°), and the value is the grade.
+    Which decides where both are known is the profile's
+    ``farmland_slope_source`` (``ctx.slope_source``); each falls back on the
+    other.  A grade fires when every slope it stands for exceeds the threshold
+    (grade 5 is > 25°, grade ≥ 4 is > 15°).  Parcels with neither are reported
+    as not evaluated, never silently passed.
 
     Parameters
     ----------
@@ -247,18 +306,14 @@ def slope_above(
     Returns
     -------
     Outcome
-        Value in degrees (``"deg"``, the grade where the DEM has no data) with
-        a DEM, else the GDPDJB grade (``"grade"``); not evaluable without a DEM
-        and without any GDPDJB.
+        Value: the slope in degrees or the grade, whichever decided; parcels
+        with neither are flagged as unevaluated.
     """
-    slope, grade, unit = _slope(ctx)
-    floor, _ = grade_bounds(grade)
-    by_grade = floor >= threshold_deg
-    hit = np.where(np.isnan(slope), by_grade, slope > threshold_deg)
-    value = np.where(np.isnan(slope), grade, slope) if unit == "deg" else grade
+    low, _, use_grade = _slope(ctx)
     exempt, _ = _attribute_hits(ctx, [exempt_field] if exempt_field else [], exempt_values)
-    missing = "" if unit == "deg" or not np.isnan(grade).all() else "no DEM and no GDPDJB"
-    return Outcome(hit & ~exempt, value, unit if unit == "grade" else "deg", missing)
+    # a grade fires when every slope it stands for is above the threshold
+    over = np.where(use_grade, low >= threshold_deg, low > threshold_deg)
+    return _slope_outcome(ctx, over & ~exempt, low, use_grade)
 
 
 @register(
@@ -267,14 +322,21 @@ def slope_above(
     above_deg=Param(_NUMBER, doc="fires when slope > above_deg ..."),
     up_to_deg=Param(_NUMBER, doc="... and slope <= up_to_deg ..."),
     min_overlap_m2=Param(_NUMBER, False, 1.0, "... and overlap with the role > this"),
+    min_share=Param(_NUMBER, False, 0.0, "... and overlap share of the parcel >= this (0-1)"),
 )
 def slope_between_in_layer(
-    ctx: Context, *, role: str, above_deg: float, up_to_deg: float, min_overlap_m2: float = 1.0
+    ctx: Context,
+    *,
+    role: str,
+    above_deg: float,
+    up_to_deg: float,
+    min_overlap_m2: float = 1.0,
+    min_share: float = 0.0,
 ) -> Outcome:
     """Slope within (above_deg, up_to_deg] inside a constraint layer; value: slope.
 
-    Without a DEM, or where it has no data, a GDPDJB grade fires when every
-    slope it stands for lies within the band.
+    Slope as for :func:`slope_above`; a GDPDJB grade fires when every slope it
+    stands for lies within the band.
 
     Parameters
     ----------
@@ -288,61 +350,87 @@ def slope_between_in_layer(
         Upper end of the band (inclusive), in degrees.
     min_overlap_m2
         Fires only for parcels overlapping the layer by more than this, in m².
+    min_share
+        ... and by at least this share of the parcel's area (0-1).
 
     Returns
     -------
     Outcome
-        Value: slope in degrees, or the GDPDJB grade where there is none; not
+        Value: slope in degrees or the GDPDJB grade, whichever decided; not
         evaluable (and never fires) when the layer is not given.
     """
-    slope, grade, unit = _slope(ctx)
-    floor, ceil = grade_bounds(grade)
+    low, high, use_grade = _slope(ctx)
     in_band = np.where(
-        np.isnan(slope),
-        (floor >= above_deg) & (ceil <= up_to_deg),
-        (slope > above_deg) & (slope <= up_to_deg),
+        use_grade,
+        (low >= above_deg) & (high <= up_to_deg),
+        (low > above_deg) & (low <= up_to_deg),
     )
-    column = get_role(role).overlap_column
-    if column not in ctx.measures:
-        return Outcome(
-            np.zeros(len(slope), bool),
-            np.where(np.isnan(slope), grade, slope),
-            unit,
-            f"no {role} layer",
-        )
-    inside = ctx.measures[column].to_numpy(dtype=float) > min_overlap_m2
-    return Outcome(in_band & inside, np.where(np.isnan(slope), grade, slope), unit)
+    inside, missing = _in_layers(ctx, [role], min_overlap_m2, min_share)
+    if missing:
+        value, unit = _slope_value(ctx, use_grade)
+        return Outcome(np.zeros(len(low), bool), value, unit, missing)
+    return _slope_outcome(ctx, in_band & inside, low, use_grade)
+
+
+def _in_layers(
+    ctx: Context, roles: list[str], min_overlap_m2: float, min_share: float
+) -> tuple[np.ndarray, str]:
+    """Parcels overlapping any of *roles* by more than the area and at least the share.
+
+    Returns the mask and, when none of the layers was given, why not.
+    """
+    n = len(ctx.attributes)
+    inside = np.zeros(n, dtype=bool)
+    given = [r for r in roles if get_role(r).overlap_column in ctx.measures]
+    for name in given:
+        role = get_role(name)
+        overlap = np.nan_to_num(ctx.measures[role.overlap_column].to_numpy(dtype=float))
+        share = np.nan_to_num(ctx.measures[role.share_column].to_numpy(dtype=float))
+        inside |= (overlap > min_overlap_m2) & (share >= min_share)
+    return inside, "" if given else f"no {' or '.join(roles)} layer"
 
 
 @register(
     "overlaps_layer",
-    role=Param(str, doc="constraint role"),
-    min_overlap_m2=Param(_NUMBER, False, 1.0, "fires when overlap > min_overlap_m2"),
+    role=Param((str, list), doc="constraint role, or a list of roles (any of them)"),
+    min_overlap_m2=Param(_NUMBER, False, 1.0, "fires when overlap > min_overlap_m2 ..."),
+    min_share=Param(_NUMBER, False, 0.0, "... and overlap share of the parcel >= min_share"),
     fields=Param(_TEXTS, False, None, "parcel fields that may say so instead of a layer"),
     values=Param(_TEXTS, False, None, "values of those fields that fire the rule"),
     exempt_field=Param(str, False, None, "field whose values exempt a parcel"),
     exempt_values=Param(_TEXTS, False, None, "values of exempt_field that exempt"),
+    exempt_role=Param(str, False, None, "role whose layer exempts the parcels it covers"),
+    exempt_min_share=Param(_NUMBER, False, 0.5, "share of a parcel exempt_role must cover"),
 )
 def overlaps_layer(
     ctx: Context,
     *,
-    role: str,
+    role: str | list[str],
     min_overlap_m2: float = 1.0,
+    min_share: float = 0.0,
     fields: list[str] | None = None,
     values: list[str] | None = None,
     exempt_field: str | None = None,
     exempt_values: list[str] | None = None,
+    exempt_role: str | None = None,
+    exempt_min_share: float = 0.5,
 ) -> Outcome:
-    """Overlap with a constraint layer above min_overlap_m2 (or a field saying so); value: m².
+    """Overlap with a constraint layer (or a field saying so); value: the overlap in m².
+
+    The overlap is the measured one, in which strips thinner than the
+    profile's ``position_tolerance_m`` do not count.
 
     Parameters
     ----------
     ctx
         What the rule is evaluated on.
     role
-        Constraint layer role, e.g. ``"eco_redline"``.
+        Constraint layer role, e.g. ``"eco_redline"``, or a list of roles: the
+        rule fires for a parcel in any of them.
     min_overlap_m2
-        Fires when the overlap is above this, in m².
+        Fires when the overlap is above this, in m² ...
+    min_share
+        ... and at least this share (0-1) of the parcel's area.
     fields
         Parcel fields that may say a parcel is in the layer instead.
     values
@@ -351,27 +439,52 @@ def overlaps_layer(
         A parcel field whose values can exempt a parcel.
     exempt_values
         Values of *exempt_field* that exempt a parcel.
+    exempt_role
+        A role whose layer exempts the parcels it covers (e.g. ``farmland_2009``:
+        farmland in the previous survey as well).
+    exempt_min_share
+        Share (0-1) of a parcel *exempt_role* must cover to exempt it.
 
     Returns
     -------
     Outcome
-        Value: the overlap in m² (NaN when the layer is not given); not
-        evaluable when neither the layer nor any of *fields* is there.
+        Value: the largest overlap in m² with any of the roles (NaN when no
+        layer is given); not evaluable when neither a layer nor any of *fields*
+        is there; parcels that *exempt_role* could exempt are flagged as not
+        evaluated when its layer is not given.
     """
     n = len(ctx.attributes)
-    column = get_role(role).overlap_column
+    roles = [role] if isinstance(role, str) else list(role)
     by_field, absent = _attribute_hits(ctx, fields, values)
-    have_layer = column in ctx.measures
-    overlap = ctx.measures[column].to_numpy(dtype=float) if have_layer else np.full(n, np.nan)
-    hit = (np.nan_to_num(overlap) > min_overlap_m2) | by_field
+    inside, no_layer = _in_layers(ctx, roles, min_overlap_m2, min_share)
+    columns = [
+        get_role(r).overlap_column for r in roles if get_role(r).overlap_column in ctx.measures
+    ]
+    overlap = ctx.measures[columns].max(axis=1).to_numpy(float) if columns else np.full(n, np.nan)
+    hit = inside | by_field
     exempt, _ = _attribute_hits(ctx, [exempt_field] if exempt_field else [], exempt_values)
+    unevaluated = None
+    if exempt_role is not None:
+        covered, no_exempt = _in_layers(ctx, [exempt_role], 0.0, exempt_min_share)
+        exempt |= covered
+        if no_exempt and hit.any():
+            unevaluated = hit.copy()
     usable_fields = [f for f in (fields or []) if f not in absent]
     missing = (
         ""
-        if have_layer or usable_fields
-        else f"no {role} layer" + (f" and no field {', '.join(fields)}" if fields else "")
+        if not no_layer or usable_fields
+        else no_layer + (f" and no field {', '.join(fields)}" if fields else "")
     )
-    return Outcome(hit & ~exempt, overlap, "m2", missing)
+    return Outcome(
+        hit & ~exempt,
+        overlap,
+        "m2",
+        missing,
+        unevaluated=unevaluated,
+        missing_on=f"exemption not checked: no {exempt_role} layer"
+        if unevaluated is not None
+        else "",
+    )
 
 
 @register(
@@ -407,19 +520,23 @@ def attribute_in(ctx: Context, *, fields: list[str], values: list[str]) -> Outco
     threshold_m2=Param(_NUMBER, doc="fires when the land-class area < threshold_m2"),
 )
 def area_below(ctx: Context, *, threshold_m2: float) -> Outcome:
-    """Land-class area (after KCXS) below a threshold; value: m².
+    """Land-class area (after KCXS) of the survey parcel below a threshold; value: m².
+
+    In split mode the survey parcel's area (``parcel_dlmj_m2``) is judged, never
+    a piece's: a piece is small only because the parcel was split.
 
     Parameters
     ----------
     ctx
         What the rule is evaluated on.
     threshold_m2
-        Fires when the land-class area (``dlmj_m2``) is below this, in m².
+        Fires when the survey parcel's land-class area is below this, in m².
 
     Returns
     -------
     Outcome
         Value: the land-class area in m².
     """
-    area = ctx.measures["dlmj_m2"].to_numpy(dtype=float)
+    column = "parcel_dlmj_m2" if "parcel_dlmj_m2" in ctx.measures else "dlmj_m2"
+    area = ctx.measures[column].to_numpy(dtype=float)
     return Outcome(area < threshold_m2, area, "m2")

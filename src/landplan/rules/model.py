@@ -19,10 +19,13 @@ from landplan.io.profiles import SHIPPED_PROFILES
 __all__ = [
     "DEFAULT_PARAMETERS",
     "DEFAULT_PROFILE",
+    "EXISTING_PBF_MODES",
+    "PARAMETERS",
     "POOLS",
     "SHIPPED_PROFILES",
     "STAGES",
     "STAGE_NAMES",
+    "Parameter",
     "Priority",
     "Profile",
     "Rule",
@@ -60,6 +63,11 @@ class Rule:
         What the rule says, in Chinese and English.
     source
         Where in the plan the rule comes from.
+    existing_pbf
+        For P rules, what the rule does to a parcel of the existing PBF:
+        ``"exit"`` (it leaves, as the 不得 cases say) or ``"may_exit"`` (a
+        调出 case the plan allows but does not require: the parcel stays PBF
+        with the rule recorded; new PBF is never drawn where it fires).
     """
 
     id: str
@@ -68,6 +76,7 @@ class Rule:
     zh: str
     en: str
     source: str
+    existing_pbf: str = "exit"
 
     @property
     def stage(self) -> Stage:
@@ -176,23 +185,147 @@ class Profile:
             "id": self.id, "name_zh": self.name_zh, "name_en": self.name_en,
             "source": self.source, "sha256": self.sha256, "parameters": dict(self.parameters),
             "rules": [{"id": r.id, "stage": r.stage, "kind": r.kind, "params": dict(r.params),
-                       "zh": r.zh, "en": r.en, "source": r.source} for r in self.rules],
+                       "zh": r.zh, "en": r.en, "source": r.source,
+                       "existing_pbf": r.existing_pbf} for r in self.rules],
             "priorities": {pool: [{"criterion": p.criterion, "params": dict(p.params),
                                    "zh": p.zh} for p in items]
                            for pool, items in self.priorities.items()},
         }  # fmt: skip
 
 
-#: Parameters every profile has, with their defaults.
-DEFAULT_PARAMETERS: Mapping[str, Any] = {
-    "reserve_share_of_pbf": 0.01,
-    "default_pbf_share_of_target": 0.91,
-    "recovery_classes": ["0201", "0202", "0204", "0301", "0302", "0305", "0307", "0404", "1104"],
-    "recovery_attributes": ["JKHF", "GCHF"],
-    "previous_class_field": "EDDLBM",
-    "previous_farmland_codes": ["011", "012", "013", "0101", "0102", "0103"],
-    "position_tolerance_m": 1.0,
+@dataclass(frozen=True)
+class Parameter:
+    """A profile parameter: its default, unit and the ground for the default.
+
+    Attributes
+    ----------
+    default
+        Value used when the profile does not give one.
+    unit
+        Unit of the value (``"share 0-1"``, ``"m"``, ``"codes"`` ...).
+    doc
+        What it means and the ground for its default (the plan's line, or
+        why a value was chosen where the plans are silent).
+    choices
+        The values allowed, for parameters that take one of a few words.
+    """
+
+    default: Any
+    unit: str
+    doc: str
+    choices: tuple[str, ...] = ()
+
+    def accepts(self, value: Any) -> bool:
+        """Whether *value* is acceptable for this parameter.
+
+        Parameters
+        ----------
+        value
+            A value given in a profile.
+
+        Returns
+        -------
+        bool
+            True when it has the default's type (and is a listed choice, a
+            share within 0-1, or a non-negative length, as the unit says).
+        """
+        if self.choices:
+            return value in self.choices
+        if isinstance(self.default, list):
+            return isinstance(value, list) and all(isinstance(v, str) for v in value)
+        if isinstance(self.default, str):
+            return isinstance(value, str)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return False
+        return 0 <= value <= 1 if self.unit == "share 0-1" else value >= 0
+
+    @property
+    def expected(self) -> str:
+        """What an acceptable value looks like, for messages.
+
+        Returns
+        -------
+        str
+            E.g. ``"a share between 0 and 1"``.
+        """
+        if self.choices:
+            return "one of " + ", ".join(self.choices)
+        if isinstance(self.default, list):
+            return "a list of texts"
+        if isinstance(self.default, str):
+            return "a text"
+        return (
+            "a share between 0 and 1"
+            if self.unit == "share 0-1"
+            else f"a number >= 0 ({self.unit})"
+        )
+
+
+#: Every profile parameter with its default, unit and ground.
+PARAMETERS: Mapping[str, Parameter] = {
+    "reserve_share_of_pbf": Parameter(
+        0.01,
+        "share 0-1",
+        "reserve target as a share of the county's PBF target; 003 附录5 注1: 储备区规模按"
+        "永久基本农田保护面积的1%予以落实 (a targets file's reserve column wins)",
+    ),
+    "default_pbf_share_of_target": Parameter(
+        0.9053,
+        "share 0-1",
+        "PBF target of a county with no target of its own, as a share of its protection "
+        "target; 003 ch.2: 476.04 万亩 PBF of 525.81 万亩 可长期稳定利用耕地 = 0.9053",
+    ),
+    "default_targets": Parameter(
+        "",
+        "shipped table",
+        "county targets used without a targets file: the name of a table shipped with "
+        "landplan (hengyang_county_targets = 003 附录5); empty for none",
+    ),
+    "recovery_classes": Parameter(
+        ["0201", "0202", "0204", "0301", "0302", "0305", "0307", "0404", "1104"],
+        "DLBM codes",
+        "classes of the recovery pool; 003 ch.8 §1 lists 果园, 茶园, 其他园地, 乔木林地, 竹林地, "
+        "灌木林地, 其他林地, 其他草地, 坑塘水面",
+    ),
+    "recovery_attributes": Parameter(
+        ["JKHF", "GCHF"], "ZZSXDM codes", "恢复属性: 即可恢复, 工程恢复 (专栏8-1 (1))"
+    ),
+    "previous_class_field": Parameter(
+        "EDDLBM", "field", "field holding the 二调 land class, when the parcels carry one"
+    ),
+    "previous_farmland_codes": Parameter(
+        ["011", "012", "013", "0101", "0102", "0103"],
+        "DLBM codes",
+        "二调 farmland classes (three-digit 二调 codes and 三调 codes)",
+    ),
+    "position_tolerance_m": Parameter(
+        1.0,
+        "m",
+        "overlap strips thinner than this do not count: layers drawn along survey parcel "
+        "edges disagree by decimetres between vintages, datums and reprojections; 1 m is "
+        "above the 三调 boundary-capture tolerance for clear boundaries on 1:5000 imagery "
+        "(0.3 mm on the map = 1.5 m) halved, and far below any parcel width that matters",
+    ),
+    "pbf_existing_min_share": Parameter(
+        0.5,
+        "share 0-1",
+        "a parcel is existing PBF when the pbf_existing layer covers at least this share of "
+        "it: PBF layers are drawn from survey parcels, so a parcel is in or out; a majority "
+        "decides where they were redrawn",
+    ),
+    "farmland_slope_source": Parameter(
+        "survey",
+        "survey or dem",
+        "what decides a farmland parcel's slope where both are known: the survey's GDPDJB "
+        "grade (the plans' slope statistics use it) or the DEM's mean slope; each falls "
+        "back on the other",
+        ("survey", "dem"),
+    ),
 }
+#: Parameters every profile has, with their defaults.
+DEFAULT_PARAMETERS: Mapping[str, Any] = {name: p.default for name, p in PARAMETERS.items()}
+#: What a P rule may do to existing PBF (:attr:`Rule.existing_pbf`).
+EXISTING_PBF_MODES = ("exit", "may_exit")
 POOLS = ("pbf", "reserve", "recovery")
 
 

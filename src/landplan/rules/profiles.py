@@ -65,7 +65,15 @@ def load_profile(name_or_path: str | Path | Profile = DEFAULT_PROFILE) -> Profil
         raise ProfileError(problems)
     head = data["profile"]
     rules = tuple(
-        Rule(r["id"], r["kind"], dict(r.get("params", {})), r["zh"], r["en"], r["source"])
+        Rule(
+            r["id"],
+            r["kind"],
+            dict(r.get("params", {})),
+            r["zh"],
+            r["en"],
+            r["source"],
+            existing_pbf=r.get("existing_pbf", "exit"),
+        )
         for r in data["rules"]
     )
     priorities = {
@@ -117,8 +125,9 @@ def _merge(base: dict[str, Any], own: dict[str, Any], origin: str) -> dict[str, 
     """Profile data *own* applied on top of its base profile's data *base*.
 
     Own rules replace base rules of the same ID (or the one named by ``replaces``) in
-    place, or join the end of their stage; ``remove`` drops base rules; parameters and
-    priority pools override.
+    place, or join the end of their stage; an own rule without a ``kind`` amends the
+    base rule of its ID (its source, texts, ``existing_pbf`` or params, key by key);
+    ``remove`` drops base rules; parameters and priority pools override.
     """
     head = own.get("profile", {})
     removed = list(head.get("remove", []))
@@ -138,6 +147,9 @@ def _merge(base: dict[str, Any], own: dict[str, Any], origin: str) -> dict[str, 
     for rule in own.get("rules", []):
         ids = [r.get("id") for r in rules]
         target = rule.get("replaces", rule.get("id"))
+        if target in ids and "kind" not in rule and "replaces" not in rule:
+            rules[ids.index(target)] = {**rules[ids.index(target)], **rule}  # an amendment
+            continue
         if target in ids:
             rules[ids.index(target)] = {k: v for k, v in rule.items() if k != "replaces"}
             continue

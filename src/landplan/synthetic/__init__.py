@@ -91,7 +91,11 @@ def generate(
     counties = layout_counties(n_parcels)
     land = build_landscape(counties, rng)
     farmland_m2: dict[str, float] = {}
-    pbf_parts: dict[str, list[gpd.GeoDataFrame]] = {"pbf_2017": [], "pbf_existing": []}
+    pbf_parts: dict[str, list[gpd.GeoDataFrame]] = {
+        "pbf_2017": [],
+        "pbf_existing": [],
+        "farmland_2009": [],
+    }
     first_id = 1
     for county in counties:
         if progress:

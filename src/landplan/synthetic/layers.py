@@ -132,12 +132,33 @@ def constraint_layers(land: Landscape, rng: np.random.Generator) -> dict[str, gp
         "natural_forest": _blobs(np.c_[_some(steep, 2)[:, :2], _some(steep, 2)[:, 3] * 1.0], rng),
         "desertified": _blobs(np.c_[rough[:, :2], np.full(len(rough), 220.0)], rng),
         "green_heart": [_blob((x0 + x1) / 2, (y0 + y1) / 2, 0.12 * min(x1 - x0, y1 - y0), rng)],
+        # drawn last so that the layers above stay as they were
+        "river_channel": [ln.buffer(hw * 0.8) for ln in rivers],
+        "flood_10yr": [ln.buffer(hw * 1.9) for ln in rivers],
+        "polder_double_return": _blobs(
+            np.c_[_some(intake_xy, 3), np.full(len(_some(intake_xy, 3)), 260.0)], rng
+        ),
+        "reservoir_expropriation": _blobs(
+            np.c_[intake_xy + 400.0, np.full(len(intake_xy), 180.0)], rng
+        ),
+        "return_forest_2014": _blobs(
+            np.c_[_some(hills, 5, 2)[:, :2], _some(hills, 5, 2)[:, 3] * 0.7], rng
+        ),
+        "major_project": _blobs(
+            np.c_[towns[:, 0] - towns[:, 2] * 1.3, towns[:, 1], towns[:, 2] * 0.15], rng
+        ),
+        "former_plan_construction": _blobs(
+            np.c_[towns[:, 0], towns[:, 1] + towns[:, 2] * 1.2, towns[:, 2] * 0.2], rng
+        ),
+        "strategic_mining": _blobs(
+            np.c_[_some(mines, 2), np.full(len(_some(mines, 2)), 250.0)], rng
+        ),
     }
     return {name: _frame(geoms, name) for name, geoms in layers.items()}
 
 
 def pbf_layers(parcels: gpd.GeoDataFrame, rng: np.random.Generator) -> dict[str, gpd.GeoDataFrame]:
-    """PBF of 2017 and the current PBF, as parcel polygons (as 永久基本农田图斑 are).
+    """PBF of 2017, the current PBF and 二调 farmland, as parcel polygons (as 永久基本农田图斑 are).
 
     Parameters
     ----------
@@ -149,7 +170,8 @@ def pbf_layers(parcels: gpd.GeoDataFrame, rng: np.random.Generator) -> dict[str,
     Returns
     -------
     dict of str to geopandas.GeoDataFrame
-        ``pbf_2017`` and ``pbf_existing``: the parcels' ``BSM``, ``DLBM``,
+        ``pbf_2017``, ``pbf_existing`` and ``farmland_2009`` (二调 farmland): the
+        parcels' ``BSM``, ``DLBM``,
         ``ZLDWDM`` and geometry.
     """
     farm = parcels["DLBM"].str[:4].isin(FARMLAND_CODES).to_numpy()
@@ -161,8 +183,15 @@ def pbf_layers(parcels: gpd.GeoDataFrame, rng: np.random.Generator) -> dict[str,
     r2 = rng.random(len(parcels))
     existing = (in_2017 & (r2 < 0.95)) | (~in_2017 & farm & (r2 < 0.05))
     existing |= ~farm & parcels["DLBM"].str[:2].isin(["02", "03"]).to_numpy() & (r2 < 0.004)
+    # 二调 farmland: today's farmland (most of it was farmland then too) and the
+    # garden/forest parcels that carry a recovery attribute (farmland in 二调)
+    was_farm = farm | parcels["ZZSXDM"].isin(["JKHF", "GCHF"]).to_numpy()
     out = {}
-    for name, mask in (("pbf_2017", in_2017), ("pbf_existing", existing)):
+    for name, mask in (
+        ("pbf_2017", in_2017),
+        ("pbf_existing", existing),
+        ("farmland_2009", was_farm),
+    ):
         sel = parcels.loc[mask, ["BSM", "DLBM", "ZLDWDM", "geometry"]]
         out[name] = gpd.GeoDataFrame(sel.reset_index(drop=True), crs=parcels.crs)
     return out
