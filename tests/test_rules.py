@@ -228,9 +228,7 @@ def test_the_survey_grade_decides_farmland_slope_by_default(tmp_path) -> None:
 def test_a_slope_rule_reports_parcels_it_cannot_judge() -> None:
     """Recovery slope rules (003 ch.5 §3: 不得在 25 度以上陡坡地上整治耕地) on gardens, where
     the survey fills no GDPDJB: without a DEM they cannot judge them, and say so per county."""
-    parcels = square_parcels(
-        3, 1, DLBM=["0201"] * 3, ZZSXDM=["JKHF"] * 3, GDPDJB=[5, None, None]
-    )
+    parcels = square_parcels(3, 1, DLBM=["0201"] * 3, ZZSXDM=["JKHF"] * 3, GDPDJB=[5, None, None])
     result = classify(parcels)
     assert result.evidence.hits["C_SLOPE_GT25"].tolist() == [True, False, False]
     found = [

@@ -1,7 +1,7 @@
 """Audit of an existing PBF layer (003 专栏 4-3 核实, 004 ch.4 §2) and survey validation.
 
 PBF parcels are the parcels covered by the ``pbf_existing`` layer (at least
-``audit_pbf_min_share`` of their area), or every parcel when no such layer
+the profile's ``pbf_existing_min_share`` of their area), or every parcel when no such layer
 is given (the file is itself a PBF layer).  Findings, one row per parcel
 and check, come in three categories:
 
@@ -27,7 +27,6 @@ import pandas as pd
 
 from landplan.core.errors import worst_severity
 from landplan.core.roles import get_role
-from landplan.core.units import M2_PER_MU
 from landplan.engines.pipeline import ClassifyJob, evaluate_frame
 from landplan.measure.parcels import Measurement
 from landplan.outputs.aggregate import county_table
@@ -37,7 +36,6 @@ from landplan.rules.profiles import load_profile
 from landplan.survey.validate import FINDING_COLUMNS, finding_rows, validate_attributes
 
 __all__ = [
-    "AUDIT_DEFAULTS",
     "BREAKS_RULE",
     "NOT_ACTUAL",
     "POOR_QUALITY",
@@ -53,15 +51,6 @@ POOR_QUALITY = "质量不优"
 #: Finding category: PBF breaking another delineation (stage P) rule.
 BREAKS_RULE = "违反划定规则"
 _QUALITY_RULES = {"P_SLOPE_GT25", "P_STRICT_POLLUTION"}
-#: Audit parameters, overridden by the profile's: least PBF share of a parcel,
-#: fragment area (m²) and the lowest quality grade (GDDB) counted as low.
-AUDIT_DEFAULTS = {
-    "audit_pbf_min_share": 0.5,
-    "audit_fragment_m2": M2_PER_MU,
-    "audit_low_grade_min": 13,
-}
-
-
 @dataclass(frozen=True)
 class Audit:
     """Findings (one row per parcel and check) and a per-county summary."""
@@ -125,7 +114,8 @@ def audit_pbf(
         (without it every parcel is PBF).
     profile
         A shipped profile name, a TOML path or a loaded profile; its
-        parameters override :data:`AUDIT_DEFAULTS`.
+        parameters ``pbf_existing_min_share``, ``audit_fragment_m2`` and
+        ``audit_low_grade_min`` set the audit's thresholds.
     fields
         Mapping of canonical 三调 field names to the parcels' columns.
     source
@@ -138,12 +128,12 @@ def audit_pbf(
         measurement and the evidence.
     """
     loaded = load_profile(profile)
-    params = {**AUDIT_DEFAULTS, **loaded.parameters}
+    params = loaded.parameters
     done = evaluate_frame(
         parcels, layers or {}, ClassifyJob(loaded, dem=dem, fields=fields, source=source)
     )
     attrs, measurement, evidence = done.context.attributes, done.measurement, done.evidence
-    pbf = pbf_parcels(measurement.table, float(params["audit_pbf_min_share"]))
+    pbf = pbf_parcels(measurement.table, float(params["pbf_existing_min_share"]))
     area = measurement.table["dlmj_m2"].to_numpy(dtype=float)
     grade = attrs["GDDB"].to_numpy(dtype=float, na_value=np.nan)
     farm = attrs["IS_FARMLAND"].to_numpy(dtype=bool)

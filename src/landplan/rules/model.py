@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from landplan.core.units import M2_PER_MU
 from landplan.io.profiles import SHIPPED_PROFILES
 
 __all__ = [
@@ -172,16 +173,38 @@ class Profile:
         """
         return tuple(r.id for r in self.rules)
 
+    def parameter_docs(self) -> list[dict[str, Any]]:
+        """Every parameter with its value here, default, unit and ground.
+
+        Returns
+        -------
+        list of dict
+            ``name``, ``value``, ``default``, ``unit`` and ``doc`` per
+            parameter of :data:`PARAMETERS`, in that order.
+        """
+        return [
+            {
+                "name": name,
+                "value": self.parameters.get(name, spec.default),
+                "default": spec.default,
+                "unit": spec.unit,
+                "doc": spec.doc,
+            }
+            for name, spec in PARAMETERS.items()
+        ]
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable description (``landplan rules --json``).
 
         Returns
         -------
         dict
-            ID, names, source, hash, parameters, rules (with their stages) and
-            priorities per pool, as plain dicts and lists.
+            ID, names, source, hash, parameters (values and, under
+            ``parameter_docs``, units and grounds), rules (with their stages)
+            and priorities per pool, as plain dicts and lists.
         """
         return {
+            "parameter_docs": self.parameter_docs(),
             "id": self.id, "name_zh": self.name_zh, "name_en": self.name_en,
             "source": self.source, "sha256": self.sha256, "parameters": dict(self.parameters),
             "rules": [{"id": r.id, "stage": r.stage, "kind": r.kind, "params": dict(r.params),
@@ -312,6 +335,18 @@ PARAMETERS: Mapping[str, Parameter] = {
         "a parcel is existing PBF when the pbf_existing layer covers at least this share of "
         "it: PBF layers are drawn from survey parcels, so a parcel is in or out; a majority "
         "decides where they were redrawn",
+    ),
+    "audit_fragment_m2": Parameter(
+        M2_PER_MU,
+        "m2",
+        "PBF audit: a PBF parcel smaller than this is a fragment (质量不优, 003 专栏4-3 "
+        "零星分散); 1 亩, the smallest unit the plans count PBF in",
+    ),
+    "audit_low_grade_min": Parameter(
+        13,
+        "GDDB grade",
+        "PBF audit: quality grades from this one down count as low (GDDB 13-15 低等地, the "
+        "survey's grading), 划劣不划优 in 003 专栏4-3",
     ),
     "farmland_slope_source": Parameter(
         "survey",
