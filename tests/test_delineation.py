@@ -93,3 +93,32 @@ def test_without_the_layer_the_selection_runs_from_scratch() -> None:
     assert result.parcels["lp_class"].tolist() == ["GENERAL", "GENERAL", "RESERVE", "PBF"]
     assert (result.parcels["lp_pbf_change"] == "").all()
     assert result.pbf_changes is None
+
+
+def test_a_shapefile_gets_the_change_under_a_dbf_safe_name(tmp_path) -> None:
+    a = areas()
+    result = classify(
+        four(), layers={"pbf_existing": squares(0, 1)}, targets={"430421": float(a[0])}
+    )
+    out = tmp_path / "result.shp"
+    result.to_file(out)
+    back = gpd.read_file(out)
+    assert back["lp_pbfchg"].fillna("").tolist() == ["KEPT", "KEPT", "", ""]
+
+
+def test_the_manifest_says_which_mode_ran() -> None:
+    with_layer = classify(four(), layers={"pbf_existing": squares(0)})
+    assert with_layer.manifest["parameters"]["pbf_mode"] == "existing PBF first"
+    assert classify(four()).manifest["parameters"]["pbf_mode"] == "from scratch"
+
+
+def test_landplan_rules_lists_the_parameters_with_units_and_grounds() -> None:
+    from click.testing import CliRunner
+
+    from landplan.cli import main
+
+    out = CliRunner().invoke(main, ["rules"]).output
+    line = next(x for x in out.splitlines() if x.startswith("position_tolerance_m"))
+    assert " m: " in line and "1.0" in line
+    line = next(x for x in out.splitlines() if x.startswith("reserve_share_of_pbf"))
+    assert "附录5" in line

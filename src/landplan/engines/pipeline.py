@@ -50,6 +50,7 @@ log = logging.getLogger(__name__)
 OUTPUT_COLUMNS = {
     "area_m2": "lp_area_m2",
     "dlmj_m2": "lp_dlmj_m2",
+    "parcel_dlmj_m2": "lp_pdlmj",
     "tbmj_rel_diff": "lp_tbmjdif",
     "slope_mean_deg": "lp_slope",
     "slope_gt15_share": "lp_s15",
@@ -134,7 +135,9 @@ def evaluate_frame(
     whole_areas = parcel_areas_of(frame) if job.split else None
     if job.split:
         with stage("split"):
-            frame = split_parcels(frame, layers)
+            frame = split_parcels(
+                frame, layers, tolerance_m=float(job.profile.parameters["position_tolerance_m"])
+            )
     attrs = attributes if attributes is not None and not job.split else None
     if attrs is None:
         with stage("attributes"):
@@ -146,6 +149,7 @@ def evaluate_frame(
         fields=job.fields,
         source=job.source,
         attributes=attrs,
+        tolerance_m=float(job.profile.parameters["position_tolerance_m"]),
     )
     if whole_areas is not None:
         measurement = dataclasses.replace(

@@ -18,7 +18,6 @@ import pandas as pd
 import pyogrio
 from pyproj import CRS
 
-from landplan.core.crs import require_crs
 from landplan.core.errors import CRSError, InputError, OutputExistsError, Problem, ReadError
 from landplan.core.roles import get_role
 from landplan.io.encoding import shapefile_encoding
@@ -27,6 +26,7 @@ from landplan.survey.schema import check_fields
 __all__ = [
     "PARCEL_LAYER_NAMES",
     "PARCEL_SUFFIXES",
+    "SHAPEFILE_NAMES",
     "LayerInput",
     "PathLike",
     "ReadOptions",
@@ -75,13 +75,19 @@ def parcel_files(path: PathLike) -> list[Path]:
     """
     path = Path(path)
     if not path.exists():
-        raise ReadError(f"{path}: no such file or directory", code="FILE_MISSING")
+        raise ReadError(
+            f"{path}: no such file or directory; check the path (relative paths start in "
+            f"the current folder, {Path.cwd()})",
+            code="FILE_MISSING",
+        )
     if not path.is_dir() or path.suffix.lower() == ".gdb":
         return [path]
     files = sorted(p for p in path.iterdir() if p.suffix.lower() in PARCEL_SUFFIXES)
     if not files:
         raise ReadError(
-            f"{path}: no parcel files ({', '.join(PARCEL_SUFFIXES)}) in it", code="NO_PARCEL_FILES"
+            f"{path}: no parcel files ({', '.join(PARCEL_SUFFIXES)}) in it; give the folder "
+            "holding the delivered parcel files, or one file",
+            code="NO_PARCEL_FILES",
         )
     return files
 
@@ -139,7 +145,9 @@ def list_layers(path: PathLike) -> list[str]:
         return [str(name) for name in pyogrio.list_layers(path)[:, 0]]
     except Exception as exc:  # pyogrio raises several DataSourceError subclasses
         raise ReadError(
-            f"{path}: not a readable vector file ({exc})", code="VECTOR_UNREADABLE"
+            f"{path}: not a readable vector file ({exc}); give a GeoPackage, Shapefile (with "
+            "its .shx and .dbf), GeoParquet, GeoJSON or FileGDB",
+            code="VECTOR_UNREADABLE",
         ) from exc
 
 
@@ -186,7 +194,7 @@ def read_layer(
         Text encoding of a shapefile, when it cannot be decided from the file.
     crs
         CRS to assume when the file declares none (e.g. a shapefile without
-        ``.prj``).  A file that declares a different CRS is an error.
+        ``.prj``); a file that declares a CRS keeps it.
     columns
         Read only these attribute columns.
     preferred_layers
@@ -206,7 +214,7 @@ def read_layer(
         :class:`~landplan.core.errors.EncodingError` when a shapefile's
         encoding cannot be decided.
     CRSError
-        The file declares a CRS other than *crs*.
+        ``CRS_INVALID`` when *crs* is not a CRS.
 
     Examples
     --------
@@ -219,7 +227,11 @@ def read_layer(
     layer = layer or spec_layer
     source = f"{path}" + (f"|layername={layer}" if layer else "")
     if not path.exists():
-        raise ReadError(f"{path}: no such file or directory", code="FILE_MISSING")
+        raise ReadError(
+            f"{path}: no such file or directory; check the path (a layer inside a file is "
+            "named 'file.gpkg|layername=NAME')",
+            code="FILE_MISSING",
+        )
     suffix = path.suffix.lower()
     if suffix in _PARQUET:
         frame = _read_parquet(path, columns)
@@ -236,7 +248,9 @@ def read_layer(
             )
         except Exception as exc:  # DataSourceError, DataLayerError, FieldError ...
             raise ReadError(
-                f"{source}: cannot read as a vector layer: {exc}", code="VECTOR_UNREADABLE"
+                f"{source}: cannot read as a vector layer: {exc}; give a GeoPackage, Shapefile "
+                "(with its .shx and .dbf), GeoParquet, GeoJSON or FileGDB",
+                code="VECTOR_UNREADABLE",
             ) from exc
     if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry is None:
         raise ReadError(f"{source}: has no geometry column", code="GEOMETRY_MISSING")
@@ -253,24 +267,41 @@ def _read_parquet(path: Path, columns: list[str] | None) -> gpd.GeoDataFrame:
 
 
 def _apply_crs(frame: gpd.GeoDataFrame, crs: Any, source: str) -> gpd.GeoDataFrame:
+    """The file's CRS, or *crs* when the file declares none."""
     if crs is None:
         return frame
-    wanted = CRS.from_user_input(crs)
+    try:
+        wanted = CRS.from_user_input(crs)
+    except Exception as exc:  # pyproj.exceptions.CRSError and TypeError
+        raise CRSError(
+            Problem(
+                "CRS_INVALID",
+                f"{crs!r} is not a coordinate reference system ({exc}); give an EPSG code "
+                "such as EPSG:4546 (CGCS2000 3° Gauss-Krüger CM 111E) or EPSG:4490.",
+                "--crs",
+            )
+        ) from None
     if frame.crs is None:
         log.info("%s: no CRS in the file, using %s as given", source, wanted.name)
         return frame.set_crs(wanted)
     if not CRS.from_user_input(frame.crs).equals(wanted):
-        raise CRSError(
-            [
-                Problem(
-                    "CRS_CONFLICT",
-                    f"file declares {frame.crs.name} but crs={wanted.name} was given; "
-                    "drop the crs option to use the file's CRS, or fix the file.",
-                    source,
-                )
-            ]
-        )
+        log.info("%s: keeps the CRS it declares, %s", source, frame.crs.name)
     return frame
+
+
+def _crs_missing(source: str, spec: PathLike) -> Problem:
+    """How to give the CRS of the file *spec* (named *source*), which declares none."""
+    path, _ = split_layer_spec(spec)
+    fix = f"add {path.with_suffix('.prj').name} beside it" if path.suffix.lower() == ".shp" else ""
+    return Problem(
+        "CRS_MISSING",
+        "the file declares no coordinate reference system. "
+        + (f"{fix[0].upper()}{fix[1:]}, or give" if fix else "Give")
+        + " the CRS with --crs EPSG:NNNN (API ReadOptions(crs=...)): it is the CRS of every "
+        "input file that declares none, parcels and constraint layers alike. 三调 data use "
+        "CGCS2000: EPSG:4490 geographic, or a Gauss-Krüger zone EPSG:4513-4554.",
+        source,
+    )
 
 
 @dataclass(frozen=True)
@@ -284,12 +315,13 @@ class ReadOptions:
     encoding
         Text encoding of a shapefile, when it cannot be decided from the file.
     crs
-        CRS to assume when the file declares none.
+        CRS of every input file that declares none (parcels and constraint
+        layers); files that declare one keep theirs.
     """
 
     fields: Mapping[str, str] | None = None  # canonical 三调 name -> column
     encoding: str | None = None  # shapefile text encoding
-    crs: Any = None  # CRS of a file that declares none
+    crs: Any = None  # CRS of every input file that declares none
 
 
 def read_parcels(
@@ -330,7 +362,7 @@ def read_parcels(
         The file cannot be read.
     InputError
         No CRS, required fields missing or mapped to absent columns (every
-        problem listed), or a CRS other than *crs* declared by the file.
+        problem listed), or a *crs* that is not a CRS.
 
     Examples
     --------
@@ -343,11 +375,7 @@ def read_parcels(
         path, layer=layer, encoding=encoding, crs=crs, preferred_layers=PARCEL_LAYER_NAMES
     )
     source = str(path)
-    problems: list[Problem] = []
-    try:
-        require_crs(frame, source)
-    except CRSError as exc:
-        problems.extend(exc.problems)
+    problems = [] if frame.crs is not None else [_crs_missing(source, path)]
     problems.extend(check_fields(frame.columns, fields, source))
     if problems:
         raise InputError(problems)
@@ -359,7 +387,7 @@ LayerInput: TypeAlias = "str | Path | gpd.GeoDataFrame | gpd.GeoSeries"
 
 
 def read_role_layers(
-    layers: Mapping[str, LayerInput] | None,
+    layers: Mapping[str, LayerInput] | None, *, crs: Any = None
 ) -> dict[str, gpd.GeoDataFrame | gpd.GeoSeries]:
     """Constraint layers by role: in-memory layers kept, paths read.
 
@@ -370,6 +398,8 @@ def read_role_layers(
     ----------
     layers
         Role → path (``path|layername=NAME`` allowed) or GeoDataFrame/GeoSeries.
+    crs
+        CRS of every file that declares none; files that declare one keep it.
 
     Returns
     -------
@@ -379,18 +409,25 @@ def read_role_layers(
     Raises
     ------
     InputError
-        An unknown role (the known ones listed).
+        An unknown role (the known ones listed), or files without a CRS when
+        *crs* is not given (every one listed).
     ReadError
         A file that cannot be read.
     """
     for role in layers or {}:
         get_role(role)
-    return {
-        role: value
-        if isinstance(value, gpd.GeoDataFrame | gpd.GeoSeries)
-        else read_layer(value, preferred_layers=(role,))
-        for role, value in (layers or {}).items()
-    }
+    read: dict[str, gpd.GeoDataFrame | gpd.GeoSeries] = {}
+    problems = []
+    for role, value in (layers or {}).items():
+        if isinstance(value, gpd.GeoDataFrame | gpd.GeoSeries):
+            read[role] = value
+            continue
+        read[role] = read_layer(value, crs=crs, preferred_layers=(role,))
+        if read[role].crs is None:
+            problems.append(_crs_missing(f"{role}={value}", value))
+    if problems:
+        raise CRSError(problems)
+    return read
 
 
 def check_writable(path: PathLike, *, overwrite: bool) -> Path:
@@ -424,6 +461,10 @@ def check_writable(path: PathLike, *, overwrite: bool) -> Path:
     return path
 
 
+#: Shapefile (DBF, at most 10 characters) names of output columns with longer names.
+SHAPEFILE_NAMES = {"lp_pbf_change": "lp_pbfchg"}
+
+
 def write_layer(
     frame: gpd.GeoDataFrame,
     path: PathLike,
@@ -434,7 +475,8 @@ def write_layer(
     """Write a layer as GeoPackage, Shapefile or GeoParquet, by the path's suffix.
 
     A new GeoPackage is version 1.2 (read by QGIS 3.22 without warnings); a
-    shapefile is written in UTF-8 with a ``.cpg``.
+    shapefile is written in UTF-8 with a ``.cpg``, columns longer than a DBF
+    field name renamed by :data:`SHAPEFILE_NAMES`.
 
     Parameters
     ----------
@@ -458,6 +500,7 @@ def write_layer(
         options["dataset_options"] = {"VERSION": "1.2"} if not path.exists() else None
     elif suffix == ".shp":
         options["encoding"] = "UTF-8"
+        frame = frame.rename(columns=SHAPEFILE_NAMES)
     pyogrio.write_dataframe(
         frame,
         path,
