@@ -153,10 +153,30 @@ def test_missing_prj(tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r"CRS_MISSING.*\.prj"):
         read_parcels(path)
     assert read_parcels(path, crs="EPSG:4547").crs.to_epsg() == 4547
+    # crs= is the CRS of files that declare none: a file that declares one keeps it
     with_prj = tmp_path / "b.gpkg"
     write_layer(chinese_parcels(), with_prj)
-    with pytest.raises(CRSError, match="CRS_CONFLICT"):
-        read_parcels(with_prj, crs="EPSG:4546")
+    assert read_parcels(with_prj, crs="EPSG:4546").crs.to_epsg() == 4547
+    with pytest.raises(CRSError, match="CRS_INVALID"):
+        read_parcels(path, crs="EPSG:1")
+
+
+def test_constraint_layers_without_prj_take_the_crs_given(tmp_path: Path) -> None:
+    from landplan.io.layers import read_role_layers
+
+    redline = write_shp(chinese_parcels(), tmp_path / "红线.shp", "UTF-8", cpg="UTF-8", ldid=None)
+    redline.with_suffix(".prj").unlink()
+    dev = tmp_path / "dev.gpkg"
+    write_layer(chinese_parcels().to_crs(4546), dev)
+    layers = {"eco_redline": str(redline), "dev_boundary": str(dev)}
+    with pytest.raises(CRSError) as info:
+        read_role_layers(layers)
+    assert [p.code for p in info.value.problems] == ["CRS_MISSING"]
+    assert "红线.prj" in info.value.problems[0].message
+    assert "eco_redline=" in info.value.problems[0].source
+    read = read_role_layers(layers, crs="EPSG:4547")
+    assert read["eco_redline"].crs.to_epsg() == 4547
+    assert read["dev_boundary"].crs.to_epsg() == 4546  # declared: kept
 
 
 def test_unreadable_inputs(tmp_path: Path) -> None:

@@ -22,7 +22,6 @@ import geopandas as gpd
 import pandas as pd
 
 from landplan.core.timing import stage
-from landplan.core.units import M2_PER_WANMU
 from landplan.engines import Engine, resolve_engine, run
 from landplan.engines.pipeline import ClassifyJob, measured_frame
 from landplan.io.layers import (
@@ -35,7 +34,7 @@ from landplan.io.layers import (
     write_table,
 )
 from landplan.io.manifest import build_manifest, run_inputs
-from landplan.io.targets import CountyTargets, read_targets
+from landplan.io.targets import PBF_COLUMN, TargetsInput, load_targets
 from landplan.measure.parcels import Measurement, measure_parcels
 from landplan.outputs.aggregate import summarize_measures_by_county
 from landplan.outputs.result import Result
@@ -48,32 +47,15 @@ __all__ = ["LayerInput", "MeasuredLayer", "classify", "measure_files"]
 log = logging.getLogger(__name__)
 
 
-def _targets(
-    targets: str | Path | pd.DataFrame | Mapping[str, float] | None, column: str
-) -> CountyTargets | None:
-    if targets is None:
-        return None
-    if isinstance(targets, str | Path):
-        return CountyTargets(read_targets(targets, column=column), source=str(targets))
-    if isinstance(targets, pd.DataFrame):
-        return CountyTargets(
-            {
-                str(c): float(v) * M2_PER_WANMU
-                for c, v in zip(targets["county_code"], targets[column], strict=True)
-            },
-            source="targets table",
-        )
-    return CountyTargets({str(k): float(v) for k, v in targets.items()}, source="targets mapping")
-
-
 def classify(
     parcels: str | Path | gpd.GeoDataFrame,
     *,
     dem: str | Path | None = None,
     layers: Mapping[str, LayerInput] | None = None,
     profile: str | Path | Profile = DEFAULT_PROFILE,
-    targets: str | Path | pd.DataFrame | Mapping[str, float] | None = None,
-    targets_column: str = "pbf_2035_wanmu",
+    targets: TargetsInput | None = None,
+    targets_column: str = PBF_COLUMN,
+    targets_county_column: str | None = None,
     split: bool = False,
     fields: Mapping[str, str] | None = None,
     read: ReadOptions | None = None,
@@ -97,18 +79,25 @@ def classify(
         A shipped profile name (``hunan-hengyang``, ``hunan-xiangtan``), a
         TOML path or a loaded :class:`~landplan.rules.Profile`.
     targets
-        Per-county PBF targets: a CSV path or DataFrame with ``county_code``
-        and *targets_column* (万亩), or a mapping county → m².  Without it, a
-        profile share of each county's protection target.
+        Per-county PBF targets: a CSV (UTF-8, GBK ...) or XLSX file or a
+        DataFrame with a county-code column and *targets_column* (万亩), or a
+        mapping county → m²; Chinese headers (行政区代码, 永久基本农田保护面积
+        ...) are recognised, a reserve column (``pbf_reserve_wanmu``, 储备区)
+        is read too (:mod:`landplan.io.targets`).  Without it, a profile
+        share of each county's protection target.
     targets_column
-        Column of the targets CSV or DataFrame that holds the PBF targets.
+        Column of the targets file or DataFrame that holds the PBF targets.
+    targets_county_column
+        Column holding the county codes, when its header is not recognised.
     split
         Cut parcels along constraint boundaries and judge each piece.
     fields
         Mapping of canonical 三调 field names to the parcels' columns.
     read
-        Encoding and CRS for reading a parcel file that needs them (its
-        ``fields`` are used when *fields* is not given).
+        Encoding, CRS and field mapping for reading the inputs: the encoding
+        and fields apply to the parcel file (its ``fields`` are used when
+        *fields* is not given), the CRS to every input file that declares
+        none, parcels and constraint layers alike.
     engine
         ``"single"`` (one process), ``"processes"`` (one task per county on
         *workers* local processes) or ``"dask"`` (one task per county on a
@@ -141,8 +130,11 @@ def classify(
     InvalidParcelsError
         Parcels with error-severity problems, named by BSM, unless *skip_invalid*.
     InputError
-        An unknown engine, a scheduler with an engine other than ``dask``, or
-        (county engines) a parcel index with duplicate labels.
+        An unknown engine, a scheduler with an engine other than ``dask``,
+        (county engines) a parcel index with duplicate labels, or targets
+        that are malformed or name none of the parcels' counties.
+    ReadError
+        An input file that cannot be read.
 
     Examples
     --------
@@ -168,13 +160,13 @@ def classify(
     job = ClassifyJob(
         profile=loaded,
         dem=None if dem is None else str(dem),
-        targets=_targets(targets, targets_column),
+        targets=load_targets(targets, column=targets_column, county_column=targets_county_column),
         split=split,
         fields=fields,
         source=source,
     )
     with stage("read layers"):
-        role_layers = read_role_layers(layers)
+        role_layers = read_role_layers(layers, crs=read.crs)
     result = run(
         frame,
         role_layers,
@@ -199,10 +191,12 @@ def classify(
             "skip_invalid": skip_invalid,
             "engine": engine,
             "targets_column": targets_column,
+            "targets_county_column": targets_county_column,
             "fields": dict(fields or {}),
             "encoding": read.encoding,
             "crs": None if read.crs is None else str(read.crs),
             "profile_parameters": dict(loaded.parameters),
+            "pbf_mode": "existing PBF first" if "pbf_existing" in role_layers else "from scratch",
         },
     )
     return dataclasses.replace(result, manifest=manifest)
@@ -262,7 +256,7 @@ def measure_files(
     measurement = measure_parcels(
         frame,
         dem=None if dem is None else str(dem),
-        layers=read_role_layers(layers),
+        layers=read_role_layers(layers, crs=read.crs),
         fields=read.fields,
         source=str(parcels),
     )

@@ -42,6 +42,8 @@ EXIT_FINDINGS, EXIT_USAGE, EXIT_UNREADABLE = 1, 2, 3
 
 
 def _handle_errors(func: F) -> F:
+    """Map landplan's errors to one message on stderr and the exit code the README defines."""
+
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
@@ -55,8 +57,52 @@ def _handle_errors(func: F) -> F:
         except LandplanError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(EXIT_USAGE)
+        except OSError as exc:  # a file or folder the system refuses to read or write
+            name = f" {exc.filename}" if exc.filename else ""
+            click.echo(
+                f"error: [FILE_ACCESS]{name}: {exc.strerror or exc}. Check that the path "
+                "exists and that you may read it (inputs) or write there (outputs).",
+                err=True,
+            )
+            sys.exit(EXIT_UNREADABLE)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _usage_exit(exc: click.UsageError) -> click.exceptions.Exit:
+    """Print a usage error as one ``error: [USAGE] ...`` line naming the help to read."""
+    command = exc.ctx.command_path if exc.ctx is not None else "landplan"
+    click.echo(
+        f"error: [USAGE] {exc.format_message()} See '{command} --help'.",
+        err=True,
+    )
+    return click.exceptions.Exit(EXIT_USAGE)
+
+
+class _Group(click.Group):
+    """The command group; usage errors are one line with a code, like every other error."""
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except click.exceptions.NoArgsIsHelpError:
+            raise
+        except click.UsageError as exc:
+            raise _usage_exit(exc) from None
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.exceptions.NoArgsIsHelpError:
+            raise
+        except click.UsageError as exc:
+            raise _usage_exit(exc) from None
 
 
 def _parse_layer_options(values: tuple[str, ...]) -> dict[str, str]:
@@ -67,11 +113,12 @@ def _parse_layer_options(values: tuple[str, ...]) -> dict[str, str]:
     for value in values:
         role, sep, path = value.partition("=")
         if not sep or not path:
-            raise click.BadParameter(f"{value!r}: expected ROLE=PATH", param_hint="--layer")
-        try:
-            get_role(role.strip())
-        except InputError as exc:
-            raise click.BadParameter(str(exc), param_hint="--layer") from None
+            raise InputError(
+                f"--layer {value!r}: expected ROLE=PATH, e.g. --layer eco_redline=redline.shp; "
+                "`landplan roles` lists the roles.",
+                code="LAYER_OPTION",
+            )
+        get_role(role.strip())
         layers[role.strip()] = path
     return layers
 
@@ -84,9 +131,10 @@ def _parse_field_options(values: tuple[str, ...]) -> dict[str, str]:
     for value in values:
         name, sep, column = value.partition("=")
         if not sep or not column or name.strip().upper() not in FIELDS:
-            raise click.BadParameter(
-                f"{value!r}: expected CANONICAL=COLUMN with CANONICAL one of {', '.join(FIELDS)}",
-                param_hint="--field",
+            raise InputError(
+                f"--field {value!r}: expected CANONICAL=COLUMN, e.g. --field ZLDWDM=MY_CODE, "
+                f"with CANONICAL one of {', '.join(FIELDS)}.",
+                code="FIELD_OPTION",
             )
         fields[name.strip().upper()] = column
     return fields
@@ -98,7 +146,9 @@ def _input_options(func: F) -> F:
         "--crs",
         default=None,
         metavar="CRS",
-        help="CRS of a parcel file that declares none, e.g. EPSG:4546.",
+        help="CRS of every input file that declares none (a shapefile without .prj), "
+        "parcels and constraint layers alike, e.g. EPSG:4546; files that declare a CRS "
+        "keep theirs.",
     )(func)
     func = click.option(
         "--encoding", default=None, help="Text encoding of a shapefile that cannot be detected."
@@ -128,21 +178,16 @@ _layer_option = click.option(
 )
 
 
-@click.group()
+@click.group(cls=_Group)
 @click.version_option(__version__, prog_name="landplan")
 @click.option("-v", "--verbose", count=True, help="More log output (repeat for debug).")
 @click.option("-q", "--quiet", is_flag=True, help="Only errors.")
 def main(verbose: int, quiet: bool) -> None:
     """landplan: farmland-protection rules as reproducible GIS analysis."""
-    level = (
-        logging.ERROR
-        if quiet
-        else (logging.INFO if verbose == 1 else logging.DEBUG if verbose > 1 else logging.WARNING)
-    )
-    logging.basicConfig(
-        level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
-    )
-    logging.captureWarnings(True)
+    from landplan.core.progress import configure
+
+    configure(verbose, quiet)  # progress and logs on stderr; -v: landplan's INFO only
+    logging.getLogger(__name__).debug("landplan %s, Python %s", __version__, sys.version.split()[0])
 
 
 @main.command()
@@ -289,9 +334,23 @@ def _print_class_table(result: Result) -> None:
     "--targets",
     type=click.Path(exists=True, dir_okay=False),
     default=None,
-    help="CSV of per-county PBF targets (county_code, 万亩 column).",
+    help="Per-county PBF targets in 万亩: CSV (UTF-8, UTF-8 with BOM, GBK/GB18030) or XLSX, "
+    "one row per county; Chinese headers (行政区代码, 永久基本农田保护面积, 储备区 ...) "
+    "are recognised, a reserve column is used where present.",
 )
-@click.option("--targets-column", default="pbf_2035_wanmu", show_default=True)
+@click.option(
+    "--targets-column",
+    default="pbf_2035_wanmu",
+    show_default=True,
+    help="Column of --targets holding the PBF targets (万亩, or the unit in its header's "
+    "brackets); the default also finds 永久基本农田保护面积 / 保护目标.",
+)
+@click.option(
+    "--targets-county-column",
+    default=None,
+    help="Column of --targets holding the county codes, when its header is none of "
+    "county_code, 行政区代码, 县级行政区代码, 行政区划代码.",
+)
 @click.option(
     "--summary",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -343,6 +402,7 @@ def classify_command(
     profile: str,
     targets: str | None,
     targets_column: str,
+    targets_county_column: str | None,
     summary: Path | None,
     split: bool,
     skip_invalid: bool,
@@ -360,6 +420,7 @@ def classify_command(
     from landplan.io.layers import check_writable
 
     layers = _parse_layer_options(layer_options)
+    read = ReadOptions(_parse_field_options(field_options), encoding, crs)
     if not overwrite:
         check_writable(output, overwrite=False)  # refuse before any work is done
     result = classify(
@@ -369,9 +430,10 @@ def classify_command(
         profile=profile,
         targets=targets,
         targets_column=targets_column,
+        targets_county_column=targets_county_column,
         split=split,
         skip_invalid=skip_invalid,
-        read=ReadOptions(_parse_field_options(field_options), encoding, crs),
+        read=read,
         engine=engine,  # type: ignore[arg-type]  # checked by click.Choice
         workers=workers,
         scheduler=scheduler,
@@ -388,14 +450,21 @@ def classify_command(
     "--targets",
     type=click.Path(exists=True, dir_okay=False),
     default=None,
-    help="CSV of county targets (county_code, protection_target_2035_wanmu, ...).",
+    help="County targets (CSV in UTF-8 or GBK, or XLSX) to compare with: county codes, "
+    "protection_target_2035_wanmu / 耕地保护目标, pbf_2035_wanmu / 永久基本农田保护面积 ...",
+)
+@click.option(
+    "--targets-county-column",
+    default=None,
+    help="Column of --targets holding the county codes, when its header is not recognised.",
 )
 @click.option(
     "-d",
     "--directory",
     type=click.Path(file_okay=False, path_type=Path),
     required=True,
-    help="Folder for the tables, charts and report.html.",
+    help="Folder for the tables, charts and report.html; created if needed. A folder "
+    "holding files is refused without --overwrite.",
 )
 @click.option(
     "--warn-within",
@@ -412,9 +481,17 @@ def classify_command(
     show_default=True,
     help="Name of the parcel layer in RESULT.",
 )
+@click.option("--overwrite", is_flag=True, help="Write into a folder that already holds files.")
 @_handle_errors
 def report_command(
-    *, result: Path, targets: str | None, directory: Path, warn_within: float, parcels_layer: str
+    *,
+    result: Path,
+    targets: str | None,
+    targets_county_column: str | None,
+    directory: Path,
+    warn_within: float,
+    parcels_layer: str,
+    overwrite: bool,
 ) -> None:
     """Write the plans' tables (附录 2, 3, 5), charts and an HTML summary of RESULT."""
     from landplan.outputs.indicators import Thresholds
@@ -426,6 +503,8 @@ def report_command(
         targets=targets,
         thresholds=Thresholds(warn_within=warn_within),
         parcels_layer=parcels_layer,
+        targets_county_column=targets_county_column,
+        overwrite=overwrite,
     )
     for path in report.files:
         click.echo(str(path))
@@ -452,8 +531,12 @@ def rules_command(profile: str, as_json: bool) -> None:
     click.echo(f"{loaded.id}: {loaded.name_zh} ({loaded.source})")
     for rule in loaded.rules:
         params = ", ".join(f"{k}={v}" for k, v in rule.params.items())
-        click.echo(f"{rule.id:<28} {rule.kind:<24} {params}")
+        exit_mode = " existing_pbf=may_exit" if rule.existing_pbf != "exit" else ""
+        click.echo(f"{rule.id:<28} {rule.kind:<24} {params}{exit_mode}")
         click.echo(f"{'':<28} {rule.zh} | {rule.en} [{rule.source}]")
+    click.echo("\nparameters (value, unit: ground):")
+    for item in loaded.parameter_docs():
+        click.echo(f"{item['name']:<28} {item['value']!s:<24} {item['unit']}: {item['doc']}")
 
 
 @main.command()
@@ -494,8 +577,27 @@ def demo(output: Path) -> None:
     show_default=True,
     help="Shipped profile name or a TOML file.",
 )
-@click.option("--json", "fmt", flag_value="json", default=True, help="Report as JSON (default).")
-@click.option("--csv", "fmt", flag_value="csv", help="Report the findings as CSV.")
+@click.option(
+    "--json",
+    "fmt",
+    flag_value="json",
+    default=True,
+    help="Report as strict JSON (null for missing values), the default.",
+)
+@click.option(
+    "--csv",
+    "fmt",
+    flag_value="csv",
+    help="Report the findings as CSV, UTF-8 with a BOM for Excel.",
+)
+@click.option(
+    "--findings-gpkg",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write the findings, with their parcels' geometry, as layer 'findings' of "
+    "this GeoPackage for QGIS.",
+)
+@click.option("--overwrite", is_flag=True, help="Replace the --findings-gpkg file if it exists.")
 @click.option(
     "--fail-on",
     type=click.Choice(SEVERITIES),
@@ -512,6 +614,8 @@ def check_command(
     dem: str | None,
     profile: str,
     fmt: str,
+    findings_gpkg: Path | None,
+    overwrite: bool,
     fail_on: str,
     field_options: tuple[str, ...],
     encoding: str | None,
@@ -519,15 +623,19 @@ def check_command(
 ) -> None:
     """Audit an existing PBF layer and validate 三调 attributes of PARCELS (a file or a folder).
 
-    Exit codes: 0 no finding at or above --fail-on, 1 findings, 2 usage error, 3 unreadable
-    input. The report goes to stdout, progress and logs to stderr.
+    Findings name each parcel by its BSM and row (its feature id in the file). Exit codes:
+    0 no finding at or above --fail-on, 1 findings, 2 usage error, 3 unreadable input. The
+    report goes to stdout, progress and logs to stderr.
     """
     from landplan.audit.batch import check_files
-    from landplan.io.layers import parcel_files, read_role_layers
+    from landplan.io.layers import check_writable, parcel_files, read_role_layers, write_layer
 
-    files = parcel_files(parcels)
-    layers = read_role_layers(_parse_layer_options(layer_options))
     read = ReadOptions(_parse_field_options(field_options), encoding, crs)
+    role_paths = _parse_layer_options(layer_options)
+    if findings_gpkg is not None:
+        check_writable(findings_gpkg, overwrite=overwrite)  # refuse before any work is done
+    files = parcel_files(parcels)
+    layers = read_role_layers(role_paths, crs=crs)
     with click.progressbar(length=len(files), label="checking", file=sys.stderr) as bar:
         report = check_files(
             files,
@@ -537,10 +645,11 @@ def check_command(
             read=read,
             progress=lambda _: bar.update(1),
         )
-    if fmt == "csv":
-        click.echo(report.findings.to_csv(index=False), nl=False)
-    else:
-        click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=1, default=str))
+    if findings_gpkg is not None:
+        write_layer(report.findings_layer(), findings_gpkg, layer="findings")
+        click.echo(f"wrote {findings_gpkg}", err=True)
+    text = report.to_csv() if fmt == "csv" else report.to_json() + "\n"
+    click.echo(text.encode("utf-8"), nl=False)  # bytes: UTF-8 whatever the console's encoding
     if report.unreadable:
         sys.exit(EXIT_UNREADABLE)
     worst = report.worst()

@@ -111,7 +111,11 @@ def shapefile_encoding(path: str | Path, encoding: str | None = None) -> str:
             return _normalize_encoding(declared)
     dbf = _sidecar(shp, ".dbf")
     if dbf is None:
-        raise EncodingError(f"{shp}: no .dbf attribute table beside the .shp", code="DBF_MISSING")
+        raise EncodingError(
+            f"{shp}: no .dbf attribute table beside the .shp; copy the shapefile with all "
+            "its files (.shp, .shx, .dbf, .prj, .cpg)",
+            code="DBF_MISSING",
+        )
     with dbf.open("rb") as fh:
         header = fh.read(32)
         if len(header) < 32:
@@ -153,11 +157,31 @@ def _sniff(data: bytes, dbf: Path) -> str:
     )
 
 
+def _cjk_share(text: str) -> float:
+    """Share of the non-ASCII characters that are Chinese characters or CJK punctuation."""
+    wide = [c for c in text if ord(c) > 0x7F]
+    if not wide:
+        return 1.0
+    cjk = sum(
+        "\u4e00" <= c <= "\u9fff"
+        or "\u3400" <= c <= "\u4dbf"
+        or "\u3000" <= c <= "\u303f"
+        or "\uff00" <= c <= "\uffef"
+        or ord(c) >= 0x20000
+        for c in wide
+    )
+    return cjk / len(wide)
+
+
 def decode_text(data: bytes, source: str = "") -> tuple[str, str]:
     """Decode a text file saved by Excel or an editor, refusing to guess wrongly.
 
-    Tried in order, each strictly: UTF-16 when the bytes start with its BOM;
-    UTF-8 (a BOM is dropped); GB18030, which reads GBK and GB2312 text.
+    Each candidate decodes the whole file strictly: UTF-16 when the bytes
+    start with its BOM; UTF-8 when they start with its BOM; otherwise UTF-8
+    and GB18030 (which reads GBK and GB2312 text).  A short GBK text can also
+    be valid UTF-8 (``约`` is ``D4 BC``, UTF-8 for ``Լ``): when both decode,
+    the one whose non-ASCII characters are more often Chinese wins, UTF-8 on
+    a tie.
 
     Parameters
     ----------
@@ -180,8 +204,8 @@ def decode_text(data: bytes, source: str = "") -> tuple[str, str]:
 
     Examples
     --------
-    >>> decode_text("行政区代码".encode("gbk"))
-    ('行政区代码', 'GB18030')
+    >>> decode_text("行政区代码,约3".encode("gbk"))
+    ('行政区代码,约3', 'GB18030')
     >>> decode_text(codecs.BOM_UTF8 + "行政区代码".encode("utf-8"))
     ('行政区代码', 'UTF-8')
     """
@@ -190,14 +214,18 @@ def decode_text(data: bytes, source: str = "") -> tuple[str, str]:
             return data.decode("utf-16"), "UTF-16"
         except UnicodeDecodeError:
             pass
-    try:
-        return data.decode("utf-8-sig"), "UTF-8"
-    except UnicodeDecodeError as exc:
-        first_bad = exc.start
-    try:
-        return data.decode("gb18030"), "GB18030"
-    except UnicodeDecodeError:
-        pass
+    decoded: dict[str, str] = {}
+    first_bad = 0
+    for name, codec in (("UTF-8", "utf-8-sig"), ("GB18030", "gb18030")):
+        try:
+            decoded[name] = data.decode(codec)
+        except UnicodeDecodeError as exc:
+            first_bad = first_bad or exc.start
+    if "UTF-8" in decoded and (data.startswith(codecs.BOM_UTF8) or "GB18030" not in decoded):
+        return decoded["UTF-8"], "UTF-8"
+    if decoded:
+        name = max(decoded, key=lambda n: (_cjk_share(decoded[n]), n == "UTF-8"))
+        return decoded[name], name
     raise EncodingError(
         f"cannot decode the text: byte 0x{data[first_bad]:02X} at offset {first_bad} is "
         'neither UTF-8 nor GB18030 (GBK) text. Save the file as "CSV UTF-8" or as an '

@@ -219,7 +219,7 @@ def _recognise(
     return names
 
 
-def _read_cells(path: Path) -> pd.DataFrame:
+def _read_cells(path: Path, county_column: str | None) -> pd.DataFrame:
     """Every cell of the file as text, no header, rows numbered as a spreadsheet does."""
     suffix = path.suffix.lower()
     if suffix == ".xls":
@@ -230,7 +230,7 @@ def _read_cells(path: Path) -> pd.DataFrame:
         )
     try:
         if suffix in {".xlsx", ".xlsm"}:
-            cells = _first_sheet_with_codes(path)
+            cells = _first_sheet_with_codes(path, county_column)
         else:
             cells = _read_csv_cells(path)
     except LandplanError:
@@ -261,10 +261,10 @@ def _read_csv_cells(path: Path) -> pd.DataFrame:
     return pd.DataFrame([r + [""] * (width - len(r)) for r in rows], dtype=str)
 
 
-def _first_sheet_with_codes(path: Path) -> pd.DataFrame:
+def _first_sheet_with_codes(path: Path, county_column: str | None) -> pd.DataFrame:
     sheets = pd.read_excel(path, sheet_name=None, header=None, dtype=str)
     for cells in sheets.values():
-        if _header_row(cells.fillna(""), None) is not None:
+        if _header_row(cells.fillna(""), county_column) is not None:
             return cells
     return next(iter(sheets.values())) if sheets else pd.DataFrame()
 
@@ -456,7 +456,9 @@ def read_targets_table(
 
     Examples
     --------
-    >>> table = pd.DataFrame({"行政区代码": ["430405000000"], "永久基本农田保护面积（亩）": [15000]})
+    >>> table = pd.DataFrame(
+    ...     {"行政区代码": ["430405000000"], "永久基本农田保护面积（亩）": [15000]}
+    ... )
     >>> read_targets_table(table).to_dict("records")
     [{'county_code': '430405', 'pbf_2035_wanmu': 1.5}]
     """
@@ -468,7 +470,7 @@ def read_targets_table(
         source = str(path)
         if not Path(path).exists():
             raise ReadError("no such file", code="TARGETS_UNREADABLE", source=source)
-        cells = _with_header(_read_cells(Path(path)), county_column)
+        cells = _with_header(_read_cells(Path(path), county_column), county_column)
     table = _normalize(cells, source, county_column=county_column, column=column)
     problems = [
         _missing_column(source, name, table.columns, "--targets-column")
@@ -532,13 +534,13 @@ def _load(
                 source,
             )
         )
-    codes = table["county_code"].to_numpy(dtype=str)
-    pbf = dict(zip(codes, table[column].to_numpy(dtype=float) * M2_PER_WANMU, strict=True))
+    codes = table["county_code"].astype(str)
+    pbf = dict(zip(codes.tolist(), (table[column] * M2_PER_WANMU).tolist(), strict=True))
     reserve: dict[str, float] = {}
     if RESERVE_COLUMN in table and column != RESERVE_COLUMN:
-        given = table[RESERVE_COLUMN].notna().to_numpy()
-        values = table[RESERVE_COLUMN].to_numpy(dtype=float) * M2_PER_WANMU
-        reserve = dict(zip(codes[given], values[given], strict=True))
+        given = table[RESERVE_COLUMN].notna()
+        values = table.loc[given, RESERVE_COLUMN] * M2_PER_WANMU
+        reserve = dict(zip(codes[given].tolist(), values.tolist(), strict=True))
     return CountyTargets(pbf, reserve, source)
 
 
@@ -592,4 +594,4 @@ def load_targets(
         raise InputError(
             Problem("TARGETS_VALUE", "a target is blank; give m² for every county.", source)
         )
-    return CountyTargets(dict(zip(codes, values.to_numpy(), strict=True)), source=source)
+    return CountyTargets(dict(zip(codes.tolist(), values.tolist(), strict=True)), source=source)

@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.axes import Axes
 
-from landplan.core.errors import Problem, ReadError
+from landplan.core.errors import OutputExistsError, Problem, ReadError
 from landplan.io.files import ensure_directory, read_bytes, write_figure, write_text
 from landplan.io.layers import list_layers, read_layer, read_table
 from landplan.io.targets import read_targets_table
@@ -48,6 +48,8 @@ def write_report(
     targets: str | Path | None = None,
     thresholds: Thresholds = DEFAULT_THRESHOLDS,
     parcels_layer: str = "parcels",
+    targets_county_column: str | None = None,
+    overwrite: bool = False,
 ) -> Report:
     """Write the tables, charts and HTML summary of a classified GeoPackage into *directory*.
 
@@ -57,15 +59,24 @@ def write_report(
         GeoPackage written by ``landplan classify``
         (:meth:`~landplan.outputs.result.Result.to_file`).
     directory
-        Folder to write into; created if needed.
+        Folder to write into; created with its parents if needed.  A folder
+        that holds files is refused unless *overwrite*.
     targets
-        Targets CSV (``county_code`` and 万亩 columns, shaped like
-        ``hengyang_county_targets.csv``) to compare the plan's figures with;
-        without it, 附录 3 and 5 have no plan columns.
+        Targets file (CSV in UTF-8 or GBK, or XLSX; county codes and 万亩
+        columns shaped like ``hengyang_county_targets.csv``, Chinese headers
+        recognised as by :func:`~landplan.io.targets.read_targets_table`) to
+        compare the plan's figures with; without it, 附录 3 and 5 have no plan
+        columns.
     thresholds
         Thresholds of the indicator grades (附录 5 and the area chart).
     parcels_layer
         Name of the parcel layer in *result_gpkg*.
+    targets_county_column
+        Column of *targets* holding the county codes, when its header is not
+        recognised.
+    overwrite
+        Write into a folder that already holds files, replacing the report's
+        files there (other files are left alone).
 
     Returns
     -------
@@ -75,31 +86,29 @@ def write_report(
     Raises
     ------
     ReadError
-        *result_gpkg* lacks the parcel layer or one of :data:`REQUIRED_TABLES`.
+        *result_gpkg* is not a GeoPackage, or lacks the parcel layer or one of
+        :data:`REQUIRED_TABLES`; or the targets file cannot be read.
     InputError
-        The targets CSV cannot be read or has no ``county_code`` column.
+        The targets have no county-code column or malformed rows.
+    OutputExistsError
+        *directory* holds files and *overwrite* is false.
     """
     from matplotlib.figure import Figure
 
     from landplan.outputs.plot import area_by_county, chart_style, class_map
 
     path = Path(result_gpkg)
-    present = set(list_layers(path))
-    missing = [t for t in (parcels_layer, *REQUIRED_TABLES) if t not in present]
-    if missing:
-        raise ReadError(
-            Problem(
-                "RESULT_INCOMPLETE",
-                f"{missing} not found (layers are {sorted(present)}); "
-                "give the GeoPackage written by `landplan classify`.",
-                str(path),
-            )
-        )
+    _check_result(path, parcels_layer)
+    _check_directory(Path(directory), overwrite=overwrite)
+    target_table = (
+        None
+        if targets is None
+        else read_targets_table(targets, county_column=targets_county_column)
+    )
     out = ensure_directory(directory)
     summary = read_table(path, "county_summary")
     quotas = read_table(path, "county_quotas")
     delineation = read_table(path, "target_delineation")
-    target_table = read_targets_table(targets) if targets is not None else None
     tables = plan_tables(delineation, quotas, target_table, thresholds=thresholds)
     files = write_tables(tables, out)
     parcels = read_layer(path, layer=parcels_layer, columns=["lp_class", "lp_county"])
@@ -122,6 +131,45 @@ def write_report(
     files.append(write_text(_html(path, tables, images), out / "report.html"))
     log.info("report written to %s", out)
     return Report(out, tuple(files), tables)
+
+
+def _check_result(path: Path, parcels_layer: str) -> None:
+    """Refuse anything but a GeoPackage written by ``landplan classify``."""
+    if path.suffix.lower() != ".gpkg":
+        raise ReadError(
+            Problem(
+                "RESULT_NOT_GPKG",
+                f"a report needs the GeoPackage written by `landplan classify`, with its "
+                f"tables; a {path.suffix or 'suffix-less'} file holds at most the parcels. Run "
+                "`landplan classify PARCELS -o result.gpkg` and report on result.gpkg.",
+                str(path),
+            )
+        )
+    present = set(list_layers(path))
+    missing = [t for t in (parcels_layer, *REQUIRED_TABLES) if t not in present]
+    if missing:
+        raise ReadError(
+            Problem(
+                "RESULT_INCOMPLETE",
+                f"{', '.join(missing)} not found (layers are {', '.join(sorted(present))}); "
+                "give the GeoPackage written by `landplan classify` (or name its parcel "
+                "layer with --layer-name).",
+                str(path),
+            )
+        )
+
+
+def _check_directory(directory: Path, *, overwrite: bool) -> None:
+    """Refuse a folder that holds files, unless *overwrite*."""
+    if directory.exists() and not directory.is_dir():
+        raise OutputExistsError(
+            f"{directory} is a file, not a folder; give a folder for the report"
+        )
+    if not overwrite and directory.is_dir() and any(directory.iterdir()):
+        raise OutputExistsError(
+            f"{directory} exists and holds files; give a new or empty folder, or pass "
+            "--overwrite (overwrite=True) to replace the report's files in it"
+        )
 
 
 def _html(source: Path, tables: dict[str, pd.DataFrame], images: dict[str, bytes]) -> str:
