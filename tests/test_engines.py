@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import geopandas as gpd
@@ -12,15 +13,30 @@ import shapely
 from shapely.geometry import box
 
 import landplan
-from landplan.engines.partition import layers_near, plan_counties
+from landplan.core.errors import Problem
+from landplan.engines import resolve_engine
+from landplan.engines.partition import layers_near, merge_county_problems, plan_counties
 from landplan.io.layers import list_layers
 from landplan.io.sample import load_sample
 from landplan.outputs.result import Result
 from landplan.synthetic import generate
 
 
-def assert_same_answers(a: Result, b: Result) -> None:
+def problem_list(
+    result: Result,
+) -> list[tuple[str, str, str, str, tuple[object, ...], tuple[str, ...]]]:
+    return [
+        (p.code, p.severity, p.source, p.message, p.parcels, p.counties) for p in result.problems
+    ]
+
+
+def assert_same_answers(a: Result, b: Result, *, problems: bool = True) -> None:
     assert a.parcels.index.equals(b.parcels.index)
+    if problems:
+        assert problem_list(a) == problem_list(b)
+        assert [(p.code, p.message) for p in a.measurement.problems] == [
+            (p.code, p.message) for p in b.measurement.problems
+        ]
     for column in ("lp_class", "lp_reasons", "lp_prio", "lp_county"):
         assert a.parcels[column].tolist() == b.parcels[column].tolist(), column
     np.testing.assert_allclose(a.parcels["lp_area_ha"], b.parcels["lp_area_ha"], rtol=1e-12)
@@ -42,6 +58,98 @@ def test_engines_agree_on_the_sample(engine: str, sample_single: Result) -> None
         s.parcels, dem=s.dem, layers=s.layers, targets=s.targets, engine=engine, workers=2
     )
     assert_same_answers(sample_single, other)
+    assert sample_single.manifest["parameters"]["engine"] == "single"
+    assert other.manifest["parameters"]["engine"] == engine
+
+
+THREE_COUNTIES = ("430405", "430406", "430407")
+
+
+def three_counties() -> gpd.GeoDataFrame:
+    parcels = load_sample().parcels
+    return parcels[parcels["ZLDWDM"].str[:6].isin(THREE_COUNTIES)]
+
+
+@pytest.fixture(scope="module")
+def one_layer_runs() -> dict[str, Result]:
+    """Three counties, one constraint layer: every rule of the other layers cannot be evaluated."""
+    layers = {"eco_redline": load_sample().layers["eco_redline"]}
+    return {
+        engine: landplan.classify(three_counties(), layers=layers, engine=engine, workers=2)
+        for engine in ("single", "processes", "dask")
+    }
+
+
+@pytest.mark.parametrize("engine", ["processes", "dask"])
+def test_engines_report_each_problem_once(engine: str, one_layer_runs: dict[str, Result]) -> None:
+    runs = one_layer_runs
+    single = runs["single"]
+    # what the single engine must report, from the evidence: one problem per missing cause,
+    # one per rule and county with parcels it could not judge
+    causes = set(single.evidence.missing.values())
+    unjudged = [(r, c) for r, (_, counts) in single.evidence.unevaluated.items() for c in counts]
+    codes = [p.code for p in single.problems]
+    assert codes.count("RULE_NOT_EVALUATED") == len(causes) > 1
+    assert codes.count("RULE_NOT_EVALUATED_ON_PARCELS") == len(unjudged)
+    assert len(set(problem_list(single))) == len(single.problems)
+    assert_same_answers(single, runs[engine])
+    assert runs[engine].evidence.unevaluated == single.evidence.unevaluated
+    assert runs[engine].manifest["parameters"]["engine"] == engine
+
+
+def test_engines_list_counties_without_target_in_one_problem() -> None:
+    targets = {THREE_COUNTIES[0]: 1e6}  # m²; the other two counties have none
+    runs = {
+        engine: landplan.classify(three_counties(), targets=targets, engine=engine, workers=2)
+        for engine in ("single", "processes")
+    }
+    for result in runs.values():
+        (missing,) = [p for p in result.problems if p.code == "TARGET_MISSING"]
+        assert set(missing.counties) == set(THREE_COUNTIES[1:])
+    assert problem_list(runs["single"]) == problem_list(runs["processes"])
+
+
+@pytest.mark.parametrize("engine", ["single", "processes", "dask"])
+def test_targets_of_other_counties_are_refused_by_every_engine(engine: str) -> None:
+    targets = {"110101": 1e6, "110102": 2e6}  # Beijing's counties, parcels are in Xiangtan
+    with pytest.raises(landplan.InputError, match="TARGETS_NO_COUNTY") as caught:
+        landplan.classify(three_counties(), targets=targets, engine=engine, workers=2)  # type: ignore[arg-type]
+    assert [p.code for p in caught.value.problems] == ["TARGETS_NO_COUNTY"]
+
+
+@pytest.mark.parametrize(
+    ("engine", "workers", "scheduler", "expected"),
+    [
+        (None, None, None, "single"),
+        (None, 1, None, "processes"),
+        (None, 3, None, "processes"),
+        ("dask", 2, None, "dask"),
+        (None, None, "tcp://127.0.0.1:8786", "dask"),
+        ("single", None, None, "single"),
+    ],
+)
+def test_resolve_engine(
+    engine: str | None, workers: int | None, scheduler: str | None, expected: str
+) -> None:
+    assert resolve_engine(engine, workers, scheduler) == expected
+
+
+@pytest.mark.parametrize("workers", [0, -2, 1.5, True])
+def test_workers_must_be_a_positive_whole_number(workers: object) -> None:
+    with pytest.raises(landplan.InputError, match="ENGINE_WORKERS"):
+        resolve_engine(None, workers)  # type: ignore[arg-type]
+
+
+def test_problems_of_counties_merge_into_one() -> None:
+    a = Problem("P", "bad", "f", "warning", parcels=(7, 2), counties=("430406",))
+    b = Problem("P", "bad", "f", "warning", parcels=(3, 7), counties=("430405",))
+    c = Problem("E", "worse", "f")
+    merged = merge_county_problems([[a, c], [b, c]], pd.Index([9, 7, 5, 3, 2]))
+    assert merged == [c, Problem("P", "bad", "f", "warning", (7, 3, 2), ("430405", "430406"))]
+    # without counties, a message may count its parcels: only identical problems merge
+    d = Problem("Q", "1 parcel(s) bad", parcels=(7,))
+    e = Problem("Q", "1 parcel(s) bad", parcels=(3,))
+    assert merge_county_problems([[d], [e, d]], pd.Index([9, 7, 5, 3, 2])) == [d, e]
 
 
 def test_engines_agree_in_split_mode() -> None:
@@ -108,18 +216,26 @@ def test_unknown_engine_is_refused() -> None:
         landplan.classify(s.parcels.head(10), engine="spark")  # type: ignore[arg-type]
 
 
-def test_cli_workers_runs_on_a_local_dask_cluster(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [([], "single"), (["--workers", "2"], "processes"), (["--engine", "dask"], "dask")],
+)
+def test_cli_workers_mean_what_the_api_workers_mean(
+    tmp_path: Path, options: list[str], expected: str
+) -> None:
     from click.testing import CliRunner
 
     from landplan.cli import main
     from landplan.io.sample import sample_path
 
     out = tmp_path / "out.gpkg"
-    run = CliRunner().invoke(
-        main, ["classify", sample_path("parcels"), "-o", str(out), "--workers", "2"]
-    )
+    run = CliRunner().invoke(main, ["classify", sample_path("parcels"), "-o", str(out), *options])
     assert run.exit_code == 0, run.output
     assert len(gpd.read_file(out, layer="parcels")) == len(load_sample().parcels)
+    manifest = json.loads((tmp_path / "out.gpkg.manifest.json").read_text(encoding="utf-8"))
+    assert manifest["parameters"]["engine"] == expected
+    workers = int(options[1]) if options[:1] == ["--workers"] else None
+    assert resolve_engine(None if expected == "processes" else expected, workers) == expected
 
 
 def test_dask_engine_runs_on_a_scheduler_given_by_address(tmp_path: Path) -> None:
@@ -129,7 +245,7 @@ def test_dask_engine_runs_on_a_scheduler_given_by_address(tmp_path: Path) -> Non
     parcels = s.parcels[s.parcels["ZLDWDM"].str[:6].isin(["430405", "430406"])]
     layers = {"eco_redline": s.layers["eco_redline"]}
     single = landplan.classify(parcels, layers=layers)
-    with LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=None) as cluster:
+    with LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=":0") as cluster:
         remote = landplan.classify(
             parcels, layers=layers, scheduler=cluster.scheduler_address, scratch=tmp_path
         )
@@ -150,9 +266,29 @@ def test_parcels_set_aside_alike_on_every_engine() -> None:
         )
         for engine in ("single", "processes")
     }
-    assert_same_answers(runs["single"], runs["processes"])
+    assert_same_answers(runs["single"], runs["processes"], problems=False)  # see below
     for result in runs.values():
         assert result.parcels.loc[bad, "lp_class"].tolist() == ["OTHER"] * 3
         assert result.parcels.loc[bad, "lp_reasons"].tolist() == ["V_KCXS_RANGE"] * 3
         assert sorted(result.invalid["parcel"]) == sorted(bad)
         assert not result.quotas.select_dtypes(float).isna().any().any()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="KCXS_OUT_OF_RANGE counts its parcels in its message, so county runs report one "
+    "problem per county; measure/parcels.py should name them without the count and give "
+    "Problem(counties=...)",
+)
+def test_parcels_of_several_counties_in_one_problem() -> None:
+    s = load_sample()
+    parcels = s.parcels.copy()
+    farm = np.flatnonzero(parcels["DLBM"].str.startswith("01").to_numpy())
+    bad = parcels.index[farm[[0, 500, 1500]]]
+    assert parcels.loc[bad, "ZLDWDM"].str[:6].nunique() == 3
+    parcels.loc[bad, "KCXS"] = 8.0
+    runs = [
+        landplan.classify(parcels, engine=engine, skip_invalid=True)
+        for engine in ("single", "processes")
+    ]
+    assert problem_list(runs[0]) == problem_list(runs[1])

@@ -41,6 +41,15 @@ F = TypeVar("F", bound=Callable[..., Any])
 EXIT_FINDINGS, EXIT_USAGE, EXIT_UNREADABLE = 1, 2, 3
 
 
+def _wrote(path: object) -> None:
+    """Say on stderr which file was written, unless the run is quiet (-q)."""
+    from landplan.core.progress import settings
+
+    given = settings()
+    if given is None or not given[1]:
+        click.echo(f"wrote {path}", err=True)
+
+
 def _handle_errors(func: F) -> F:
     """Map landplan's errors to one message on stderr and the exit code the README defines."""
 
@@ -244,7 +253,7 @@ def _measure_and_report(
         or c.endswith("_wanmu")
     ]
     click.echo(result.by_county[columns].round(2).to_string(index=False))
-    click.echo(f"wrote {output}", err=True)
+    _wrote(output)
 
 
 @main.command()
@@ -441,7 +450,7 @@ def classify_command(
     )
     result.to_file(output, overwrite=overwrite, output_layer=output_layer, summary_csv=summary)
     _print_class_table(result)
-    click.echo(f"wrote {output}", err=True)
+    _wrote(output)
 
 
 @main.command("report")
@@ -564,7 +573,7 @@ def demo(output: Path) -> None:
     )
     result.to_file(output, overwrite=True, summary_csv=output.with_suffix(".csv"))
     _print_class_table(result)
-    click.echo(f"wrote {output}", err=True)
+    _wrote(output)
 
 
 @main.command("check")
@@ -647,7 +656,7 @@ def check_command(
         )
     if findings_gpkg is not None:
         write_layer(report.findings_layer(), findings_gpkg, layer="findings")
-        click.echo(f"wrote {findings_gpkg}", err=True)
+        _wrote(findings_gpkg)
     text = report.to_csv() if fmt == "csv" else report.to_json() + "\n"
     click.echo(text.encode("utf-8"), nl=False)  # bytes: UTF-8 whatever the console's encoding
     if report.unreadable:

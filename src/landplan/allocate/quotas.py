@@ -153,11 +153,12 @@ def county_targets(
         problems.append(
             Problem(
                 "TARGET_MISSING",
-                f"no PBF target for counties {', '.join(missing)}; "
-                f"their target is {share:.2%} of their protection target (profile parameter "
-                "default_pbf_share_of_target) and their quota source says 'default'.",
+                f"no PBF target for these counties; their target is {share:.2%} of their "
+                "protection target (profile parameter default_pbf_share_of_target) and their "
+                "quota source says 'default'.",
                 targets.source or "targets",
                 severity="warning",
+                counties=tuple(missing),
             )
         )
     return out, source, problems

@@ -10,9 +10,9 @@ the records and raise them together.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from typing import Literal
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
 
 __all__ = [
     "SEVERITIES",
@@ -30,6 +30,7 @@ __all__ = [
     "ReadError",
     "SchemaError",
     "Severity",
+    "merge_problems",
     "worst_severity",
 ]
 
@@ -77,6 +78,19 @@ class Problem:
     parcels
         The parcels concerned, if any: index labels, or ``BSM … (row …)``
         where the survey's identifier is known.
+    counties
+        The county codes concerned, if the problem is about some counties of
+        the run (``TARGET_MISSING``), in ascending order.
+
+    Notes
+    -----
+    The engines that classify county by county merge the problems of the
+    counties with :func:`merge_problems`, so that they report what one run
+    over all parcels reports.  Identical problems become one.  A problem
+    that names its counties in ``counties`` declares that its message holds
+    neither them nor its parcels (nor their number): such problems merge
+    when they differ only in their counties and parcels.  A problem found
+    county by county should be made so.
     """
 
     code: str
@@ -84,16 +98,92 @@ class Problem:
     source: str = ""
     severity: Severity = "error"
     parcels: tuple[object, ...] = field(default_factory=tuple)
+    counties: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def key(self) -> tuple[object, ...]:
+        """What identifies the problem among those of several runs.
+
+        Returns
+        -------
+        tuple
+            ``(code, source, severity, message)``, and the parcels unless
+            the problem names its counties (see the class notes).
+        """
+        head = (self.code, self.source, self.severity, self.message)
+        return head if self.counties else (*head, self.parcels)
 
     def __str__(self) -> str:
-        """``[CODE] source: message (parcels ...)``, at most ten parcels named."""
+        """``[CODE] source: message (counties ...) (parcels ...)``, at most ten parcels named."""
         where = f"{self.source}: " if self.source else ""
+        counties = f" (counties {', '.join(self.counties)})" if self.counties else ""
         ids = ""
         if self.parcels:
             shown = ", ".join(map(str, self.parcels[:10]))
             more = f" and {len(self.parcels) - 10} more" if len(self.parcels) > 10 else ""
             ids = f" (parcels {shown}{more})"
-        return f"[{self.code}] {where}{self.message}{ids}"
+        return f"[{self.code}] {where}{self.message}{counties}{ids}"
+
+
+def merge_problems(
+    groups: Iterable[Iterable[Problem]],
+    *,
+    parcel_order: Callable[[object], Any] | None = None,
+) -> list[Problem]:
+    """One list from the problems of several runs (one per county): each problem once.
+
+    Problems with the same :attr:`Problem.key` become one, naming the
+    counties (sorted) and the parcels (each once) of all of them: identical
+    problems, and problems naming their counties that differ only in their
+    counties and parcels.  The list
+    is ordered from the most to the least severe, then by code, source,
+    counties and message, so that it does not depend on the order of the
+    runs; a single run's problems go through it too.
+
+    Parameters
+    ----------
+    groups
+        The problems of each run.
+    parcel_order
+        Sort key of the parcels of a merged problem (their position in the
+        input, say); without it they keep the order in which they were met.
+
+    Returns
+    -------
+    list of Problem
+        The merged problems.
+
+    Examples
+    --------
+    >>> a = Problem("TARGET_MISSING", "no PBF target", "t.csv", "warning", counties=("430406",))
+    >>> b = Problem("TARGET_MISSING", "no PBF target", "t.csv", "warning", counties=("430405",))
+    >>> [str(p) for p in merge_problems([[a], [b, Problem("X", "bad")]])]
+    ['[X] bad', '[TARGET_MISSING] t.csv: no PBF target (counties 430405, 430406)']
+    """
+    merged: dict[tuple[object, ...], Problem] = {}
+    for problems in groups:
+        for problem in problems:
+            seen = merged.get(problem.key)
+            if seen is None:
+                merged[problem.key] = problem
+                continue
+            merged[problem.key] = replace(
+                seen,
+                counties=(*seen.counties, *problem.counties),
+                parcels=(*seen.parcels, *problem.parcels),
+            )
+    out = []
+    for problem in merged.values():
+        parcels = list(dict.fromkeys(problem.parcels))
+        if parcel_order is not None:
+            parcels.sort(key=parcel_order)
+        out.append(
+            replace(problem, counties=tuple(sorted(set(problem.counties))), parcels=tuple(parcels))
+        )
+    rank = {s: i for i, s in enumerate(SEVERITIES)}
+    return sorted(
+        out, key=lambda p: (-rank.get(p.severity, 0), p.code, p.source, p.counties, p.message)
+    )
 
 
 class LandplanError(Exception):

@@ -1,7 +1,9 @@
-"""Wall time per pipeline stage, recorded only when someone asks (the benchmark).
+"""Stages of the pipeline: wall time recorded when asked (the benchmark), progress shown.
 
-Library code marks its stages with :func:`stage`; outside
-:func:`record_stages` that costs one context-variable lookup.
+Library code marks its stages with :func:`stage`, giving the count a stage
+reaches when it knows it.  Outside :func:`record_stages`, and without a
+progress reporter (:func:`landplan.core.progress.configure`, which the
+command line sets up), that costs a context-variable lookup.
 
 Examples
 --------
@@ -10,6 +12,11 @@ Examples
 ...         _ = sum(range(1000))
 >>> list(seconds)
 ['work']
+>>> with stage("tiles", total=3, unit="tiles") as tiles:
+...     for _ in range(3):
+...         tiles.advance()
+>>> tiles.done
+3
 """
 
 from __future__ import annotations
@@ -18,6 +25,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+
+from landplan.core.progress import StageProgress, active_reporter
 
 __all__ = ["WORKER_STAGE_PREFIX", "add_stages", "record_stages", "stage"]
 
@@ -28,28 +37,42 @@ _RECORDER: ContextVar[dict[str, float] | None] = ContextVar("landplan_stages", d
 
 
 @contextmanager
-def stage(name: str) -> Iterator[None]:
-    """Add the wall time of the block to stage *name* of the active recorder, if any.
+def stage(name: str, *, total: int | None = None, unit: str = "") -> Iterator[StageProgress]:
+    """Time the block as stage *name*, and show its progress if a reporter is active.
 
     Parameters
     ----------
     name
         Stage name; times of blocks with the same name add up.
+    total
+        The count the stage reaches when done (parcels, tiles, counties), if known.
+    unit
+        What it counts, for the progress line.
 
     Yields
     ------
-    None
-        Control to the timed block.
+    StageProgress
+        The stage: call its ``advance(n)`` as work gets done.
     """
+    reporter = active_reporter()
     recorder = _RECORDER.get()
-    if recorder is None:
-        yield
+    if reporter is None:
+        progress = StageProgress(name, total, unit)
+    else:
+        progress = reporter.start(name, total=total, unit=unit)
+    if recorder is None and reporter is None:
+        yield progress
         return
     start = time.perf_counter()
+    failed = True
     try:
-        yield
+        yield progress
+        failed = False
     finally:
-        recorder[name] = recorder.get(name, 0.0) + time.perf_counter() - start
+        if recorder is not None:
+            recorder[name] = recorder.get(name, 0.0) + time.perf_counter() - start
+        if reporter is not None:
+            reporter.end(progress, failed=failed)
 
 
 def add_stages(seconds: dict[str, float], *, prefix: str = "") -> None:

@@ -25,15 +25,24 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Callable
+from numbers import Integral
 from pathlib import Path
 from typing import Literal, TypeAlias, get_args
 
 import geopandas as gpd
 
 from landplan.core.errors import InputError, InvalidParcelsError, Problem
+from landplan.core.progress import StageProgress
 from landplan.core.timing import stage
 from landplan.engines.dask_cluster import run_dask
-from landplan.engines.partition import Layers, merge_results, plan_counties
+from landplan.engines.partition import (
+    CountyPlan,
+    Layers,
+    merge_county_problems,
+    merge_results,
+    plan_counties,
+)
 from landplan.engines.pipeline import ClassifyJob, classify_frame
 from landplan.engines.processes import run_processes
 from landplan.engines.screen import invalid_problems, screen_parcels
@@ -71,15 +80,31 @@ def resolve_engine(
     Raises
     ------
     InputError
-        An unknown engine, or a scheduler with an engine other than ``dask``.
+        An unknown engine, fewer than one worker, or a scheduler with an
+        engine other than ``dask``.
+
+    Notes
+    -----
+    The API's ``workers=`` and the command line's ``--workers`` both go
+    through this function, so they mean the same: a number of worker
+    processes (at least one), which alone chooses the ``processes`` engine.
 
     Examples
     --------
-    >>> resolve_engine(None), resolve_engine(None, workers=2)
-    ('single', 'processes')
+    >>> resolve_engine(None), resolve_engine(None, workers=2), resolve_engine(None, workers=1)
+    ('single', 'processes', 'processes')
     >>> resolve_engine(None, scheduler="tcp://10.0.0.5:8786")
     'dask'
     """
+    whole = isinstance(workers, Integral) and not isinstance(workers, bool)
+    if workers is not None and (not whole or workers < 1):
+        raise InputError(
+            Problem(
+                "ENGINE_WORKERS",
+                f"workers must be a whole number of processes, at least 1; found {workers!r}.",
+                "workers",
+            )
+        )
     if engine is None:
         engine = "dask" if scheduler is not None else "processes" if workers else "single"
     if engine not in ENGINES:
@@ -139,12 +164,15 @@ def run(
         Parcels with error-severity problems, unless *skip_invalid*; before
         anything is classified.
     InputError
-        An unknown engine, or a parcel index with duplicate labels.
+        An unknown engine, targets that name none of the parcels' counties
+        (``TARGETS_NO_COUNTY``), or a parcel index with duplicate labels.
     """
     engine = resolve_engine(engine, workers, scheduler)
-    with stage("attributes"):
+    with stage("attributes", total=len(frame), unit="parcels"):
         attrs = survey_attributes(frame, fields=job.fields, source=job.source)
-    with stage("screen"):
+    if job.targets is not None:  # the county codes of all parcels are known from here on
+        job.targets.check_counties(c for c in attrs["COUNTY"].unique() if c)
+    with stage("screen", total=len(frame), unit="parcels"):
         invalid = screen_parcels(frame, attrs, has_dem=job.dem is not None)
     if len(invalid):
         if not skip_invalid:
@@ -157,6 +185,16 @@ def run(
         )
     if engine == "single":  # the attributes just parsed serve the whole run
         result = classify_frame(frame, layers, job, attributes=attrs)
+        result = dataclasses.replace(  # listed as the county engines list them
+            result,
+            problems=tuple(merge_county_problems([result.problems], result.parcels.index)),
+            measurement=dataclasses.replace(
+                result.measurement,
+                problems=tuple(
+                    merge_county_problems([result.measurement.problems], result.parcels.index)
+                ),
+            ),
+        )
     else:
         result = _run_counties(
             frame, layers, job, engine=engine, workers=workers, scheduler=scheduler, scratch=scratch
@@ -185,15 +223,39 @@ def _run_counties(
                 )
             ]
         )
-    with stage("partition"):
+    with stage("partition", total=len(frame), unit="parcels"):
         plans = plan_counties(frame, job.fields)
     log.info("classifying %d parcels in %d county partitions", len(frame), len(plans))
-    with stage(f"counties on {engine}"):
+    with stage(f"counties on {engine}", total=len(plans), unit="counties") as progress:
+        done = _county_done(plans, progress)
         if engine == "processes":
-            results = run_processes(frame, layers, plans, job, workers)
+            results = run_processes(frame, layers, plans, job, workers, done=done)
         else:
             results = run_dask(
-                frame, layers, plans, job, workers=workers, scheduler=scheduler, scratch=scratch
+                frame,
+                layers,
+                plans,
+                job,
+                workers=workers,
+                scheduler=scheduler,
+                scratch=scratch,
+                done=done,
             )
-    with stage("merge"):
+    with stage("merge", total=len(frame), unit="parcels"):
         return merge_results(results, plans, frame, split=job.split)
+
+
+def _county_done(plans: list[CountyPlan], progress: StageProgress) -> Callable[[int], None]:
+    """What to call when the county of plan *i* is done: count it, log ``county k/N done``."""
+
+    def done(i: int) -> None:
+        progress.advance()
+        log.info(
+            "county %d/%d done: %s (%d parcels)",
+            progress.done,
+            len(plans),
+            plans[i].county or "(no county code)",
+            len(plans[i].positions),
+        )
+
+    return done

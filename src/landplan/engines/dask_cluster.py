@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import multiprocessing
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -46,6 +46,7 @@ def run_dask(
     workers: int | None,
     scheduler: str | None,
     scratch: str | Path | None,
+    done: Callable[[int], None] | None = None,
 ) -> list[Result]:
     """One task per county on a ``dask.distributed`` cluster, through GeoParquet.
 
@@ -67,6 +68,8 @@ def run_dask(
     scratch
         Folder in which the temporary partition folder is made (the system's
         temporary folder when None); it must be shared with every worker.
+    done
+        Called with the position in *plans* of each county as it is done.
 
     Returns
     -------
@@ -80,7 +83,7 @@ def run_dask(
         ``dask.distributed`` is not installed.
     """
     try:
-        from dask.distributed import Client, LocalCluster
+        from dask.distributed import Client, LocalCluster, as_completed
     except ImportError as exc:  # pragma: no cover - depends on the installation
         raise InputError(
             [
@@ -109,20 +112,32 @@ def run_dask(
                 n_workers=workers or multiprocessing.cpu_count(),
                 threads_per_worker=1,
                 processes=True,
-                dashboard_address=None,
+                dashboard_address=":0",  # a free port: never clashes with another cluster
             )
             client = Client(cluster)
         try:
+            # the job and the layers travel once each as data, not inside the task graph
+            job_ref = client.scatter(job, broadcast=True, hash=False)
+            near_refs = client.scatter(near, hash=False)
             futures = client.map(
-                _classify_parquet, sources, targets, near, [job] * len(plans), pure=False
+                _classify_parquet, sources, targets, near_refs, [job_ref] * len(plans), pure=False
             )
-            gathered = client.gather(futures)
+            position = {future.key: i for i, future in enumerate(futures)}
+            gathered: list[tuple[Result, dict[str, float]] | None] = [None] * len(plans)
+            for future, value in as_completed(futures, with_results=True):
+                i = position[future.key]
+                gathered[i] = value
+                if done is not None:
+                    done(i)
         finally:
             client.close()
             if cluster is not None:
                 cluster.close()
         results = []
-        for (result, seconds), target in zip(gathered, targets, strict=True):
+        for value, target in zip(gathered, targets, strict=True):
+            if value is None:  # as_completed yields every future or raises
+                raise RuntimeError(f"a county returned no result ({target})")
+            result, seconds = value
             add_stages(seconds, prefix=WORKER_STAGE_PREFIX)
             results.append(replace(result, parcels=read_partition(target, geometry=job.split)))
         return results

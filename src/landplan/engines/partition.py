@@ -18,7 +18,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS, Transformer
 
-from landplan.core.errors import InputError, Problem
+from landplan.core.errors import InputError, Problem, merge_problems
 from landplan.engines.pipeline import join_output
 from landplan.measure.parcels import Measurement
 from landplan.outputs.result import Result
@@ -32,6 +32,7 @@ __all__ = [
     "county_codes",
     "county_partition",
     "layers_near",
+    "merge_county_problems",
     "merge_results",
     "plan_counties",
 ]
@@ -225,13 +226,16 @@ def merge_results(
     """
     first = results[0]
     missing: dict[str, str] = {}
+    unevaluated: dict[str, tuple[str, dict[str, int]]] = {}
     for r in results:
         missing.update(r.evidence.missing)
+        for rule_id, (why, counts) in r.evidence.unevaluated.items():
+            unevaluated.setdefault(rule_id, (why, {}))[1].update(counts)
     quotas = (
         pd.concat([r.quotas for r in results]).sort_values("county_code").reset_index(drop=True)
     )
-    problems = tuple(p for r in results for p in r.problems)
-    measure_problems = tuple(p for r in results for p in r.measurement.problems)
+    problems = merge_county_problems([r.problems for r in results], frame.index)
+    measure_problems = merge_county_problems([r.measurement.problems for r in results], frame.index)
     tables = {
         "parcels": [r.parcels for r in results],
         "hits": [r.evidence.hits for r in results],
@@ -258,9 +262,59 @@ def merge_results(
             geometry=frame.geometry.name,
             crs=frame.crs,
         ),
-        Evidence(merged["hits"], merged["values"], first.evidence.units, missing),
-        Measurement(merged["measures"], problems=measure_problems),
+        Evidence(
+            merged["hits"],
+            merged["values"],
+            first.evidence.units,
+            missing,
+            {rule_id: unevaluated[rule_id] for rule_id in sorted(unevaluated)},
+        ),
+        Measurement(merged["measures"], problems=tuple(measure_problems)),
         first.profile,
         quotas,
-        problems,
+        tuple(problems),
     )
+
+
+def merge_county_problems(groups: Sequence[Sequence[Problem]], index: pd.Index) -> list[Problem]:
+    """The problems of county runs as one run over all parcels reports them.
+
+    Each problem once; those that differ only in their counties and parcels
+    become one naming all of them, the parcels in input order
+    (:func:`~landplan.core.errors.merge_problems`).
+
+    Parameters
+    ----------
+    groups
+        The problems of each county run (of one, for a single run).
+    index
+        The input parcels' index, which orders the parcels of a merged problem;
+        parcels named otherwise (``BSM … (row …)``) come after them, in the
+        order met.
+
+    Returns
+    -------
+    list of Problem
+        The merged problems, the most severe first.
+
+    Examples
+    --------
+    >>> a = Problem("P", "bad", parcels=(7,), counties=("430406",))
+    >>> b = Problem("P", "bad", parcels=(3,), counties=("430405",))
+    >>> merge_county_problems([[a], [b]], pd.RangeIndex(10))
+    [Problem(code='P', message='bad', source='', severity='error', parcels=(3, 7), \
+counties=('430405', '430406'))]
+    """
+    labels = list(dict.fromkeys(p for problems in groups for q in problems for p in q.parcels))
+    if not labels:
+        return merge_problems(groups)
+    try:
+        found = index.get_indexer(pd.Index(labels, dtype=object))
+    except (TypeError, ValueError):  # labels the index cannot compare with
+        found = np.full(len(labels), -1)
+    last = len(index)
+    position = {
+        label: (int(at) if at >= 0 else last + i)
+        for i, (label, at) in enumerate(zip(labels, found, strict=True))
+    }
+    return merge_problems(groups, parcel_order=position.__getitem__)

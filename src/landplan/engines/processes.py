@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import multiprocessing
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 
 import geopandas as gpd
 
+from landplan.core.progress import configure_worker, settings
 from landplan.core.timing import WORKER_STAGE_PREFIX, add_stages, record_stages
 from landplan.engines.partition import CountyPlan, Layers, Partition, county_partition
 from landplan.engines.pipeline import ClassifyJob, classify_frame
@@ -43,6 +44,8 @@ def run_processes(
     plans: Sequence[CountyPlan],
     job: ClassifyJob,
     workers: int | None,
+    *,
+    done: Callable[[int], None] | None = None,
 ) -> list[Result]:
     """One task per county on a process pool, partitions built as workers free up.
 
@@ -61,6 +64,8 @@ def run_processes(
         Profile, DEM, targets and options of the classification.
     workers
         Number of worker processes (all cores when None; never more than counties).
+    done
+        Called with the position in *plans* of each county as it is done.
 
     Returns
     -------
@@ -77,7 +82,10 @@ def run_processes(
     results: list[Result | None] = [None] * len(plans)
     todo = iter(range(len(plans)))
     with ProcessPoolExecutor(
-        max_workers=n, mp_context=multiprocessing.get_context("spawn")
+        max_workers=n,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=configure_worker,  # workers log as the driver does (quiet, verbose)
+        initargs=(settings(),),
     ) as pool:
         pending: dict[Future[tuple[Result, dict[str, float]]], int] = {}
 
@@ -90,11 +98,14 @@ def run_processes(
         for _ in range(n + 1):
             submit_next()
         while pending:
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in finished:
                 result, seconds = future.result()
                 add_stages(seconds, prefix=WORKER_STAGE_PREFIX)
-                results[pending.pop(future)] = result
+                i = pending.pop(future)
+                results[i] = result
+                if done is not None:
+                    done(i)
                 submit_next()
     missing = [plans[i].county for i, r in enumerate(results) if r is None]
     if missing:  # every submitted county either returned or raised: a bug if not
