@@ -137,7 +137,15 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
     write_layer(county_file(), path)
     assert CliRunner().invoke(main, ["check", str(path), "--fail-on", "fatal"]).exit_code == 2
     assert CliRunner().invoke(main, ["check", str(path), "--layer", "x=y"]).exit_code == 2
-    assert CliRunner().invoke(main, ["check", str(tmp_path / "none.gpkg")]).exit_code == 3
+
+
+def test_unreadable_input_exits_3(tmp_path: Path) -> None:
+    """README: exit codes 0 no finding, 1 findings, 2 usage error, 3 unreadable input."""
+    missing = CliRunner().invoke(main, ["check", str(tmp_path / "none.gpkg")])
+    assert missing.exit_code == 3
+    garbage = tmp_path / "garbage.shp"
+    garbage.write_bytes(b"garbage")
+    assert CliRunner().invoke(main, ["check", str(garbage)]).exit_code == 3
 
 
 def test_check_on_the_sample_finds_what_was_planted(tmp_path: Path) -> None:
@@ -157,7 +165,23 @@ def test_check_on_the_sample_finds_what_was_planted(tmp_path: Path) -> None:
         ],
     )
     assert result.exit_code == 1
-    findings = pd.read_csv(pd.io.common.StringIO(result.stdout))
-    # the synthetic current PBF carries a few forest and garden parcels: 划定不实
-    assert (findings["check_id"] == "A_NOT_FARMLAND").sum() > 0
-    assert (findings["check_id"] == "P_ECO_REDLINE").sum() > 0
+    findings = pd.read_csv(pd.io.common.StringIO(result.stdout), dtype={"bsm": str})
+    flagged = findings.groupby("check_id")["bsm"].agg(set)
+    # computed independently from the files: the PBF layer holds copies of parcels (by BSM)
+    parcels = gpd.read_file(sample_path("parcels"))
+    pbf = gpd.read_file(constraints, layer="pbf_existing")
+    redline = gpd.read_file(constraints, layer="eco_redline")
+    # 划定不实: the synthetic current PBF carries a few forest and garden parcels
+    not_farmland = set(pbf.loc[~pbf["DLBM"].str.startswith("01"), "BSM"])
+    assert len(not_farmland) == 23
+    assert flagged["A_NOT_FARMLAND"] == not_farmland
+    # PBF farmland overlapping the redline: planar GK overlap (0.03 % off the ellipsoidal
+    # one here) above the rule's 1 m²; the sample has no overlap between 0.3 and 2.9 m²,
+    # so neither the projection nor the 1 m positional tolerance can move a parcel
+    pbf_farm = parcels[parcels["BSM"].isin(pbf["BSM"]) & parcels["DLBM"].str.startswith("01")]
+    pieces = gpd.overlay(pbf_farm[["BSM", "geometry"]], redline[["geometry"]])
+    overlap = pieces.area.groupby(pieces["BSM"].to_numpy()).sum()
+    assert not overlap.between(0.3, 2.9).any()
+    in_redline = set(overlap.index[overlap > 1.0])
+    assert len(in_redline) == 94
+    assert flagged["P_ECO_REDLINE"] == in_redline

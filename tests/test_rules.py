@@ -160,7 +160,10 @@ def test_farmland_in_both_surveys_stays_in_the_target() -> None:
 
 
 def test_river_lake_range_alone_is_not_an_exit() -> None:
-    """专栏 3-1 (6) names four categories, not the whole 河湖管理范围: the range alone exits nothing."""
+    """专栏 3-1 (6) names four categories, not the whole 河湖管理范围.
+
+    The range alone exits nothing.
+    """
     parcels = square_parcels(2, 1, **farmland())
     river = gpd.GeoSeries([box(X0 - 10, Y0 - 10, X0 + 210, Y0 + 110)], crs=GK38)
     result = classify(parcels, layers={"river_lake": river})
@@ -177,7 +180,8 @@ def test_exit_without_the_2009_layer_reports_the_unchecked_exemption() -> None:
     assert ("RULE_NOT_EVALUATED_ON_PARCELS", "T_RIVER_LAKE_EXIT") in codes
 
 
-def test_min_overlap_is_strict_and_in_square_metres() -> None:
+def test_min_overlap_is_strict_and_in_square_metres(tmp_path) -> None:
+    """With no positional tolerance, the area threshold alone decides (> 1 m², strictly)."""
     parcels = square_parcels(3, 1)
     # 0.5 m², 1.5 m² and 1.0 m² strips (ellipsoidal area is 0.9999... of planar here)
     eco = gpd.GeoSeries(
@@ -188,12 +192,18 @@ def test_min_overlap_is_strict_and_in_square_metres() -> None:
         ],
         crs=GK38,
     )
-    hits = classify(parcels, layers={"eco_redline": eco}).evidence.hits["P_ECO_REDLINE"]
-    assert hits.tolist() == [False, True, False]
+    exact = _profile_with(tmp_path, position_tolerance_m=0.0)
+    result = classify(parcels, layers={"eco_redline": eco}, profile=exact)
+    assert result.evidence.hits["P_ECO_REDLINE"].tolist() == [False, True, False]
+    # with the shipped 1 m tolerance, strips a few millimetres wide are misregistration
+    result = classify(parcels, layers={"eco_redline": eco})
+    assert not result.evidence.hits["P_ECO_REDLINE"].any()
 
 
-def _profile_with(tmp_path, **parameters: str) -> str:
-    lines = "\n".join(f'{k} = "{v}"' for k, v in parameters.items())
+def _profile_with(tmp_path, **parameters: str | float) -> str:
+    lines = "\n".join(
+        f"{k} = {v!r}" if isinstance(v, float) else f'{k} = "{v}"' for k, v in parameters.items()
+    )
     path = tmp_path / "mine.toml"
     path.write_text(
         f'[profile]\nid = "mine"\nextends = "hunan-hengyang"\n\n[parameters]\n{lines}\n',

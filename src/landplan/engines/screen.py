@@ -38,6 +38,7 @@ def screen_parcels(
     """
     geoms = frame.geometry.to_numpy()
     empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    empty |= ~empty & ~(shapely.area(np.where(empty, None, geoms)) > 0)  # collapsed polygons
     return blocking_findings(attributes, empty, has_dem=has_dem)
 
 

@@ -148,7 +148,9 @@ def _merge(base: dict[str, Any], own: dict[str, Any], origin: str) -> dict[str, 
         ids = [r.get("id") for r in rules]
         target = rule.get("replaces", rule.get("id"))
         if target in ids and "kind" not in rule and "replaces" not in rule:
-            rules[ids.index(target)] = {**rules[ids.index(target)], **rule}  # an amendment
+            base_rule = rules[ids.index(target)]
+            params = {**base_rule.get("params", {}), **rule.get("params", {})}
+            rules[ids.index(target)] = {**base_rule, **rule, "params": params}  # an amendment
             continue
         if target in ids:
             rules[ids.index(target)] = {k: v for k, v in rule.items() if k != "replaces"}
