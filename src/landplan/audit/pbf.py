@@ -51,6 +51,8 @@ POOR_QUALITY = "质量不优"
 #: Finding category: PBF breaking another delineation (stage P) rule.
 BREAKS_RULE = "违反划定规则"
 _QUALITY_RULES = {"P_SLOPE_GT25", "P_STRICT_POLLUTION"}
+
+
 @dataclass(frozen=True)
 class Audit:
     """Findings (one row per parcel and check) and a per-county summary."""
