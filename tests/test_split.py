@@ -5,6 +5,7 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 import pytest
+import shapely
 from shapely.geometry import box
 
 from landplan.api import classify
@@ -74,3 +75,71 @@ def test_split_on_the_sample_conserves_area(small_synthetic) -> None:
     assert set(pieces["lp_parent"]) == set(parcels.index)
     assert pieces.area.sum() == pytest.approx(parcels.area.sum(), rel=1e-9)
     assert pieces.is_valid.all()
+
+
+def _pieces_area(parcels: gpd.GeoDataFrame, layers: dict, tol: float) -> list[float]:
+    pieces = split_parcels(parcels, layers, tolerance_m=tol)
+    assert pieces.is_valid.all()
+    return sorted(pieces.area.round(6).tolist())
+
+
+def test_a_boundary_decimetres_from_the_edge_cuts_no_sliver() -> None:
+    """A layer drawn along the square's edge but 0.4 m off cuts a 40 m² sliver without
+    a tolerance; with 1 m the parcel stays whole, whichever side of it is inside."""
+    parcels = square_parcels(1, 1)
+    inside_most = {
+        "eco_redline": gpd.GeoSeries([box(X0 + 0.4, Y0 - 5, X0 + 200, Y0 + 105)], crs=GK38)
+    }
+    inside_sliver = {
+        "eco_redline": gpd.GeoSeries([box(X0 - 50, Y0 - 5, X0 + 0.4, Y0 + 105)], crs=GK38)
+    }
+    for layers in (inside_most, inside_sliver):
+        assert _pieces_area(parcels, layers, 0.0) == [40.0, 9_960.0]
+        assert _pieces_area(parcels, layers, 1.0) == [10_000.0]
+
+
+def test_a_thin_part_joins_the_piece_it_shares_its_longest_edge_with() -> None:
+    """Square 100 × 100 m.  C covers x 0.4-60, so outside C is a 0.4 m strip along the
+    left edge plus the block x 60-100.  A covers y >= 70.  The strip (0.4 × 100 m) shares
+    30 m of edge with the piece in C and A, 70 m with the piece in C and not A: it
+    joins the latter.  Hand-worked pieces: 59.6 × 30 = 1,788; 59.6 × 70 + 0.4 × 100 =
+    4,212; 40 × 30 = 1,200; 40 × 70 = 2,800 (10,000 m² in all)."""
+    parcels = square_parcels(1, 1)
+    layers = {
+        "eco_redline": gpd.GeoSeries([box(X0 + 0.4, Y0 - 5, X0 + 60, Y0 + 105)], crs=GK38),
+        "dev_boundary": gpd.GeoSeries([box(X0 - 5, Y0 + 70, X0 + 105, Y0 + 105)], crs=GK38),
+    }
+    assert _pieces_area(parcels, layers, 1.0) == [1_200.0, 1_788.0, 2_800.0, 4_212.0]
+    # without a tolerance the strip stays with the blocks outside C: 1,200 + 12, 2,800 + 28
+    assert _pieces_area(parcels, layers, 0.0) == [1_212.0, 1_788.0, 2_828.0, 4_172.0]
+
+
+def test_split_with_tolerance_on_the_sample_conserves_every_parcel(small_synthetic) -> None:
+    """Every parcel's pieces add up to it (second method: planar areas per lp_parent), and
+    no piece is thinner than the tolerance (an erosion by 0.5 m leaves something)."""
+    parcels = gpd.read_file(small_synthetic / "parcels.gpkg")
+    layers = {
+        role: gpd.read_file(small_synthetic / "constraints.gpkg", layer=role).translate(0.2, -0.2)
+        for role in ("eco_redline", "dev_boundary", "pbf_existing", "high_standard_farmland")
+    }
+    pieces = split_parcels(parcels, layers, tolerance_m=1.0)
+    by_parent = pieces.area.groupby(pieces["lp_parent"].to_numpy()).sum()
+    assert np.allclose(by_parent.to_numpy(), parcels.area.loc[by_parent.index], rtol=1e-9)
+    assert set(pieces["lp_parent"]) == set(parcels.index)
+    cut = pieces[pieces["lp_parent"].duplicated(keep=False)]
+    assert not shapely.is_empty(shapely.buffer(cut.geometry.to_numpy(), -0.5)).any()
+    assert pieces.is_valid.all()
+
+
+def test_size_rules_read_the_survey_parcels_land_class_area() -> None:
+    """parcel_dlmj_m2: for every piece, its parcel's area × (1 − KCXS); without split,
+    equal to dlmj_m2."""
+    parcels = square_parcels(2, 1, KCXS=[0.1, 0.0])
+    eco = gpd.GeoSeries([box(X0 + 70, Y0 - 10, X0 + 150, Y0 + 110)], crs=GK38)
+    whole = classify(parcels, layers={"eco_redline": eco}).measurement.table
+    assert np.allclose(whole["parcel_dlmj_m2"], whole["dlmj_m2"], rtol=0)
+    split = classify(parcels, layers={"eco_redline": eco}, split=True)
+    table, parent = split.measurement.table, split.parcels["lp_parent"].to_numpy()
+    expected = (whole["area_m2"] * np.array([0.9, 1.0])).to_numpy()[parent]
+    assert np.allclose(table["parcel_dlmj_m2"], expected, rtol=1e-12)
+    assert (table["dlmj_m2"] < table["parcel_dlmj_m2"]).all()  # the pieces are smaller

@@ -107,3 +107,30 @@ def test_statistics_of_a_subset_match_those_taken_with_every_parcel() -> None:
     county = parcels[parcels["ZLDWDM"].str[:6] == "430421"]
     alone = slope_statistics(county, sample_path("dem"), tile_size=256)
     pd.testing.assert_frame_equal(alone, whole.loc[county.index])
+
+
+def test_a_dem_covering_no_parcel_names_the_right_count(plane_dem) -> None:
+    """Issue 13 item 6: 1,200 parcels off a DEM were reported as "parcels 0, 1, …, 9 and
+    990 more" (the list was cut at 1,000).  The count must be 1,200 - 10 = 1,190, and the
+    message says the DEM covers none of them."""
+    far = square_parcels(40, 30, size=10.0, x0=520_000.0, y0=3_020_000.0)  # 1,200, 20 km away
+    stats = slope_statistics(far, str(plane_dem(10.0)))
+    (problem,) = slope_problems(stats)
+    assert problem.code == "SLOPE_NO_DATA"
+    assert len(problem.parcels) == 1200
+    text = str(problem)
+    assert "parcels 0, 1, 2, 3, 4, 5, 6, 7, 8, 9 and 1190 more" in text
+    assert "covers none of the 1200 parcel(s)" in text
+
+
+def test_some_parcels_off_the_dem_are_counted_among_all(plane_dem) -> None:
+    """1,005 of 1,010 parcels off the DEM: the message gives 1,005 of 1,010 and the
+    list holds all 1,005 (995 more than the ten it names)."""
+    on = square_parcels(5, 1, size=100.0, x0=500_050.0, y0=3_000_150.0)
+    off = square_parcels(67, 15, size=10.0, x0=520_000.0, y0=3_020_000.0)
+    parcels = pd.concat([on, off], ignore_index=True)
+    stats = slope_statistics(parcels, str(plane_dem(10.0)))
+    (problem,) = slope_problems(stats)
+    assert "1005 of 1010 parcel(s)" in problem.message
+    assert problem.parcels == tuple(range(5, 1010))
+    assert str(problem).endswith("and 995 more)")

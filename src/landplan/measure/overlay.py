@@ -9,6 +9,25 @@ take their own area without any intersection, pairs whose interiors do not
 meet are dropped, and the rest are intersected pairwise.  Where a parcel meets
 parts of *different* source polygons, which
 may overlap each other, the pieces are unioned so nothing is counted twice.
+
+**Positional tolerance** (RULES.md, "What 'in a layer' means").  Constraint
+layers are drawn along survey parcel edges, and two vintages, datums or a
+reprojection disagree by decimetres, so a parcel next to a layer meets it in
+a sliver a few decimetres wide and many metres long: tens of m², above any
+sensible area threshold.  With ``tolerance_m`` > 0 an overlap counts only
+where it is at least that wide: the overlap of a parcel is the area of the
+morphological *opening* of its intersection with the layer, erosion by
+``tolerance_m / 2`` followed by dilation by the same distance (mitre joins,
+so that rectangles stay rectangles).  Everything narrower than the tolerance
+vanishes, whatever its length; a wide overlap keeps its area, less the thin
+strips and sharp corners hanging off it.  The opening is taken of each
+parcel's whole overlap (its pieces unioned first), so that tile boundaries of
+a prepared layer never cut a real overlap into thin bits.  Two shortcuts keep
+it cheap: a parcel that lies entirely inside the layer keeps its whole area
+(a parcel inside a layer is in it, however narrow), and an overlap smaller
+than a disc of diameter ``tolerance_m`` cannot hold one and is dropped without
+buffering.  Only parcels that meet a layer's boundary reach the buffering,
+and most of those meet it in a sliver that the erosion removes at once.
 """
 
 from __future__ import annotations
@@ -24,7 +43,15 @@ import shapely
 from landplan.core.crs import EQUAL_AREA_CRS, require_crs
 from landplan.measure.geometry import polygonal_part, repair
 
-__all__ = ["MAX_PART_VERTICES", "PreparedConstraint", "overlap_areas", "prepare_constraint"]
+__all__ = [
+    "MAX_PART_VERTICES",
+    "PreparedConstraint",
+    "check_tolerance",
+    "open_polygons",
+    "overlap_areas",
+    "prepare_constraint",
+    "subdivide_polygons",
+]
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +116,34 @@ def _subdivide(parts: np.ndarray, source: np.ndarray) -> tuple[np.ndarray, np.nd
     return np.concatenate(done_parts), np.concatenate(done_source)
 
 
+def subdivide_polygons(geoms: np.ndarray) -> np.ndarray:
+    """Polygon parts of *geoms*, those with many vertices cut into tiles.
+
+    Parameters
+    ----------
+    geoms
+        Polygonal geometries, a 1-D object array, in any CRS.
+
+    Returns
+    -------
+    numpy.ndarray
+        Their polygon parts of positive area, parts with more than
+        :data:`MAX_PART_VERTICES` vertices cut into quadrants until none has;
+        together they cover what *geoms* cover.
+
+    Examples
+    --------
+    >>> circle = shapely.Point(0, 0).buffer(100, quad_segs=256)  # 1,024 vertices
+    >>> tiles = subdivide_polygons(np.array([circle]))
+    >>> len(tiles) > 1, bool(np.isclose(shapely.area(tiles).sum(), circle.area))
+    (True, True)
+    """
+    parts = shapely.get_parts(np.asarray(geoms, dtype=object))
+    parts = parts[shapely.area(parts) > 0]
+    tiles, _ = _subdivide(parts, np.arange(len(parts)))
+    return tiles
+
+
 def prepare_constraint(layer: gpd.GeoDataFrame | gpd.GeoSeries, *, name: str) -> PreparedConstraint:
     """Repair, project and index a constraint layer for :func:`overlap_areas`.
 
@@ -147,6 +202,7 @@ def overlap_areas(
     constraint: PreparedConstraint,
     *,
     parcel_area_m2: pd.Series | None = None,
+    tolerance_m: float = 0.0,
 ) -> pd.DataFrame:
     """Overlap of every parcel with a prepared constraint layer.
 
@@ -159,12 +215,21 @@ def overlap_areas(
         From :func:`prepare_constraint`.
     parcel_area_m2
         Ellipsoidal parcel areas, if already computed.
+    tolerance_m
+        Positional tolerance in metres: overlap narrower than this does not
+        count (the opening of the overlap is measured; see the module notes).
+        0, the default, measures the exact intersection.
 
     Returns
     -------
     pandas.DataFrame
         Aligned to ``parcels.index``: ``overlap_m2`` (ellipsoidal m²) and
         ``overlap_share`` (of the parcel's area, 0-1; 0 for empty parcels).
+
+    Raises
+    ------
+    ValueError
+        *tolerance_m* is negative or not finite.
 
     Examples
     --------
@@ -176,7 +241,18 @@ def overlap_areas(
     ...                          name="eco")
     >>> overlap_areas(parcels, eco)["overlap_share"].round(6).tolist()
     [0.5, 0.5]
+
+    A layer misregistered by 0.3 m along the first parcel's edge overlaps it by
+    a strip 0.3 m wide (30 m²), which a tolerance of 1 m does not count:
+
+    >>> shifted = prepare_constraint(gpd.GeoSeries([box(x + 99.7, y, x + 300, y + 100)],
+    ...                              crs=4546), name="eco")
+    >>> overlap_areas(parcels, shifted)["overlap_m2"].round(1).tolist()
+    [30.0, 10000.0]
+    >>> overlap_areas(parcels, shifted, tolerance_m=1.0)["overlap_m2"].round(1).tolist()
+    [0.0, 10000.0]
     """
+    check_tolerance(tolerance_m)
     ea = (
         parcels
         if parcels.crs is not None and EQUAL_AREA_CRS.equals(parcels.crs)
@@ -186,6 +262,32 @@ def overlap_areas(
     area = shapely.area(geoms) if parcel_area_m2 is None else parcel_area_m2.to_numpy(float)
     area = np.nan_to_num(np.asarray(area, dtype=float))
     overlap = np.zeros(len(geoms))
+    whole, pi, ci = _candidate_pairs(geoms, constraint)
+    overlap[whole] = area[whole]
+    pieces = _intersection(geoms[pi], constraint.parts[ci])
+    piece_area = shapely.area(pieces)
+    positive = piece_area > 0
+    pi, ci, pieces, piece_area = pi[positive], ci[positive], pieces[positive], piece_area[positive]
+    if tolerance_m > 0:
+        _add_real_overlap(overlap, pi, pieces, area, tolerance_m)
+    else:
+        np.add.at(overlap, pi, piece_area)
+        _union_mixed_sources(overlap, pi, constraint.source[ci], pieces)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(area > 0, overlap / area, 0.0)
+    return pd.DataFrame(
+        {"overlap_m2": overlap, "overlap_share": np.clip(share, 0.0, 1.0)}, index=parcels.index
+    )
+
+
+def _candidate_pairs(
+    geoms: np.ndarray, constraint: PreparedConstraint
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Parcels covered by one part, and the (parcel, part) pairs left to intersect.
+
+    Returns the mask of covered parcels and the positions of the parcels and
+    parts of every other pair whose interiors meet.
+    """
     present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
     ids = np.flatnonzero(present)
     pi, ci = constraint.tree.query(geoms[ids])  # pairs whose bounding boxes meet
@@ -201,24 +303,12 @@ def overlap_areas(
     )
     whole = np.zeros(len(geoms), dtype=bool)
     whole[pi[boxed[shapely.covers(constraint.parts[ci[boxed]], geoms[pi[boxed]])]]] = True
-    overlap[whole] = area[whole]
     keep = ~whole[pi]
     pi, ci = pi[keep], ci[keep]
     # only pairs whose interiors meet are intersected: not those that are disjoint or
     # share just an edge, as neighbouring parcels in a layer drawn from parcels do
     keep = shapely.relate_pattern(constraint.parts[ci], geoms[pi], "T********")
-    pi, ci = pi[keep], ci[keep]
-    pieces = _intersection(geoms[pi], constraint.parts[ci])
-    piece_area = shapely.area(pieces)
-    positive = piece_area > 0
-    pi, ci, pieces, piece_area = pi[positive], ci[positive], pieces[positive], piece_area[positive]
-    np.add.at(overlap, pi, piece_area)
-    _union_mixed_sources(overlap, pi, constraint.source[ci], pieces)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        share = np.where(area > 0, overlap / area, 0.0)
-    return pd.DataFrame(
-        {"overlap_m2": overlap, "overlap_share": np.clip(share, 0.0, 1.0)}, index=parcels.index
-    )
+    return whole, pi[keep], ci[keep]
 
 
 def _intersection(parcels: np.ndarray, parts: np.ndarray) -> np.ndarray:
@@ -234,6 +324,89 @@ def _intersection(parcels: np.ndarray, parts: np.ndarray) -> np.ndarray:
         fixed, n = repair(parcels)
         log.debug("repaired %d parcel geometries invalid in the equal-area CRS", n)
         return shapely.intersection(fixed, parts)
+
+
+def check_tolerance(tolerance_m: float) -> None:
+    """Refuse a positional tolerance that is not a finite number of metres >= 0.
+
+    Parameters
+    ----------
+    tolerance_m
+        The tolerance, in metres.
+
+    Raises
+    ------
+    ValueError
+        *tolerance_m* is negative, NaN or infinite; the message shows it.
+
+    Examples
+    --------
+    >>> check_tolerance(1.0)
+    >>> check_tolerance(-1)
+    Traceback (most recent call last):
+    ...
+    ValueError: position tolerance must be a finite number of metres >= 0 ...
+    """
+    if not np.isfinite(tolerance_m) or tolerance_m < 0:
+        raise ValueError(
+            "position tolerance must be a finite number of metres >= 0 (the profile's "
+            f"position_tolerance_m), got {tolerance_m!r}"
+        )
+
+
+def open_polygons(geoms: np.ndarray, width_m: float) -> np.ndarray:
+    """Morphological opening: what is left of each polygon without its parts thinner than *width_m*.
+
+    Erosion by ``width_m / 2`` then dilation by the same distance, with mitre
+    joins so that right angles stay right angles: a rectangle at least
+    *width_m* wide is returned unchanged, a strip narrower than that vanishes.
+
+    Parameters
+    ----------
+    geoms
+        Polygonal geometries in a projected CRS (metres), a 1-D object array.
+    width_m
+        Width in metres below which parts are removed; > 0.
+
+    Returns
+    -------
+    numpy.ndarray
+        The opened geometries, empty where nothing is that wide.
+
+    Examples
+    --------
+    >>> from shapely.geometry import box
+    >>> opened = open_polygons(np.array([box(0, 0, 10, 5), box(0, 0, 10, 0.3)]), 1.0)
+    >>> shapely.area(opened).round(6).tolist()
+    [50.0, 0.0]
+    """
+    eroded = shapely.buffer(geoms, -width_m / 2, join_style="mitre")
+    return shapely.buffer(eroded, width_m / 2, join_style="mitre")
+
+
+def _add_real_overlap(
+    overlap: np.ndarray, pi: np.ndarray, pieces: np.ndarray, area: np.ndarray, tolerance_m: float
+) -> None:
+    """Add to *overlap* the area of each parcel's overlap that is wider than the tolerance."""
+    if not len(pi):
+        return
+    order = np.argsort(pi, kind="stable")
+    pi, pieces = pi[order], pieces[order]
+    start = np.flatnonzero(np.r_[True, pi[1:] != pi[:-1]])
+    end = np.r_[start[1:], len(pi)]
+    parcel, merged = pi[start], pieces[start].copy()
+    for g in np.flatnonzero(end - start > 1):  # pieces of tiles or of several features
+        merged[g] = shapely.union_all(pieces[start[g] : end[g]])
+    raw = shapely.area(merged)
+    real = np.zeros(len(parcel))
+    inside = raw >= area[parcel] * (1 - 1e-9)  # covered by several parts together
+    real[inside] = area[parcel[inside]]
+    # an overlap that cannot hold a disc of diameter tolerance_m has no part that wide
+    todo = np.flatnonzero(~inside & (raw >= np.pi * tolerance_m**2 / 4))
+    if len(todo):
+        opened = shapely.area(open_polygons(merged[todo], tolerance_m))
+        real[todo] = np.minimum(opened, raw[todo])
+    overlap[parcel] += real
 
 
 def _union_mixed_sources(

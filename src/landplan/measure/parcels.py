@@ -23,7 +23,7 @@ from landplan.core.errors import Problem
 from landplan.core.roles import get_role
 from landplan.core.timing import stage
 from landplan.measure.geometry import repair
-from landplan.measure.overlay import overlap_areas, prepare_constraint
+from landplan.measure.overlay import check_tolerance, overlap_areas, prepare_constraint
 from landplan.measure.terrain import slope_problems, slope_statistics
 from landplan.survey.schema import TBMJ_TOLERANCE, survey_attributes
 
@@ -77,7 +77,8 @@ def _parcel_areas(
         ``dlmj_m2`` (``area_m2 × (1 − KCXS)``, the 图斑地类面积 that farmland
         statistics sum; NaN where KCXS is out of range) and ``tbmj_rel_diff``
         ((area − TBMJ) / TBMJ; for pieces, given as *parent*, the parcel's total
-        area is compared).
+        area is compared) and ``parcel_dlmj_m2`` (the land-class area of the
+        survey parcel: of the parcel a piece comes from, else ``dlmj_m2``).
     list of Problem
         KCXS out of range or missing, and areas that differ from TBMJ.
     """
@@ -92,7 +93,7 @@ def _parcel_areas(
                 f"{int(bad.sum())} parcel(s) have KCXS outside [0, 1); their "
                 "land-class area is unknown (NaN). Fix KCXS (a fraction, e.g. 0.08, not 8).",
                 source,
-                parcels=tuple(geoms.index[bad][:1000]),
+                parcels=tuple(geoms.index[bad]),
             )
         )
     missing = np.isnan(kcxs) & attributes["IS_FARMLAND"].to_numpy(dtype=bool)
@@ -104,15 +105,17 @@ def _parcel_areas(
                 "without deduction (KCXS = 0).",
                 source,
                 severity="warning",
-                parcels=tuple(geoms.index[missing][:1000]),
+                parcels=tuple(geoms.index[missing]),
             )
         )
     dlmj = area * (1.0 - np.nan_to_num(kcxs))
     dlmj[bad] = np.nan
     tbmj = attributes["TBMJ"].to_numpy(dtype=float, na_value=np.nan)
     whole = area
-    if parent is not None:  # pieces of split parcels: compare the parcel's total with TBMJ
+    if parent is not None:  # pieces of split parcels: the parcel's total is the parcel's area
         whole = pd.Series(area).groupby(parent).transform("sum").to_numpy()
+    parcel_dlmj = whole * (1.0 - np.nan_to_num(kcxs))
+    parcel_dlmj[bad] = np.nan
     with np.errstate(invalid="ignore", divide="ignore"):
         rel = np.where(tbmj > 0, (whole - tbmj) / tbmj, np.nan)
     off = np.abs(rel) > TBMJ_TOLERANCE
@@ -126,11 +129,12 @@ def _parcel_areas(
                 "check the geometry or the CRS.",
                 source,
                 severity="warning",
-                parcels=tuple(geoms.index[off][:1000]),
+                parcels=tuple(geoms.index[off]),
             )
         )
     table = pd.DataFrame(
-        {"area_m2": area, "dlmj_m2": dlmj, "tbmj_rel_diff": rel}, index=geoms.index
+        {"area_m2": area, "dlmj_m2": dlmj, "tbmj_rel_diff": rel, "parcel_dlmj_m2": parcel_dlmj},
+        index=geoms.index,
     )
     return table, problems
 
@@ -143,6 +147,7 @@ def measure_parcels(
     fields: Mapping[str, str] | None = None,
     source: str = "parcels",
     attributes: pd.DataFrame | None = None,
+    tolerance_m: float = 0.0,
 ) -> Measurement:
     """Measure every parcel: areas, slope (if a DEM is given), overlaps per layer role.
 
@@ -160,13 +165,21 @@ def measure_parcels(
         Name of the parcels' source (usually their path), for problems.
     attributes
         The parcels' :func:`~landplan.survey.schema.survey_attributes`, if already parsed.
+    tolerance_m
+        Positional tolerance in metres (the profile's ``position_tolerance_m``):
+        overlap with a layer narrower than this does not count
+        (:func:`~landplan.measure.overlay.overlap_areas`).  0 counts every overlap.
 
     Returns
     -------
     Measurement
-        ``table`` columns: ``area_m2``, ``dlmj_m2``, ``tbmj_rel_diff``, the
+        ``table`` columns: ``area_m2``, ``dlmj_m2``, ``tbmj_rel_diff``,
+        ``parcel_dlmj_m2`` (land-class area of the survey parcel: for pieces of
+        split parcels, marked by an ``lp_parent`` column, that of their parcel;
+        otherwise equal to ``dlmj_m2``), the
         :data:`~landplan.measure.terrain.SLOPE_COLUMNS` when a DEM is given, and per
-        role its overlap (``ov_<code>``, m²) and share (``os_<code>``).
+        role its overlap (``ov_<code>``, m²) and share (``os_<code>``), overlap
+        narrower than *tolerance_m* left out.
 
     Raises
     ------
@@ -178,6 +191,8 @@ def measure_parcels(
         A layer's name is not a known role.
     ReadError
         The DEM does not exist or cannot be read.
+    ValueError
+        *tolerance_m* is negative or not finite.
 
     Examples
     --------
@@ -191,6 +206,7 @@ def measure_parcels(
     True
     """
     require_crs(parcels, source)
+    check_tolerance(tolerance_m)
     if attributes is None:
         attributes = survey_attributes(parcels, fields=fields, source=source)
     problems: list[Problem] = []
@@ -214,7 +230,7 @@ def measure_parcels(
                 f"{int(empty.sum())} parcel(s) have no geometry; their area is 0.",
                 source,
                 severity="warning",
-                parcels=tuple(parcels.index[empty][:1000]),
+                parcels=tuple(parcels.index[empty]),
             )
         )
     fixed_series = gpd.GeoSeries(fixed, index=parcels.index, crs=parcels.crs)
@@ -252,6 +268,8 @@ def measure_parcels(
                 )
             )
         with stage("overlaps"):
-            ov = overlap_areas(ea, prepared, parcel_area_m2=table["area_m2"])
+            ov = overlap_areas(
+                ea, prepared, parcel_area_m2=table["area_m2"], tolerance_m=tolerance_m
+            )
         parts.append(ov.set_axis([role.overlap_column, role.share_column], axis=1))
     return Measurement(pd.concat(parts, axis=1), tuple(problems))

@@ -406,16 +406,29 @@ def slope_problems(stats: pd.DataFrame, *, source: str = "dem") -> list[Problem]
     """
     problems = []
     missing = stats.index[stats["slope_mean_deg"].isna()]
-    if len(missing):
+    # every parcel is listed: a Problem names ten and counts the rest from this tuple
+    if len(missing) and len(missing) == len(stats):
         problems.append(
             Problem(
                 "SLOPE_NO_DATA",
-                f"{len(missing)} parcel(s) lie outside the DEM or over nodata; their slope is "
-                "unknown (NaN). Use a DEM that covers every parcel, or run without --dem to "
-                "use GDPDJB.",
+                f"the DEM covers none of the {len(missing)} parcel(s) (or only its nodata "
+                "does); their slope is unknown (NaN). Check that the DEM is of the parcels' "
+                "area and that its CRS is right, or run without --dem to use GDPDJB.",
                 source,
                 severity="warning",
-                parcels=tuple(missing[:1000]),
+                parcels=tuple(missing),
+            )
+        )
+    elif len(missing):
+        problems.append(
+            Problem(
+                "SLOPE_NO_DATA",
+                f"{len(missing)} of {len(stats)} parcel(s) lie outside the DEM or over "
+                "nodata; their slope is unknown (NaN). Use a DEM that covers every parcel, "
+                "or run without --dem to use GDPDJB.",
+                source,
+                severity="warning",
+                parcels=tuple(missing),
             )
         )
     partial = stats.index[stats["slope_cover"] < 1.0]
@@ -427,7 +440,7 @@ def slope_problems(stats: pd.DataFrame, *, source: str = "dem") -> list[Problem]
                 "is measured on the covered part only.",
                 source,
                 severity="info",
-                parcels=tuple(partial[:1000]),
+                parcels=tuple(partial),
             )
         )
     return problems
