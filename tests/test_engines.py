@@ -266,7 +266,7 @@ def test_parcels_set_aside_alike_on_every_engine() -> None:
         )
         for engine in ("single", "processes")
     }
-    assert_same_answers(runs["single"], runs["processes"], problems=False)  # see below
+    assert_same_answers(runs["single"], runs["processes"])
     for result in runs.values():
         assert result.parcels.loc[bad, "lp_class"].tolist() == ["OTHER"] * 3
         assert result.parcels.loc[bad, "lp_reasons"].tolist() == ["V_KCXS_RANGE"] * 3
@@ -274,12 +274,6 @@ def test_parcels_set_aside_alike_on_every_engine() -> None:
         assert not result.quotas.select_dtypes(float).isna().any().any()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="KCXS_OUT_OF_RANGE counts its parcels in its message, so county runs report one "
-    "problem per county; measure/parcels.py should name them without the count and give "
-    "Problem(counties=...)",
-)
 def test_parcels_of_several_counties_in_one_problem() -> None:
     s = load_sample()
     parcels = s.parcels.copy()

@@ -120,7 +120,7 @@ def test_a_dem_covering_no_parcel_names_the_right_count(plane_dem) -> None:
     assert len(problem.parcels) == 1200
     text = str(problem)
     assert "parcels 0, 1, 2, 3, 4, 5, 6, 7, 8, 9 and 1190 more" in text
-    assert "covers none of the 1200 parcel(s)" in text
+    assert "covers none of the parcels" in text
 
 
 def test_some_parcels_off_the_dem_are_counted_among_all(plane_dem) -> None:
@@ -131,6 +131,6 @@ def test_some_parcels_off_the_dem_are_counted_among_all(plane_dem) -> None:
     parcels = pd.concat([on, off], ignore_index=True)
     stats = slope_statistics(parcels, str(plane_dem(10.0)))
     (problem,) = slope_problems(stats)
-    assert "1005 of 1010 parcel(s)" in problem.message
+    assert len(problem.parcels) == 1005 and "and 995 more" in str(problem)
     assert problem.parcels == tuple(range(5, 1010))
     assert str(problem).endswith("and 995 more)")

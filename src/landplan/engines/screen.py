@@ -38,7 +38,9 @@ def screen_parcels(
     """
     geoms = frame.geometry.to_numpy()
     empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-    empty |= ~empty & ~(shapely.area(np.where(empty, None, geoms)) > 0)  # collapsed polygons
+    # collapsed polygons (area 0 even once repaired; a bow-tie's signed area is 0 before)
+    flat = np.flatnonzero(~empty & ~(shapely.area(np.where(empty, None, geoms)) > 0))
+    empty[flat] = ~(shapely.area(shapely.make_valid(geoms[flat])) > 0)
     return blocking_findings(attributes, empty, has_dem=has_dem)
 
 

@@ -8,6 +8,7 @@ one table aligned to the parcels' index, plus every problem it noticed
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -50,6 +51,11 @@ class Measurement:
     problems: tuple[Problem, ...] = field(default_factory=tuple)
 
 
+def _counties(attributes: pd.DataFrame, mask: np.ndarray) -> tuple[str, ...]:
+    """County codes of the parcels in *mask*, sorted, for problems that merge across counties."""
+    return tuple(sorted(set(attributes["COUNTY"].astype(str).to_numpy()[mask])))
+
+
 def _parcel_areas(
     geoms: gpd.GeoSeries,
     attributes: pd.DataFrame,
@@ -90,10 +96,11 @@ def _parcel_areas(
         problems.append(
             Problem(
                 "KCXS_OUT_OF_RANGE",
-                f"{int(bad.sum())} parcel(s) have KCXS outside [0, 1); their "
-                "land-class area is unknown (NaN). Fix KCXS (a fraction, e.g. 0.08, not 8).",
+                "parcels have KCXS outside [0, 1); their land-class area is unknown (NaN). "
+                "Fix KCXS (a fraction, e.g. 0.08, not 8).",
                 source,
                 parcels=tuple(geoms.index[bad]),
+                counties=_counties(attributes, bad),
             )
         )
     missing = np.isnan(kcxs) & attributes["IS_FARMLAND"].to_numpy(dtype=bool)
@@ -101,11 +108,11 @@ def _parcel_areas(
         problems.append(
             Problem(
                 "KCXS_MISSING",
-                f"{int(missing.sum())} farmland parcel(s) have no KCXS; counted "
-                "without deduction (KCXS = 0).",
+                "farmland parcels have no KCXS; counted without deduction (KCXS = 0).",
                 source,
                 severity="warning",
                 parcels=tuple(geoms.index[missing]),
+                counties=_counties(attributes, missing),
             )
         )
     dlmj = area * (1.0 - np.nan_to_num(kcxs))
@@ -123,12 +130,12 @@ def _parcel_areas(
         problems.append(
             Problem(
                 "TBMJ_MISMATCH",
-                f"{int(off.sum())} parcel(s) have an ellipsoidal area that differs "
-                f"from TBMJ by more than {TBMJ_TOLERANCE:.1%} "
-                f"(largest {np.nanmax(np.abs(rel)):.2%}); "
+                "parcels have an ellipsoidal area that differs from TBMJ by more than "
+                f"{TBMJ_TOLERANCE:.1%} (lp_tbmjdif gives each one's difference); "
                 "check the geometry or the CRS.",
                 source,
                 severity="warning",
+                counties=_counties(attributes, off),
                 parcels=tuple(geoms.index[off]),
             )
         )
@@ -243,7 +250,11 @@ def measure_parcels(
     if dem is not None:
         with stage("slope"):
             stats = slope_statistics(fixed_series, dem)
-        problems += slope_problems(stats, source=str(dem))
+        county = attributes["COUNTY"].astype(str)
+        problems += [
+            dataclasses.replace(p, counties=tuple(sorted(set(county.loc[list(p.parcels)]))))
+            for p in slope_problems(stats, source=str(dem))
+        ]
         parts.append(stats)
     parcels_crs = CRS.from_user_input(parcels.crs)
     for name, layer in (layers or {}).items():

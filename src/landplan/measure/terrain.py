@@ -411,7 +411,7 @@ def slope_problems(stats: pd.DataFrame, *, source: str = "dem") -> list[Problem]
         problems.append(
             Problem(
                 "SLOPE_NO_DATA",
-                f"the DEM covers none of the {len(missing)} parcel(s) (or only its nodata "
+                "the DEM covers none of the parcels (or only its nodata "
                 "does); their slope is unknown (NaN). Check that the DEM is of the parcels' "
                 "area and that its CRS is right, or run without --dem to use GDPDJB.",
                 source,
@@ -423,7 +423,7 @@ def slope_problems(stats: pd.DataFrame, *, source: str = "dem") -> list[Problem]
         problems.append(
             Problem(
                 "SLOPE_NO_DATA",
-                f"{len(missing)} of {len(stats)} parcel(s) lie outside the DEM or over "
+                "parcels lie outside the DEM or over "
                 "nodata; their slope is unknown (NaN). Use a DEM that covers every parcel, "
                 "or run without --dem to use GDPDJB.",
                 source,
@@ -436,7 +436,7 @@ def slope_problems(stats: pd.DataFrame, *, source: str = "dem") -> list[Problem]
         problems.append(
             Problem(
                 "SLOPE_PARTIAL_NODATA",
-                f"{len(partial)} parcel(s) are partly over DEM nodata or its edge; their slope "
+                "parcels are partly over DEM nodata or its edge; their slope "
                 "is measured on the covered part only.",
                 source,
                 severity="info",
