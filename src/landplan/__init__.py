@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 
-from landplan.api import classify
+from landplan.api import balance, classify
 from landplan.core.errors import InputError, LandplanError, Problem, ProfileError, ReadError
 from landplan.core.palette import CLASS_CODES, CLASSES
 from landplan.core.version import __version__
@@ -45,6 +45,7 @@ __all__ = [
     "ReadError",
     "Result",
     "__version__",
+    "balance",
     "classify",
     "load_profile",
     "load_sample",

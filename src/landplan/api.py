@@ -1,4 +1,4 @@
-"""The jobs users run, from files or frames: :func:`classify` and :func:`measure_files`.
+"""The jobs users run: :func:`classify`, :func:`measure_files` and :func:`balance`.
 
 Sits on top of every layer but the CLI and may import any of them: it reads the
 inputs (:mod:`landplan.io`), runs an engine (:mod:`landplan.engines`) and
@@ -21,6 +21,8 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
+from landplan.audit.balance import Balance, Scope, compare_vintages
+from landplan.core.roles import get_role
 from landplan.core.timing import stage
 from landplan.engines import Engine, resolve_engine, run
 from landplan.engines.pipeline import ClassifyJob, measured_frame
@@ -42,7 +44,7 @@ from landplan.rules.model import DEFAULT_PROFILE, Profile
 from landplan.rules.profiles import load_profile
 from landplan.survey.schema import survey_attributes
 
-__all__ = ["LayerInput", "MeasuredLayer", "classify", "measure_files"]
+__all__ = ["LayerInput", "MeasuredLayer", "balance", "classify", "measure_files"]
 
 log = logging.getLogger(__name__)
 
@@ -269,3 +271,95 @@ def measure_files(
     write_layer(measured, out, layer="parcels")
     write_table(by_county, out, layer="county_summary")
     return MeasuredLayer(measured, measurement, by_county)
+
+
+def balance(
+    old: str | Path | gpd.GeoDataFrame,
+    new: str | Path | gpd.GeoDataFrame,
+    *,
+    layers: Mapping[str, LayerInput] | None = None,
+    scope: Scope = "agricultural",
+    cause_field: str | None = None,
+    fields: Mapping[str, str] | None = None,
+    read: ReadOptions | None = None,
+) -> Balance:
+    """Annual farmland in/out balance (年度耕地进出平衡, 003 ch.5 §3) of two survey vintages.
+
+    The vintages are overlaid by area, so parcels may be split, merged or
+    redrawn between them; see :mod:`landplan.audit.balance`.
+
+    Parameters
+    ----------
+    old
+        The earlier 三调 parcel layer (DLTB): a path or a GeoDataFrame.
+    new
+        The later one; its ``ZLDWDM`` decides each piece's county.
+    layers
+        Layers marking the losses the plan exempts, by role (case-insensitive):
+        ``return_forest`` (国家安排的生态退耕), ``damaged`` (自然灾害损毁难以复耕),
+        ``river_lake`` or ``river_channel`` (河湖水面扩大永久淹没, where the new
+        class is 1101 / 1102); paths or layers.
+    scope
+        ``"agricultural"`` (the plan's balance: farmland to and from other
+        agricultural land) or ``"all"`` (every farmland loss and gain counts).
+    cause_field
+        Column of *new* marking exempt losses (``eco_return`` / 生态退耕,
+        ``disaster`` / 灾毁, ``flooded`` / 永久淹没; blank for none).
+    fields
+        Canonical 三调 field name → column, for both vintages; default
+        ``read.fields``.
+    read
+        Encoding, CRS and field mapping for reading files; the CRS applies to
+        every input file that declares none.
+
+    Returns
+    -------
+    Balance
+        ``summary`` (per county and city: out, in, paddy, exempt, shortfall,
+        balanced, in m², 亩 and 万亩), ``flows`` (by class), ``pieces`` (the
+        changed pieces for a map) and ``problems``; ``to_files`` writes them.
+
+    Raises
+    ------
+    InputError
+        A role that marks no exempt cause, a bad *scope* or *cause_field*,
+        KCXS outside [0, 1), missing fields or CRS, vintages that do not overlap.
+    ReadError
+        An input file that cannot be read.
+
+    Examples
+    --------
+    >>> from shapely.geometry import box
+    >>> z = "4304210010010000000"
+    >>> old = gpd.GeoDataFrame({"DLBM": ["0301"], "ZLDWDM": [z], "KCXS": [0.0]},
+    ...                        geometry=[box(500000, 3000000, 500100, 3000100)], crs=4547)
+    >>> new = old.assign(DLBM="0101", KCXS=0.1)
+    >>> row = balance(old, new).summary.iloc[0]
+    >>> round(row["in_m2"]), round(row["paddy_in_m2"]), row["status"]
+    (9000, 9000, '平衡')
+    """
+    read = read or ReadOptions()
+    fields = fields if fields is not None else read.fields
+    frames = [
+        value
+        if isinstance(value, gpd.GeoDataFrame)
+        else read_parcels(value, fields=fields, encoding=read.encoding, crs=read.crs)
+        for value in (old, new)
+    ]
+    by_role = {get_role(role).name: value for role, value in (layers or {}).items()}
+    result = compare_vintages(
+        frames[0],
+        frames[1],
+        layers=read_role_layers(by_role, crs=read.crs),
+        scope=scope,
+        cause_field=cause_field,
+        fields=fields,
+        sources=(_source(old, "old"), _source(new, "new")),
+    )
+    for problem in result.problems:
+        log.warning("%s", problem)
+    return result
+
+
+def _source(value: object, default: str) -> str:
+    return default if isinstance(value, gpd.GeoDataFrame) else str(value)

@@ -13,12 +13,13 @@ import json
 import logging
 import sys
 from collections.abc import Callable
-from functools import wraps
+from functools import cache, wraps
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from landplan.audit.balance import SCOPES
 from landplan.core.errors import (
     SEVERITIES,
     InputError,
@@ -28,9 +29,11 @@ from landplan.core.errors import (
     ReadError,
 )
 from landplan.core.palette import CLASS_CODES
+from landplan.core.roles import ROLES
 from landplan.core.version import __version__
 from landplan.engines import ENGINES
 from landplan.io.layers import ReadOptions
+from landplan.io.profiles import SHIPPED_PROFILES
 from landplan.rules.model import DEFAULT_PROFILE
 
 if TYPE_CHECKING:
@@ -39,6 +42,48 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_FINDINGS, EXIT_USAGE, EXIT_UNREADABLE = 1, 2, 3
+
+#: The plans that rule sources cite by their short code ("003 专栏 3-1 (1)").
+PLANS = {
+    "003": "衡阳市耕地保护国土空间专项规划（2021—2035年）",
+    "004": "湘潭市耕地保护国土空间专项规划（2021—2035年）",
+    "000": "衡阳市“十四五”自然资源规划",
+}
+
+
+def _listing(title: str, rows: list[tuple[str, str]]) -> str:
+    """An epilog block that click prints as it is (click's no-rewrap mark), one row per line."""
+    width = max(len(name) for name, _ in rows)
+    return "\n".join(["\b", f"{title}:", *(f"  {name:<{width}}  {text}" for name, text in rows)])
+
+
+def _roles_epilog(roles: list[str] | None = None) -> str:
+    """The roles (all, or those named) and the shipped profiles, for a command's --help."""
+    chosen = [ROLES[name] for name in roles] if roles else list(ROLES.values())
+    title = "Roles for --layer ROLE=PATH (case-insensitive; `landplan roles`)"
+    blocks = [_listing(title, [(r.name, r.zh) for r in chosen])]
+    if roles is None:
+        blocks.append(_profiles_epilog())
+    return "\n\n".join(blocks)
+
+
+@cache
+def _profiles_epilog() -> str:
+    """The shipped profiles, and the plans their rules cite."""
+    from landplan.rules import load_profile
+
+    rows = []
+    for name in SHIPPED_PROFILES:
+        try:
+            plan = load_profile(name).name_zh
+        except LandplanError:  # a broken profile must not break every command's help
+            plan = ""
+        rows.append((name, f"{plan} (default)" if name == DEFAULT_PROFILE else plan))
+    profiles = _listing(
+        "Shipped profiles for --profile (or a TOML file; `landplan rules --profile NAME`)", rows
+    )
+    plans = _listing("Plans cited in rule sources", list(PLANS.items()))
+    return f"{profiles}\n\n{plans}"
 
 
 def _wrote(path: object) -> None:
@@ -127,8 +172,7 @@ def _parse_layer_options(values: tuple[str, ...]) -> dict[str, str]:
                 "`landplan roles` lists the roles.",
                 code="LAYER_OPTION",
             )
-        get_role(role.strip())
-        layers[role.strip()] = path
+        layers[get_role(role).name] = path
     return layers
 
 
@@ -183,11 +227,18 @@ _layer_option = click.option(
     "layer_options",
     multiple=True,
     metavar="ROLE=PATH",
-    help="Constraint layer with its role; repeatable. PATH may be 'file.gpkg|layername=X'.",
+    help="Constraint layer with its role (case-insensitive; listed below and by `landplan "
+    "roles`); repeatable. PATH may be 'file.gpkg|layername=X'.",
+)
+_profile_option = click.option(
+    "--profile",
+    default=DEFAULT_PROFILE,
+    show_default=True,
+    help=f"Shipped profile name ({', '.join(SHIPPED_PROFILES)}) or a TOML file.",
 )
 
 
-@click.group(cls=_Group)
+@click.group(cls=_Group, epilog=_roles_epilog())
 @click.version_option(__version__, prog_name="landplan")
 @click.option("-v", "--verbose", count=True, help="More log output (repeat for debug).")
 @click.option("-q", "--quiet", is_flag=True, help="Only errors.")
@@ -209,7 +260,13 @@ def main(verbose: int, quiet: bool) -> None:
     show_default=True,
     help="Number of parcels to generate.",
 )
-@click.option("--seed", type=int, default=2021, show_default=True)
+@click.option(
+    "--seed",
+    type=int,
+    default=2021,
+    show_default=True,
+    help="Random seed; the same seed gives the same data.",
+)
 @click.option(
     "--dem-resolution", type=float, default=10.0, show_default=True, help="DEM cell size in metres."
 )
@@ -256,9 +313,15 @@ def _measure_and_report(
     _wrote(output)
 
 
-@main.command()
+@main.command(epilog=_roles_epilog())
 @click.argument("parcels", type=str)
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Output GeoPackage: layer parcels with the measures, table county_summary.",
+)
 @_dem_option
 @_layer_option
 @_input_options
@@ -314,7 +377,7 @@ def _print_class_table(result: Result) -> None:
     click.echo(quotas.round(3).to_string(index=False))
 
 
-@main.command("classify")
+@main.command("classify", epilog=_roles_epilog())
 @click.argument("parcels", type=str)
 @click.option(
     "-o",
@@ -333,12 +396,7 @@ def _print_class_table(result: Result) -> None:
 )
 @_dem_option
 @_layer_option
-@click.option(
-    "--profile",
-    default=DEFAULT_PROFILE,
-    show_default=True,
-    help="Shipped profile name or a TOML file.",
-)
+@_profile_option
 @click.option(
     "--targets",
     type=click.Path(exists=True, dir_okay=False),
@@ -519,25 +577,21 @@ def report_command(
         click.echo(str(path))
 
 
-@main.command("rules")
-@click.option(
-    "--profile",
-    default=DEFAULT_PROFILE,
-    show_default=True,
-    help="Shipped profile name or a TOML file.",
-)
+@main.command("rules", epilog=_profiles_epilog())
+@_profile_option
 @click.option("--json", "as_json", is_flag=True, help="Print the profile as JSON.")
 @_handle_errors
 def rules_command(profile: str, as_json: bool) -> None:
-    """List the rules of a profile."""
+    """List the rules of a profile, their thresholds and their sources in the plans."""
     from landplan.rules import load_profile
 
     loaded = load_profile(profile)
     if as_json:
-        data = {**loaded.to_dict(), "severities": list(SEVERITIES)}
+        data = {**loaded.to_dict(), "severities": list(SEVERITIES), "plans": PLANS}
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
     click.echo(f"{loaded.id}: {loaded.name_zh} ({loaded.source})")
+    click.echo("sources: " + "; ".join(f"{code} = {name}" for code, name in PLANS.items()))
     for rule in loaded.rules:
         params = ", ".join(f"{k}={v}" for k, v in rule.params.items())
         exit_mode = " existing_pbf=may_exit" if rule.existing_pbf != "exit" else ""
@@ -555,6 +609,7 @@ def rules_command(profile: str, as_json: bool) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     default=Path("out/demo.gpkg"),
     show_default=True,
+    help="Output GeoPackage; the county table is also written beside it as CSV.",
 )
 @_handle_errors
 def demo(output: Path) -> None:
@@ -576,16 +631,11 @@ def demo(output: Path) -> None:
     _wrote(output)
 
 
-@main.command("check")
+@main.command("check", epilog=_roles_epilog())
 @click.argument("parcels", type=click.Path(path_type=Path))
 @_layer_option
 @_dem_option
-@click.option(
-    "--profile",
-    default=DEFAULT_PROFILE,
-    show_default=True,
-    help="Shipped profile name or a TOML file.",
-)
+@_profile_option
 @click.option(
     "--json",
     "fmt",
@@ -664,6 +714,95 @@ def check_command(
     worst = report.worst()
     if worst is not None and SEVERITIES.index(worst) >= SEVERITIES.index(fail_on):
         sys.exit(EXIT_FINDINGS)
+
+
+_BALANCE_ROLES = ["return_forest", "damaged", "river_lake", "river_channel"]
+
+
+@main.command("balance", epilog=_roles_epilog(_BALANCE_ROLES))
+@click.argument("old", type=str)
+@click.argument("new", type=str)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="A .csv (county table, and <stem>_flows.csv by class), .xlsx (both as sheets) or "
+    ".gpkg (layer balance_pieces of the changed pieces for a map, and both tables); any "
+    "other path is a folder that receives balance.csv, balance_flows.csv, balance.xlsx "
+    "and balance.gpkg.",
+)
+@click.option(
+    "--layer",
+    "layer_options",
+    multiple=True,
+    metavar="ROLE=PATH",
+    help="Layer marking farmland losses the plan exempts: return_forest (国家安排的生态退耕), "
+    "damaged (自然灾害损毁难以复耕), river_lake or river_channel (河湖水面扩大永久淹没, "
+    "where NEW is river or lake water); repeatable.",
+)
+@click.option(
+    "--cause-field",
+    default=None,
+    metavar="COLUMN",
+    help="Column of NEW marking exempt losses per parcel: eco_return / 生态退耕, "
+    "disaster / 灾毁, flooded / 永久淹没; blank for none.",
+)
+@click.option(
+    "--scope",
+    type=click.Choice(SCOPES),
+    default="agricultural",
+    show_default=True,
+    help="agricultural: farmland to and from other agricultural land (园林草, 坑塘, 设施农用地 "
+    "...), the plan's balance; all: every farmland loss and gain counts (construction too).",
+)
+@_input_options
+@click.option("--overwrite", is_flag=True, help="Replace output files that exist.")
+@_handle_errors
+def balance_command(
+    *,
+    old: str,
+    new: str,
+    output: Path,
+    layer_options: tuple[str, ...],
+    cause_field: str | None,
+    scope: str,
+    field_options: tuple[str, ...],
+    encoding: str | None,
+    crs: str | None,
+    overwrite: bool,
+) -> None:
+    """Annual farmland in/out balance (年度进出平衡, 003 ch.5 §3) from survey vintage OLD to NEW.
+
+    The vintages are overlaid by area (parcels may be split, merged or redrawn). Per county
+    of NEW: farmland turned out by destination class, land turned in by origin class, paddy
+    out and in, exempt losses, after KCXS; balanced when turned-in farmland and paddy are at
+    least those turned out. Prints the county table in 亩.
+    """
+    from landplan.api import balance
+    from landplan.audit.balance import output_files
+    from landplan.io.layers import check_writable
+
+    read = ReadOptions(_parse_field_options(field_options), encoding, crs)
+    layers = _parse_layer_options(layer_options)
+    if not overwrite:
+        for target in output_files(output).values():
+            check_writable(target, overwrite=False)  # refuse before any work is done
+    result = balance(
+        old,
+        new,
+        layers=layers,
+        scope=scope,  # type: ignore[arg-type]  # checked by click.Choice
+        cause_field=cause_field,
+        read=read,
+    )
+    columns = ["out", "paddy_out", "excluded", "out_other", "in", "paddy_in"]
+    columns += ["shortfall", "paddy_shortfall"]
+    table = result.summary[["county_code", "county_name", *(f"{c}_mu" for c in columns), "status"]]
+    click.echo(f"进出平衡 (亩, after KCXS; scope {scope}):")
+    click.echo(table.round(2).to_string(index=False))
+    for path in result.to_files(output, overwrite=overwrite):
+        _wrote(path)
 
 
 @main.command("roles")

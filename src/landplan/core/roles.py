@@ -99,10 +99,13 @@ ROLES: Mapping[str, Role] = MappingProxyType({r.name: r for r in _ROLES})
 def get_role(name: str) -> Role:
     """The role called *name*, or an error listing the known roles.
 
+    Names are matched ignoring case, surrounding blanks and ``-`` for ``_``:
+    ``"ECO_REDLINE"`` and ``"Eco-Redline"`` are ``eco_redline``.
+
     Parameters
     ----------
     name
-        snake_case role name, e.g. ``"eco_redline"``.
+        Role name, e.g. ``"eco_redline"``.
 
     Returns
     -------
@@ -118,13 +121,15 @@ def get_role(name: str) -> Role:
     --------
     >>> get_role("eco_redline").share_column
     'os_eco'
+    >>> get_role(" ECO_REDLINE ").name
+    'eco_redline'
     >>> get_role("redline")
     Traceback (most recent call last):
     ...
     landplan.core.errors.InputError: [ROLE_UNKNOWN] unknown layer role 'redline'; known roles: ...
     """
     try:
-        return ROLES[name]
+        return ROLES[str(name).strip().lower().replace("-", "_")]
     except KeyError:
         raise InputError(
             [

@@ -418,13 +418,14 @@ def read_role_layers(
         get_role(role)
     read: dict[str, gpd.GeoDataFrame | gpd.GeoSeries] = {}
     problems = []
-    for role, value in (layers or {}).items():
+    for given, value in (layers or {}).items():
+        role = get_role(given).name  # any case or dash spelling, one key
         if isinstance(value, gpd.GeoDataFrame | gpd.GeoSeries):
             read[role] = value
             continue
-        read[role] = read_layer(value, crs=crs, preferred_layers=(role,))
+        read[role] = read_layer(value, crs=crs, preferred_layers=(role, given))
         if read[role].crs is None:
-            problems.append(_crs_missing(f"{role}={value}", value))
+            problems.append(_crs_missing(f"{given}={value}", value))
     if problems:
         raise CRSError(problems)
     return read
