@@ -7,7 +7,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 BENCH_SIZES ?= 200000,1000000,2000000
 
-.PHONY: demo test lint typecheck pytest qgis bench qgis-plugin sample clean
+.PHONY: demo test lint typecheck pytest qgis chromium bench qgis-plugin sample clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,7 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.installed
 	$(BIN)/landplan demo
 
-test: $(VENV)/.installed-dev qgis
+test: $(VENV)/.installed-dev qgis chromium
 	$(MAKE) lint typecheck pytest
 
 # numpydoc checks the Parameters/Returns/Raises sections of the library's public API;
@@ -49,6 +49,15 @@ qgis:
 		echo "installing QGIS (python3-qgis qgis) ..."; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-qgis qgis >/dev/null; \
 	else echo "QGIS not installed and cannot be installed here: its tests will be skipped"; fi
+
+# Headless Chromium renders report.html in tests/test_report_html.py (Debian's package).
+# Installed when missing and possible; without it that test skips, saying why.
+chromium:
+	@if command -v chromium >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing Chromium (chromium) ..."; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else echo "Chromium not installed and cannot be installed here: report.html browser tests will be skipped"; fi
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/bench.py --sizes $(BENCH_SIZES)

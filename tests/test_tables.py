@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
+import openpyxl
 import pandas as pd
 import pytest
 from hypothesis import given
@@ -11,7 +14,15 @@ from hypothesis import strategies as st
 from landplan.core.units import M2_PER_WANMU
 from landplan.outputs.aggregate import CITY_TOTAL
 from landplan.outputs.indicators import Thresholds, grade_indicator
-from landplan.outputs.tables import appendix2, appendix3, appendix5, balanced_round
+from landplan.outputs.tables import (
+    appendix2,
+    appendix3,
+    appendix5,
+    balanced_round,
+    paired_round,
+    plan_tables,
+    write_tables,
+)
 
 W = M2_PER_WANMU  # one 万亩 in m²
 
@@ -56,17 +67,44 @@ def delineation() -> pd.DataFrame:
 
 def test_appendix2_has_the_plan_headers_and_balanced_rows() -> None:
     table = appendix2(delineation())
+    group = "未纳入耕地保护目标耕地"
     assert list(table.columns) == [
-        "行政区代码", "行政区名称", "现状耕地", "耕地保护目标耕地", "未纳入耕地保护目标耕地-小计",
-        "未纳入-自然保护地核心区", "未纳入-碎小图斑",
+        "行政区代码", "行政区名称", "现状耕地", "耕地保护目标耕地", f"{group}-小计",
+        f"{group}-自然保护地核心区", f"{group}-碎小图斑",
     ]  # fmt: skip
+    assert table.attrs["title"] == "附录 2 耕地保护目标划定情况表"
+    assert table.attrs["unit"] == "万亩"
     city, counties = table.iloc[0], table.iloc[1:]
     assert city["行政区名称"] == CITY_TOTAL
-    # 10.004 + 20.004 = 30.008 → 30.01; naive county rounding gives 10.00 + 20.00 = 30.00
-    assert city["现状耕地"] == 30.01
-    assert counties["现状耕地"].sum() == pytest.approx(30.01)
+    # 9.0 + 19.5 = 28.5 target; parts 1.004 → 1.00 and 0.504 → 0.50, 小计 1.50;
+    # 现状耕地 = 28.50 + 1.50 = 30.00 + 0.00 (the unrounded 30.008 is within a hundredth)
+    assert city["耕地保护目标耕地"] == 28.5
+    assert city[f"{group}-小计"] == 1.5
+    assert city["现状耕地"] == 30.0
     for column in table.columns[2:]:
         assert counties[column].sum() == pytest.approx(city[column])
+
+
+def test_appendix2_subtotal_is_the_sum_of_its_printed_parts() -> None:
+    # 衡阳县's two exclusions of 0.014 each: 0.028 → 0.03 rounded alone, but its parts print
+    # 0.01 + 0.01; the 小计 prints their sum, 0.02, and 现状耕地 = 目标 + 小计 = 1.00 + 0.02
+    frame = pd.DataFrame(
+        {
+            "county_code": ["430421", "430422"],
+            "county_name": ["衡阳县", "衡南县"],
+            "farmland_m2": [1.028 * W, 2.0 * W],
+            "protection_target_m2": [1.0 * W, 2.0 * W],
+            "excluded_m2": [0.028 * W, 0.0],
+            "T_NATURE_CORE_m2": [0.014 * W, 0.0],
+            "T_SMALL_FRAGMENT_m2": [0.014 * W, 0.0],
+        }
+    )
+    row = appendix2(frame).set_index("行政区名称").loc["衡阳县"]
+    parts = ["未纳入耕地保护目标耕地-自然保护地核心区", "未纳入耕地保护目标耕地-碎小图斑"]
+    assert row[parts].tolist() == [0.01, 0.01]
+    assert row["未纳入耕地保护目标耕地-小计"] == pytest.approx(0.02)
+    assert row["现状耕地"] == pytest.approx(1.02)
+    assert row["耕地保护目标耕地"] == pytest.approx(1.0)
 
 
 def quotas() -> pd.DataFrame:
@@ -97,7 +135,123 @@ def test_appendix5_compares_with_targets_and_grades_them() -> None:
         CITY_TOTAL: "预警", "衡阳县": "达标", "衡南县": "预警", "衡山县": "未达标",
     }  # fmt: skip
     assert table.loc["衡南县", "永久基本农田-差额"] == pytest.approx(-0.3)
+    # (44.7 − 45) / 45 = −0.6667 % → −0.67 (rounded down); (8 − 9) / 9 = −11.11 %
+    assert table.loc["衡南县", "永久基本农田-差额率(%)"] == pytest.approx(-0.67)
+    assert table.loc["衡山县", "永久基本农田-差额率(%)"] == pytest.approx(-11.12)
     assert table.loc["衡山县", "永久基本农田储备区-预警"] == "未达标"
+    assert table.attrs["title"] == "附录 5 耕地保护主要规划指标分解表"
+    assert any("1.00%" in note for note in table.attrs["notes"])  # the grade rule, printed
+
+
+def small_quotas() -> pd.DataFrame:
+    """Counties as the issue found them: short by less than a printed hundredth."""
+    return pd.DataFrame(
+        {
+            "county_code": ["430426", "430412", "430424", "430423"],
+            "county_name": ["祁东县", "南岳区", "衡东县", "衡山县"],
+            "protection_target_m2": [1.0 * W, 1.0 * W, 1.0 * W, 1.0 * W],
+            # 祁东县 0.81 % short (预警); 南岳区 2 % short (未达标); 衡东县 4 % short;
+            # 衡山县 met by 0.001
+            "pbf_selected_m2": [0.4156 * W, 0.01078 * W, 0.3549 * W, 0.171 * W],
+            "pbf_target_m2": [0.4190 * W, 0.0110 * W, 0.3697 * W, 0.170 * W],
+            "reserve_target_m2": [0.0] * 4,
+            "reserve_selected_m2": [0.0] * 4,
+            "reserve_eligible_m2": [0.0] * 4,
+            "recovery_m2": [0.0] * 4,
+        }
+    )
+
+
+def test_appendix5_rows_agree_with_their_grades_as_printed() -> None:
+    table = appendix5(small_quotas()).set_index("行政区名称")
+    pbf = table[["永久基本农田-目标", "永久基本农田-计算", "永久基本农田-差额"]]
+    # 差额 is 计算 − 目标 as printed, to the hundredth
+    cents = (pbf * 100).round().astype(int)
+    assert (
+        cents["永久基本农田-差额"] == cents["永久基本农田-计算"] - cents["永久基本农田-目标"]
+    ).all()
+    # the grade from unrounded areas, and a printed 差额 negative exactly where it is short
+    assert table["永久基本农田-预警"].to_dict() == {
+        CITY_TOTAL: "未达标", "祁东县": "预警", "南岳区": "未达标", "衡东县": "未达标",
+        "衡山县": "达标",
+    }  # fmt: skip
+    for name in ["祁东县", "南岳区", "衡东县", CITY_TOTAL]:
+        assert cents.loc[name, "永久基本农田-差额"] < 0, name
+    assert cents.loc["衡山县", "永久基本农田-差额"] >= 0
+    # 差额率 by hand: (0.4156 − 0.4190) / 0.4190 = −0.8115 % → −0.82; (0.01078 − 0.011) / 0.011
+    # = −2 %; (0.171 − 0.170) / 0.170 = 0.588 % → 0.58
+    assert table.loc["祁东县", "永久基本农田-差额率(%)"] == pytest.approx(-0.82)
+    assert table.loc["南岳区", "永久基本农田-差额率(%)"] == pytest.approx(-2.0)
+    assert table.loc["衡山县", "永久基本农田-差额率(%)"] == pytest.approx(0.58)
+    # every figure within a hundredth of its unrounded value, columns adding up to the city
+    raw = small_quotas().set_index("county_name")
+    for column, source in [
+        ("永久基本农田-目标", "pbf_target_m2"),
+        ("永久基本农田-计算", "pbf_selected_m2"),
+    ]:
+        assert (abs(table[column].drop(CITY_TOTAL) - raw[source] / W) < 0.01).all()
+        assert table[column].drop(CITY_TOTAL).sum() == pytest.approx(table.loc[CITY_TOTAL, column])
+        assert abs(table.loc[CITY_TOTAL, column] - raw[source].sum() / W) < 0.01
+
+
+def test_paired_round_by_hand() -> None:
+    # largest remainders alone print the targets 0.37 and 0.91 (total 1.276 → 1.28), so a
+    # county 0.3 % short would print 0.37 − 0.37 = 0.00; kept short, 0.38 takes the hundredth
+    c, t = paired_round(np.array([0.371, 1.0]), np.array([0.372, 0.904]), ["lt", "ge"])
+    assert c.tolist() == [0.37, 1.0]
+    assert t.tolist() == [0.38, 0.9]
+    assert balanced_round(np.array([0.372, 0.904]), 1.276).tolist() == [0.37, 0.91]
+    # without relations it is the largest-remainder rounding
+    c, t = paired_round(np.array([0.334, 0.334, 0.334]), np.array([1.0, 2.0, 3.0]), [""] * 3)
+    assert c.tolist() == balanced_round(np.array([0.334] * 3), 1.002).tolist()
+    assert t.tolist() == [1.0, 2.0, 3.0]
+
+
+@given(
+    st.lists(
+        st.tuples(st.floats(0, 50, allow_nan=False), st.floats(0, 50, allow_nan=False)),
+        min_size=1, max_size=15,
+    )
+)  # fmt: skip
+def test_paired_round_keeps_relations_of_pairs_a_hundredth_apart(
+    pairs: list[tuple[float, float]],
+) -> None:
+    computed = np.array([p[0] for p in pairs])
+    target = np.array([p[1] for p in pairs])
+    relations = ["ge" if c >= t else "lt" for c, t in pairs]
+    c, t = paired_round(computed, target, relations)
+    # every value is one of its two neighbours in hundredths; the totals too
+    assert np.all(np.abs(c - computed) < 0.01 + 1e-9)
+    assert np.all(np.abs(t - target) < 0.01 + 1e-9)
+    assert abs(c.sum() - computed.sum()) < 0.01 + 1e-9
+    assert abs(t.sum() - target.sum()) < 0.01 + 1e-9
+    # pairs at least a hundredth apart always keep their order as printed
+    for i, (raw_c, raw_t) in enumerate(pairs):
+        if raw_c - raw_t >= 0.01 or raw_t - raw_c >= 0.01:
+            assert (c[i] >= t[i]) == (raw_c >= raw_t), i
+
+
+def test_tables_print_title_unit_and_two_decimals(tmp_path: Path) -> None:
+    tables = plan_tables(delineation(), quotas())
+    write_tables(tables, tmp_path)
+    lines = (tmp_path / "附录2_耕地保护目标划定情况表.csv").read_text("utf-8-sig").splitlines()
+    assert lines[0] == "附录 2 耕地保护目标划定情况表"
+    assert lines[1] == "单位：万亩"
+    assert lines[2].startswith("行政区代码,行政区名称,现状耕地")
+    # 0.5 prints 0.50: two decimals in every number cell
+    assert lines[5].split(",")[:4] == ["430422", "衡南县", "20.00", "19.50"]
+    assert lines[-1].startswith("备注：")
+    sheet = openpyxl.load_workbook(tmp_path / "plan_tables.xlsx")["附录2"]
+    assert sheet["A1"].value == "附录 2 耕地保护目标划定情况表"
+    assert sheet["A2"].value == "单位：万亩"
+    # grouped header as printed: 未纳入耕地保护目标耕地 over 小计 and the T rules
+    assert sheet["E3"].value == "未纳入耕地保护目标耕地"
+    assert [sheet.cell(4, j).value for j in (5, 6, 7)] == ["小计", "自然保护地核心区", "碎小图斑"]
+    assert "E3:G3" in {str(r) for r in sheet.merged_cells.ranges}
+    assert sheet.freeze_panes == "C5"
+    assert sheet["C5"].value == 30.0 and sheet["C5"].number_format == "0.00"
+    assert sheet["B6"].value == "衡阳县" and sheet["A6"].value == "430421"
+    assert sheet.column_dimensions["B"].width >= 8  # 衡阳县 is 6 units wide
 
 
 def test_appendix3_gap_is_plan_target_minus_computed() -> None:
@@ -110,7 +264,9 @@ def test_appendix3_gap_is_plan_target_minus_computed() -> None:
     assert table.loc["衡山县", "耕地责任目标缺口"] == pytest.approx(-1.0)
     assert table.loc[CITY_TOTAL, "可恢复耕地资源潜力"] == pytest.approx(9.0)
     assert table.loc["衡阳县", "永久基本农田储备资源"] == pytest.approx(1.1)
-    assert "耕地保护目标(规划)" not in appendix3(quotas())  # without targets: no comparison
+    without = appendix3(quotas())
+    assert "耕地保护目标(规划)" not in without  # without targets: no comparison ...
+    assert any("--targets" in note for note in without.attrs["notes"])  # ... and it says so
 
 
 @pytest.mark.parametrize(

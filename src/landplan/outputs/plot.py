@@ -1,25 +1,42 @@
 """Maps and charts with matplotlib; colours and labels from :mod:`landplan.core.palette`.
 
-Every function draws on the given Axes (or a new one) and returns it.  Nothing
-here changes matplotlib's global state: Chinese labels need a CJK font, which
-:func:`chart_style` puts first only for the figures drawn inside it.
+Every function draws on the given Axes (or a new one) and returns it, in
+Chinese by default (``language="en"`` for English).  Chinese needs no font on
+the machine: landplan ships one (``landplan/fonts``, a subset of Noto Sans CJK
+SC to the 7,000 characters of GB 2312 and the symbols the outputs use, SIL
+Open Font License 1.1), registered with matplotlib by its file
+(:func:`cjk_font`), so neither a missing system font nor matplotlib's font
+cache can turn the labels into boxes.  If it cannot be loaded,
+:class:`FontError` is raised; a label with a character it lacks raises
+:class:`MissingGlyphWarning`.  Nothing here changes matplotlib's global
+settings: the functions set the font on the text they draw, and
+:func:`chart_style` puts it first only inside its block.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+import math
+import warnings
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Literal
 
 import geopandas as gpd
 import matplotlib as mpl
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
+from matplotlib.container import BarContainer
+from matplotlib.font_manager import FontProperties
+from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+from landplan.core.errors import LandplanError, LandplanWarning
 from landplan.core.palette import CLASSES
 from landplan.core.units import M2_PER_WANMU
+from landplan.io.files import shipped_font
+from landplan.io.reference import county_names
 from landplan.outputs.aggregate import CITY_TOTAL
 from landplan.outputs.indicators import (
     DEFAULT_THRESHOLDS,
@@ -29,46 +46,135 @@ from landplan.outputs.indicators import (
     grade_indicator,
 )
 
-__all__ = ["CJK_FONTS", "area_by_county", "chart_style", "class_map"]
+__all__ = [
+    "CJK_FONT_FAMILY",
+    "FontError",
+    "MissingGlyphWarning",
+    "area_by_county",
+    "chart_style",
+    "cjk_font",
+    "class_map",
+]
 
-#: Fonts that carry Chinese glyphs, tried in order (Noto/WenQuanYi on Linux, others elsewhere).
-CJK_FONTS = ("Noto Sans CJK SC", "WenQuanYi Zen Hei", "SimHei", "Microsoft YaHei", "PingFang SC")
+#: Family name of the CJK font shipped with landplan.
+CJK_FONT_FAMILY = "Noto Sans SC Landplan"
+Language = Literal["zh", "en"]
+_BOUNDARY = "#3c3c3c"
+_GRADE_EN = {"met": "met", "warning": "warning (≤ 1 % short)", "short": "short"}
 
 
-def _cjk_font() -> str | None:
-    """The first installed font of :data:`CJK_FONTS`, if any.
+class FontError(LandplanError, RuntimeError):
+    """The CJK font shipped with landplan cannot be loaded."""
+
+
+class MissingGlyphWarning(LandplanWarning):
+    """A label has characters the shipped CJK font lacks: they may be drawn as boxes."""
+
+
+@functools.cache
+def cjk_font() -> FontProperties:
+    """The CJK font shipped with landplan, registered with matplotlib by its file.
+
+    Registering the file (``fontManager.addfont``) makes it known by family
+    name, :data:`CJK_FONT_FAMILY`, whatever matplotlib's font cache holds.
 
     Returns
     -------
-    str or None
-        The font's family name.
+    matplotlib.font_manager.FontProperties
+        The font.
+
+    Raises
+    ------
+    FontError
+        The font file is missing or matplotlib cannot read it.
     """
     from matplotlib import font_manager
 
-    installed = {f.name for f in font_manager.fontManager.ttflist}
-    return next((name for name in CJK_FONTS if name in installed), None)
+    try:
+        path = shipped_font()
+        font_manager.fontManager.addfont(str(path))
+        prop = FontProperties(fname=path)
+        name = prop.get_name()
+    except (OSError, RuntimeError, ValueError) as error:
+        raise FontError(
+            f"landplan's CJK font cannot be loaded ({error}); Chinese labels would be drawn "
+            "as boxes. Reinstall landplan (pip install --force-reinstall landplan)."
+        ) from error
+    if name != CJK_FONT_FAMILY:
+        raise FontError(f"landplan's CJK font is {name!r}, expected {CJK_FONT_FAMILY!r}")
+    return prop
+
+
+@functools.cache
+def _charmap() -> frozenset[int]:
+    from matplotlib.ft2font import FT2Font
+
+    return frozenset(FT2Font(str(shipped_font())).get_charmap())
+
+
+def _check_glyphs(texts: Iterable[str]) -> None:
+    """Warn, naming them, about characters the shipped font cannot draw."""
+    have = _charmap()
+    missing = sorted({ch for text in texts for ch in text if ord(ch) not in have and ch > " "})
+    if missing:
+        warnings.warn(
+            f"the CJK font shipped with landplan has no glyph for {''.join(missing)!r}; "
+            "these characters fall back to another installed font or are drawn as boxes",
+            MissingGlyphWarning,
+            stacklevel=3,
+        )
+
+
+def _font(size: str | float | None = None) -> FontProperties:
+    prop = cjk_font().copy()
+    if size is not None:
+        prop.set_size(size)
+    return prop
+
+
+def _style_texts(ax: Axes) -> None:
+    """Every text of *ax* (title, labels, ticks, legend) in the shipped font; glyphs checked."""
+    texts = [ax.title, ax.xaxis.label, ax.yaxis.label, *ax.get_xticklabels()]
+    texts += [*ax.get_yticklabels(), *ax.texts]
+    legend = ax.get_legend()
+    if legend is not None:
+        texts += [*legend.get_texts(), legend.get_title()]
+    for text in texts:
+        text.set_fontproperties(_font(text.get_fontsize()))
+    _check_glyphs(t.get_text() for t in texts)
 
 
 @contextmanager
-def chart_style() -> Iterator[str]:
-    """Within the block, draw with a CJK font first when one is installed.
+def chart_style(language: Language = "zh") -> Iterator[Language]:
+    """Within the block, draw with the shipped CJK font first.
 
-    matplotlib's settings are restored on leaving the block.
+    matplotlib's settings are restored on leaving the block; landplan's own
+    plots set their font themselves, the block is for text you add.
+
+    Parameters
+    ----------
+    language
+        The label language to draw in: ``"zh"`` (default) or ``"en"``.
 
     Yields
     ------
     str
-        ``"zh"`` when a CJK font is used, else ``"en"``: the label language to draw in.
+        *language*, to pass on to the plotting functions.
+
+    Raises
+    ------
+    FontError
+        The shipped font cannot be loaded.
     """
-    font = _cjk_font()
-    settings: dict[str, Any] = {}
-    if font is not None:
-        settings = {
-            "font.sans-serif": [font, *mpl.rcParams["font.sans-serif"]],
-            "axes.unicode_minus": False,
-        }
+    cjk_font()
+    settings: dict[str, Any] = {
+        "font.family": "sans-serif",
+        "font.sans-serif": [CJK_FONT_FAMILY, *mpl.rcParams["font.sans-serif"]],
+        "axes.unicode_minus": False,
+        "svg.fonttype": "path",
+    }
     with mpl.rc_context(settings):  # type: ignore[arg-type]  # keys are valid rcParams
-        yield "zh" if font is not None else "en"
+        yield language
 
 
 def _axes(ax: Axes | None, **kwargs: Any) -> Axes:
@@ -85,14 +191,97 @@ def _label(code: str, language: str) -> str:
     return cls.zh if language == "zh" else cls.en
 
 
+def _names(frame: pd.DataFrame | None) -> dict[str, str]:
+    """County code → name: from *frame*'s ``county_name`` where given, else the shipped table."""
+    names = dict(county_names())
+    if frame is not None and {"county_code", "county_name"} <= set(frame.columns):
+        rows = frame[frame["county_code"].astype(str) != CITY_TOTAL]
+        codes, labels = rows["county_code"].astype(str), rows["county_name"].astype(str)
+        names.update(zip(codes, labels, strict=True))
+    return names
+
+
+def _nice_length(span: float) -> float:
+    """A round length (1, 2 or 5 × 10ⁿ) of about a fifth of *span*."""
+    raw = span / 5
+    power = 10 ** math.floor(math.log10(raw))
+    return max(m * power for m in (1, 2, 5) if m * power <= raw)
+
+
+def _add_scale_bar(ax: Axes, crs: Any, language: str) -> None:
+    """A scale bar in metres or kilometres below the map, at its left."""
+    from mpl_toolkits.axes_grid1.anchored_artists import (  # type: ignore[import-untyped]
+        AnchoredSizeBar,
+    )
+
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    metres_per_unit = 1.0
+    if crs is not None and crs.is_geographic:
+        metres_per_unit = 111_320.0 * math.cos(math.radians((y0 + y1) / 2))
+    length_m = _nice_length((x1 - x0) * metres_per_unit)
+    if length_m >= 1000:
+        text = f"{length_m / 1000:g} {'公里' if language == 'zh' else 'km'}"
+    else:
+        text = f"{length_m:g} {'米' if language == 'zh' else 'm'}"
+    bar = AnchoredSizeBar(ax.transData, length_m / metres_per_unit, text, "upper left",
+                          pad=0.2, borderpad=0.0, sep=3, frameon=False,
+                          size_vertical=(y1 - y0) / 150, fontproperties=_font(9),
+                          bbox_to_anchor=(0.0, -0.015), bbox_transform=ax.transAxes)  # fmt: skip
+    ax.add_artist(bar)
+
+
+def _add_north_arrow(ax: Axes, language: str) -> None:
+    """A north arrow right of the map, below the legend (grid north of the map's CRS)."""
+    ax.annotate("", xy=(1.08, 0.17), xytext=(1.08, 0.05), xycoords="axes fraction",
+                arrowprops={"facecolor": "black", "width": 3, "headwidth": 11,
+                            "headlength": 10})  # fmt: skip
+    ax.text(1.08, 0.19, "北" if language == "zh" else "N", transform=ax.transAxes,
+            ha="center", va="bottom", fontproperties=_font(12))  # fmt: skip
+
+
+def _crs_note(crs: Any) -> str:
+    if crs is None:
+        return "CRS unknown"
+    name = str(crs.name)
+    epsg = crs.to_epsg()
+    return name + (f" (EPSG:{epsg})" if epsg else "")
+
+
+def _draw_counties(ax: Axes, frame: gpd.GeoDataFrame, names: Mapping[str, str]) -> None:
+    """County boundaries (parcels dissolved by ``lp_county``) and names, as vectors."""
+    import shapely
+    from matplotlib import patheffects
+
+    counties = []
+    for code, group in frame.groupby("lp_county", sort=True):
+        geometry = group.geometry.to_numpy()
+        try:
+            shape = shapely.coverage_union_all(geometry)
+        except shapely.errors.GEOSException:
+            shape = shapely.union_all(geometry)
+        counties.append((str(code), shape))
+    outlines = gpd.GeoSeries([s for _, s in counties], crs=frame.crs)
+    outlines.boundary.plot(ax=ax, color=_BOUNDARY, linewidth=0.9)
+    halo = [patheffects.withStroke(linewidth=3, foreground="white")]
+    for (code, _), point in zip(counties, outlines.representative_point(), strict=True):
+        ax.text(point.x, point.y, names.get(code, code), ha="center", va="center",
+                fontproperties=_font(10), path_effects=halo, zorder=5)  # fmt: skip
+
+
 def class_map(
     parcels: gpd.GeoDataFrame,
     *,
     county: str | None = None,
     ax: Axes | None = None,
-    language: str = "en",
+    language: Language = "zh",
+    names: Mapping[str, str] | None = None,
 ) -> Axes:
-    """Map of ``lp_class`` for the city or one county (``lp_county``), with a legend.
+    """Map of ``lp_class`` with county boundaries and names, scale bar, north arrow, legend.
+
+    The parcels are rasterised inside vector formats (SVG, PDF stay small at
+    any number of parcels); boundaries and text stay vectors.  The legend sits
+    outside the map, right of it; the CRS is noted below.
 
     Parameters
     ----------
@@ -103,28 +292,50 @@ def class_map(
     ax
         Axes to draw on; None draws on a new figure.
     language
-        ``"en"`` or ``"zh"``: the language of the legend (``"zh"`` needs a CJK
-        font, see :func:`chart_style`).
+        ``"zh"`` (default) or ``"en"``: the language of title, legend and notes.
+    names
+        County code → name; by default the names shipped with landplan.
 
     Returns
     -------
     matplotlib.axes.Axes
         The Axes drawn on.
+
+    Raises
+    ------
+    FontError
+        The shipped CJK font cannot be loaded.
     """
     frame = parcels if county is None else parcels[parcels["lp_county"] == county]
-    ax = _axes(ax, figsize=(8, 8))
+    names = dict(names) if names is not None else _names(None)
+    ax = _axes(ax, figsize=(9, 8))
     for cls in CLASSES:
         part = frame[frame["lp_class"] == cls.code]
         if len(part):
-            part.plot(ax=ax, color=cls.colour, linewidth=0)
-    handles = [
+            part.plot(ax=ax, color=cls.colour, linewidth=0, rasterized=True)
+    if len(frame):
+        _draw_counties(ax, frame, names)
+    handles: list[Any] = [
         Patch(facecolor=c.colour, edgecolor="#787878", label=_label(c.code, language))
         for c in CLASSES
     ]
-    ax.legend(handles=handles, loc="lower right", fontsize="small")
-    ax.set_title(f"lp_class — {county or 'all counties'}")
-    ax.set_axis_off()
+    handles.append(Line2D([], [], color=_BOUNDARY, label="县级界线" if language == "zh" else
+                          "county boundary"))  # fmt: skip
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False,
+              title="图例" if language == "zh" else "Legend", fontsize="small")  # fmt: skip
+    place = names.get(county, county) if county else None
+    if language == "zh":
+        ax.set_title(f"{place or '全域'}耕地保护分类图")
+    else:
+        ax.set_title(f"Farmland protection classes — {place or 'all counties'}")
     ax.set_aspect("equal")
+    ax.set_axis_off()
+    _add_scale_bar(ax, frame.crs, language)
+    _add_north_arrow(ax, language)
+    ax.text(1.0, -0.015, ("坐标系：" if language == "zh" else "CRS: ") + _crs_note(frame.crs),
+            transform=ax.transAxes, ha="right", va="top", fontsize=8,
+            color="#505050")  # fmt: skip
+    _style_texts(ax)
     return ax
 
 
@@ -133,10 +344,13 @@ def area_by_county(
     *,
     quotas: pd.DataFrame | None = None,
     ax: Axes | None = None,
-    language: str = "en",
+    language: Language = "zh",
     thresholds: Thresholds = DEFAULT_THRESHOLDS,
 ) -> Axes:
     """Stacked bars of area (万亩) by class and county; PBF targets as markers, graded.
+
+    Counties are named (``county_name`` of *summary*); the legend sits right
+    of the bars, so it hides none of them.
 
     Parameters
     ----------
@@ -150,7 +364,7 @@ def area_by_county(
     ax
         Axes to draw on; None draws on a new figure.
     language
-        ``"en"`` or ``"zh"``: the language of labels, legend and title.
+        ``"zh"`` (default) or ``"en"``: the language of labels, legend and title.
     thresholds
         Thresholds of the targets' grades.
 
@@ -158,13 +372,19 @@ def area_by_county(
     -------
     matplotlib.axes.Axes
         The Axes drawn on.
+
+    Raises
+    ------
+    FontError
+        The shipped CJK font cannot be loaded.
     """
-    counties = summary[summary["county_code"] != CITY_TOTAL]
+    counties = summary[summary["county_code"].astype(str) != CITY_TOTAL]
     wide = counties.pivot_table(
         index="county_code", columns="lp_class", values="area_wanmu", aggfunc="sum"
     ).fillna(0.0)
-    names = counties.drop_duplicates("county_code").set_index("county_code")["county_name"]
-    ax = _axes(ax, figsize=(10, 5))
+    wide.index = wide.index.astype(str)
+    names = _names(counties)
+    ax = _axes(ax, figsize=(11, 5))
     x = np.arange(len(wide))
     bottom = np.zeros(len(wide))
     for cls in CLASSES:
@@ -175,19 +395,39 @@ def area_by_county(
                linewidth=0.3, label=_label(cls.code, language))  # fmt: skip
         bottom += values
     if quotas is not None:
-        q = quotas.set_index(quotas["county_code"].astype(str)).reindex(wide.index)
-        target = q["pbf_target_m2"].to_numpy(float) / M2_PER_WANMU
-        selected = q["pbf_selected_m2"].to_numpy(float) / M2_PER_WANMU
-        grades = grade_indicator(selected, target, thresholds)
-        for grade in ("met", "warning", "short"):
-            pick = grades == grade
-            if pick.any():
-                label = grade if language == "en" else GRADE_ZH[grade]
-                ax.scatter(x[pick], target[pick], marker="D", color=GRADE_COLOURS[grade],
-                           edgecolor="black", zorder=3, label=f"PBF target: {label}")  # fmt: skip
-    labels = [names.get(c, c) if language == "zh" else c for c in wide.index]
-    ax.set_xticks(x, labels, rotation=45, ha="right")
-    ax.set_ylabel("万亩" if language == "zh" else "area (10⁴ mu)")
-    ax.legend(fontsize="small", ncol=2)
-    ax.set_title("Area by class and county" if language == "en" else "各县市区分类面积")
+        _draw_targets(ax, quotas, wide.index, language, thresholds)
+    ax.set_xticks(x, [names.get(c, c) for c in wide.index], rotation=45, ha="right")
+    ax.set_ylabel("面积（万亩）" if language == "zh" else "area (10⁴ mu)")
+    ax.margins(y=0.05)
+    handles, labels = ax.get_legend_handles_labels()
+    order = sorted(range(len(labels)), key=lambda i: not isinstance(handles[i], BarContainer))
+    ax.legend([handles[i] for i in order], [labels[i] for i in order], loc="upper left",
+              bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize="small")  # fmt: skip
+    ax.set_title(
+        "各县市区分类面积与永久基本农田目标"
+        if language == "zh"
+        else "Area by class and county, with PBF targets"
+    )
+    _style_texts(ax)
     return ax
+
+
+def _draw_targets(
+    ax: Axes, quotas: pd.DataFrame, codes: pd.Index, language: str, thresholds: Thresholds
+) -> None:
+    """PBF targets as diamonds coloured by the grade of the PBF selected."""
+    q = quotas.set_index(quotas["county_code"].astype(str)).reindex(codes)
+    target = q["pbf_target_m2"].to_numpy(float) / M2_PER_WANMU
+    selected = q["pbf_selected_m2"].to_numpy(float) / M2_PER_WANMU
+    grades = grade_indicator(selected, target, thresholds)
+    x = np.arange(len(codes))
+    for grade in ("met", "warning", "short"):
+        pick = grades == grade
+        if pick.any():
+            label = (
+                f"永久基本农田目标（{GRADE_ZH[grade]}）"
+                if language == "zh"
+                else f"PBF target ({_GRADE_EN[grade]})"
+            )
+            ax.scatter(x[pick], target[pick], marker="D", color=GRADE_COLOURS[grade],
+                       edgecolor="black", zorder=3, label=label)  # fmt: skip
