@@ -88,6 +88,35 @@ CASES: dict[str, Case] = {
     "C_TOWN_VILLAGE": Case("town_village", recoverable()),
     "C_RETURNED_FOREST": Case("returned_forest", recoverable()),
 }
+def grassland(**fields: list[Any]) -> dict[str, list[Any]]:
+    return {"DLBM": ["0404", "0404"], **fields}
+
+
+def dry_land(**fields: list[Any]) -> dict[str, list[Any]]:
+    return {"DLBM": ["0103", "0103"], **fields}
+
+
+CASES.update(
+    {
+        # Stage B: 耕地后备资源, 剔除城镇开发边界、生态保护红线、自然保护地、
+        # 生态公益林、天然林 (003 ch.7 §1)
+        "B_DEV_BOUNDARY": Case("dev_boundary", grassland()),
+        "B_ECO_REDLINE": Case("eco_redline", grassland()),
+        "B_NATURE_RESERVE": Case("nature_reserve", grassland()),
+        "B_PUBLIC_FOREST": Case("public_forest", grassland()),
+        "B_NATURAL_FOREST": Case("natural_forest", grassland()),
+        "B_GREEN_HEART": Case("green_heart", grassland()),  # 004
+        "B_SLOPE_GT25": Case(None, grassland(GDPDJB=[5, 4])),
+        "B_SLOPE_GT15": Case(None, grassland(GDPDJB=[4, 3])),  # 004
+        # Stage D: 旱改水, 剔除生态保护红线、城镇开发边界、生态退耕、土壤污染和
+        # 坡度 15 度以上 (003 ch.7 §1)
+        "D_ECO_REDLINE": Case("eco_redline", dry_land()),
+        "D_DEV_BOUNDARY": Case("dev_boundary", dry_land()),
+        "D_RETURN_FOREST": Case("return_forest", dry_land()),
+        "D_POLLUTED": Case("strict_pollution", dry_land()),
+        "D_SLOPE_GT15": Case(None, dry_land(GDPDJB=[4, 3])),
+    }
+)
 DEM_SLOPE_CASES = {"C_SLOPE_GT25": (30.0, 20.0), "C_SLOPE_GT15": (20.0, 10.0)}
 ALL_IDS = sorted(
     {r for p in ("hunan-hengyang", "hunan-xiangtan") for r in load_profile(p).rule_ids}

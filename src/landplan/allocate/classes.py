@@ -46,7 +46,7 @@ from landplan.core.errors import Problem
 from landplan.core.roles import get_role
 from landplan.io.targets import CountyTargets
 from landplan.rules.criteria import SelectContext
-from landplan.rules.evaluate import Evidence, recovery_pool
+from landplan.rules.evaluate import Evidence, class_pool, recovery_pool
 from landplan.rules.kinds import Context
 from landplan.rules.model import Profile
 
@@ -62,7 +62,9 @@ class Assignment:
     lp_class, lp_prio
         Class code and 1-based priority rank of every parcel.
     pools
-        Boolean mask per pool, in the order classes are decided: ``farmland``,
+        Boolean mask per pool: ``stage_b`` / ``stage_d`` (the land classes
+        耕地后备资源 and 旱改水 start from) and their ``_candidate`` parcels (no B
+        or D rule fired), then in the order classes are decided: ``farmland``,
         ``target`` (protection target), ``pbf_eligible``, ``pbf``,
         ``reserve_eligible``, ``reserve``, ``recovery``.
     pbf_target_m2, reserve_target_m2
@@ -188,6 +190,7 @@ def assign_classes(
     prio[recovery] = rank_within(order, recovery, county)[recovery]
 
     pools = {
+        **_stage_pools(evidence, ctx, profile, usable),
         "farmland": farmland,
         "target": target,
         "pbf_eligible": pbf_eligible,
@@ -207,6 +210,18 @@ def assign_classes(
         change,
         "existing PBF first" if existing is not None else "from scratch",
     )
+
+
+def _stage_pools(
+    evidence: Evidence, ctx: Context, profile: Profile, usable: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Pools of the class-defined stages B (耕地后备资源) and D (旱改水) and their candidates."""
+    pools = {}
+    for stage, name in (("B", "stage_b"), ("D", "stage_d")):
+        pool = class_pool(ctx, profile, stage) & usable
+        pools[name] = pool
+        pools[f"{name}_candidate"] = pool & ~evidence.stage_hit(stage)
+    return pools
 
 
 def _existing_pbf(ctx: Context, profile: Profile) -> np.ndarray | None:

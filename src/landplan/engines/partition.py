@@ -234,6 +234,7 @@ def merge_results(
     quotas = (
         pd.concat([r.quotas for r in results]).sort_values("county_code").reset_index(drop=True)
     )
+    stages = pd.concat([r.stages for r in results], ignore_index=True)
     problems = merge_county_problems([r.problems for r in results], frame.index)
     measure_problems = merge_county_problems([r.measurement.problems for r in results], frame.index)
     tables = {
@@ -273,6 +274,7 @@ def merge_results(
         first.profile,
         quotas,
         tuple(problems),
+        stages=stages,
     )
 
 

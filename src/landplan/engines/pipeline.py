@@ -26,7 +26,7 @@ from landplan.core.units import M2_PER_HA
 from landplan.io.targets import CountyTargets
 from landplan.measure.parcels import Measurement, measure_parcels
 from landplan.measure.split import conserve_piece_areas, parcel_areas_of, split_parcels
-from landplan.outputs.aggregate import quota_table
+from landplan.outputs.aggregate import quota_table, stage_totals
 from landplan.outputs.result import Result
 from landplan.rules.evaluate import Evidence, evaluate_rules
 from landplan.rules.kinds import Context
@@ -229,8 +229,14 @@ def classify_frame(
             reasons = reasons.where(~excluded, invalid_reasons.to_numpy())
         added = output_columns(attrs, measures, reasons, assignment)
         out = join_output(frame, added) if join or job.split else added
+        stages = stage_totals(
+            attrs["COUNTY"].to_numpy(dtype=object),
+            attrs["DLBM_BASE"].to_numpy(dtype=object),
+            assignment.pools,
+            measures["dlmj_m2"].to_numpy(dtype=float),
+        )
     problems = (*measurement.problems, *evidence.problems(), *assignment.problems)
-    return Result(out, evidence, measurement, job.profile, quotas, problems)
+    return Result(out, evidence, measurement, job.profile, quotas, problems, stages=stages)
 
 
 def output_columns(
@@ -255,8 +261,9 @@ def output_columns(
         ``lp_class``, ``lp_reasons``, ``lp_county``, ``lp_area_ha`` (land-class
         area after KCXS for the farmland pool, whole area otherwise, so a
         parcel set aside as invalid keeps its measured area), ``lp_prio`` and
-        ``lp_pbf_change`` (KEPT, REMOVED, ADDED or empty), then the measures
-        under their names of :data:`OUTPUT_COLUMNS`.
+        ``lp_pbf_change`` (KEPT, REMOVED, ADDED or empty), ``lp_stage_b`` and
+        ``lp_stage_d`` (CANDIDATE, EXCLUDED, or empty outside the stage's
+        classes), then the measures under their names of :data:`OUTPUT_COLUMNS`.
     """
     farmland = assignment.pools["farmland"]
     area_m2 = np.where(farmland, measures["dlmj_m2"], measures["area_m2"])
@@ -267,9 +274,19 @@ def output_columns(
         "lp_area_ha": area_m2 / M2_PER_HA,
         "lp_prio": assignment.lp_prio,
         "lp_pbf_change": assignment.pbf_change,
+        "lp_stage_b": _stage_status(assignment, "stage_b"),
+        "lp_stage_d": _stage_status(assignment, "stage_d"),
     }
     extra = pd.DataFrame(added, index=attrs.index)
     return pd.concat([extra, measures.rename(columns=OUTPUT_COLUMNS)], axis=1)
+
+
+def _stage_status(assignment: Assignment, pool: str) -> np.ndarray:
+    """``CANDIDATE``, ``EXCLUDED`` (a rule of the stage fired) or empty (not in its classes)."""
+    pools = assignment.pools
+    return np.where(
+        pools[f"{pool}_candidate"], "CANDIDATE", np.where(pools[pool], "EXCLUDED", "")
+    ).astype(object)
 
 
 def join_output(frame: gpd.GeoDataFrame, added: pd.DataFrame) -> gpd.GeoDataFrame:

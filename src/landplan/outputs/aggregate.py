@@ -5,6 +5,8 @@ Totals are summed from unrounded values; rounding is for display only.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 import numpy as np
 import pandas as pd
 
@@ -20,6 +22,9 @@ __all__ = [
     "county_table",
     "pbf_change_table",
     "quota_table",
+    "stage_b_table",
+    "stage_d_table",
+    "stage_totals",
     "summarize_measures_by_county",
     "target_delineation",
     "with_units",
@@ -343,3 +348,114 @@ def pbf_change_table(
     columns["pbf_m2"] = np.where(kept | added, area, 0.0)
     columns["balance_m2"] = columns["added_m2"] - columns["removed_m2"]
     return county_table(pd.DataFrame({"county_code": np.asarray(county).astype(str), **columns}))
+
+
+#: Stages defined by land class (耕地后备资源, 旱改水) and their pools in an assignment.
+CLASS_STAGES = {"B": "stage_b", "D": "stage_d"}
+
+
+def stage_totals(
+    county: np.ndarray, dlbm: np.ndarray, pools: Mapping[str, np.ndarray], area_m2: np.ndarray
+) -> pd.DataFrame:
+    """Long table of the class-defined stages: area per stage, county, land class and status.
+
+    Parameters
+    ----------
+    county
+        County code of every parcel.
+    dlbm
+        Land class (four-character base code) of every parcel.
+    pools
+        The assignment's pools (``stage_b``, ``stage_b_candidate``, ``stage_d`` ...).
+    area_m2
+        Land-class area (after KCXS) of every parcel, m².
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``stage``, ``county_code``, ``dlbm``, ``status`` (CANDIDATE or
+        EXCLUDED), ``parcels`` and ``area_m2``: one row per combination present.
+    """
+    area = np.nan_to_num(np.asarray(area_m2, dtype=float))
+    frames = []
+    for stage, pool in CLASS_STAGES.items():
+        member = pools[pool]
+        status = np.where(pools[f"{pool}_candidate"], "CANDIDATE", "EXCLUDED")[member]
+        frames.append(
+            pd.DataFrame(
+                {
+                    "stage": stage,
+                    "county_code": np.asarray(county).astype(str)[member],
+                    "dlbm": np.asarray(dlbm).astype(str)[member],
+                    "status": status,
+                    "parcels": 1,
+                    "area_m2": area[member],
+                }
+            )
+        )
+    long = pd.concat(frames, ignore_index=True)
+    keys = ["stage", "county_code", "dlbm", "status"]
+    return long.groupby(keys, sort=True, as_index=False)[["parcels", "area_m2"]].sum()
+
+
+def _stage_rows(totals: pd.DataFrame, stage: str) -> pd.DataFrame:
+    rows = totals[totals["stage"] == stage]
+    return rows.assign(
+        candidate_m2=np.where(rows["status"] == "CANDIDATE", rows["area_m2"], 0.0),
+        excluded_m2=np.where(rows["status"] == "EXCLUDED", rows["area_m2"], 0.0),
+    )
+
+
+def stage_b_table(totals: pd.DataFrame, classes: Sequence[str]) -> pd.DataFrame:
+    """耕地后备资源 per county as 003 ch.7 §1 prints it: 宜耕林地, 宜耕非林地 and by class.
+
+    Parameters
+    ----------
+    totals
+        :func:`stage_totals`.
+    classes
+        The stage's land classes (the profile's ``stage_b_classes``), for columns
+        of classes without candidates.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per county and a city total row: ``candidate_m2`` (the
+        potential), ``forest_m2`` (宜耕林地: 03xx), ``nonforest_m2`` (宜耕非林地),
+        ``dlbm_<code>_m2`` per class, ``excluded_m2``, each with its 万亩 twin.
+    """
+    rows = _stage_rows(totals, "B")
+    forest = rows["dlbm"].str.startswith("03").to_numpy()
+    frame = pd.DataFrame(
+        {
+            "county_code": rows["county_code"].to_numpy(),
+            "candidate_m2": rows["candidate_m2"].to_numpy(),
+            "forest_m2": np.where(forest, rows["candidate_m2"], 0.0),
+            "nonforest_m2": np.where(~forest, rows["candidate_m2"], 0.0),
+            **{
+                f"dlbm_{code}_m2": np.where(rows["dlbm"] == code, rows["candidate_m2"], 0.0)
+                for code in classes
+            },
+            "excluded_m2": rows["excluded_m2"].to_numpy(),
+        }
+    )
+    return county_table(frame)
+
+
+def stage_d_table(totals: pd.DataFrame) -> pd.DataFrame:
+    """旱改水 potential per county (003 ch.7 §1: 全市…约 14.29 万亩): candidates and exclusions.
+
+    Parameters
+    ----------
+    totals
+        :func:`stage_totals`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per county and a city total row: ``candidate_m2`` and
+        ``excluded_m2`` with their 万亩 twins.
+    """
+    rows = _stage_rows(totals, "D")
+    frame = rows[["county_code", "candidate_m2", "excluded_m2"]]
+    return county_table(frame.reset_index(drop=True))

@@ -30,6 +30,8 @@ from landplan.outputs.aggregate import (
     CITY_TOTAL,
     class_totals,
     pbf_change_table,
+    stage_b_table,
+    stage_d_table,
     target_delineation,
 )
 from landplan.rules.evaluate import Evidence
@@ -46,7 +48,9 @@ class Result:
     ``parcels`` holds every input field plus ``lp_class``, ``lp_reasons``,
     ``lp_county``, ``lp_area_ha``, ``lp_prio`` and the measures; ``invalid``
     the error-severity findings of the parcels set aside (``skip_invalid``),
-    which are ``OTHER`` with their ``V_*`` codes as reasons and in no total.
+    which are ``OTHER`` with their ``V_*`` codes as reasons and in no total;
+    ``stages`` the areas of the class-defined stages B and D
+    (:func:`~landplan.outputs.aggregate.stage_totals`).
     """
 
     parcels: gpd.GeoDataFrame
@@ -57,6 +61,7 @@ class Result:
     problems: tuple[Problem, ...] = field(default_factory=tuple)
     manifest: Mapping[str, Any] = field(default_factory=dict)
     invalid: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=FINDING_COLUMNS))
+    stages: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @cached_property
     def summary(self) -> pd.DataFrame:
@@ -117,6 +122,33 @@ class Result:
             self.evidence.hits[exits],
         )
 
+    @cached_property
+    def stage_b(self) -> pd.DataFrame | None:
+        """耕地后备资源 (stage B) per county: 宜耕林地, 宜耕非林地, by class; None without it.
+
+        Returns
+        -------
+        pandas.DataFrame or None
+            :func:`~landplan.outputs.aggregate.stage_b_table`, or None when no
+            parcel is of the stage's classes.
+        """
+        if not len(self.stages) or not (self.stages["stage"] == "B").any():
+            return None
+        return stage_b_table(self.stages, self.profile.parameters["stage_b_classes"])
+
+    @cached_property
+    def stage_d(self) -> pd.DataFrame | None:
+        """旱改水 (stage D) potential per county; None when no parcel is dry land.
+
+        Returns
+        -------
+        pandas.DataFrame or None
+            :func:`~landplan.outputs.aggregate.stage_d_table`, or None.
+        """
+        if not len(self.stages) or not (self.stages["stage"] == "D").any():
+            return None
+        return stage_d_table(self.stages)
+
     def tables(self) -> dict[str, pd.DataFrame]:
         """Every table of the result by its name in the output GeoPackage.
 
@@ -127,7 +159,8 @@ class Result:
             (:attr:`delineation`), ``county_quotas`` (:attr:`quotas`) and
             ``rule_hits`` (one row per parcel and rule that fired: ``parcel``,
             ``rule_id``, ``value``, ``unit``); ``pbf_changes``
-            (:attr:`pbf_changes`) with an existing-PBF layer, ``invalid_parcels``
+            (:attr:`pbf_changes`) with an existing-PBF layer, ``stage_b`` and
+            ``stage_d`` (:attr:`stage_b`, :attr:`stage_d`), ``invalid_parcels``
             when parcels were set aside.
         """
         fired = self.evidence.long(fired_only=True)
@@ -137,6 +170,8 @@ class Result:
             "county_quotas": self.quotas,
             "rule_hits": fired[fired["hit"]].drop(columns="hit"),
             **({"pbf_changes": self.pbf_changes} if self.pbf_changes is not None else {}),
+            **({"stage_b": self.stage_b} if self.stage_b is not None else {}),
+            **({"stage_d": self.stage_d} if self.stage_d is not None else {}),
             **({"invalid_parcels": self.invalid} if len(self.invalid) else {}),
         }
 

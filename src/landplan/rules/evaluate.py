@@ -17,7 +17,7 @@ from landplan.core.errors import Problem
 from landplan.rules.kinds import KINDS, Context
 from landplan.rules.model import Profile
 
-__all__ = ["Evidence", "evaluate_rules", "recovery_pool"]
+__all__ = ["Evidence", "class_pool", "evaluate_rules", "recovery_pool"]
 
 
 @dataclass(frozen=True)
@@ -157,9 +157,37 @@ class Evidence:
 
 
 def _stage_scopes(ctx: Context, profile: Profile) -> dict[str, np.ndarray]:
-    """Which parcels each stage judges: T, P, R farmland; C the recovery pool."""
+    """Which parcels each stage judges: T, P, R farmland; C the recovery pool; B and D theirs."""
     farmland = ctx.attributes["IS_FARMLAND"].to_numpy(dtype=bool)
-    return {"T": farmland, "P": farmland, "R": farmland, "C": recovery_pool(ctx, profile)}
+    return {
+        "T": farmland,
+        "P": farmland,
+        "R": farmland,
+        "C": recovery_pool(ctx, profile),
+        "B": class_pool(ctx, profile, "B"),
+        "D": class_pool(ctx, profile, "D"),
+    }
+
+
+def class_pool(ctx: Context, profile: Profile, stage: str) -> np.ndarray:
+    """Parcels of the land classes a class-defined stage (B or D) starts from.
+
+    Parameters
+    ----------
+    ctx
+        What the rules are evaluated on (``DLBM_BASE``, the code without its suffix).
+    profile
+        The profile; ``stage_b_classes`` / ``stage_d_classes`` name the classes.
+    stage
+        ``"B"`` (耕地后备资源) or ``"D"`` (旱改水).
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean mask of the parcels whose base class is one of the stage's classes.
+    """
+    classes = profile.parameters[f"stage_{stage.lower()}_classes"]
+    return ctx.attributes["DLBM_BASE"].isin(classes).to_numpy(dtype=bool)
 
 
 def recovery_pool(ctx: Context, profile: Profile) -> np.ndarray:

@@ -34,18 +34,20 @@ __all__ = [
     "is_valid_id",
 ]
 
-Stage = Literal["T", "P", "R", "C"]
-STAGES: tuple[Stage, ...] = ("T", "P", "R", "C")
+Stage = Literal["T", "P", "R", "C", "B", "D"]
+STAGES: tuple[Stage, ...] = ("T", "P", "R", "C", "B", "D")
 #: Stage names in Chinese and English.
 STAGE_NAMES: Mapping[str, tuple[str, str]] = {
     "T": ("耕地保护目标", "protection target"),
     "P": ("永久基本农田", "permanent basic farmland"),
     "R": ("永久基本农田储备区", "PBF reserve"),
     "C": ("可恢复耕地", "recovery candidates"),
+    "B": ("耕地后备资源", "supplementary-farmland reserve resources"),
+    "D": ("旱改水", "dry-to-paddy potential"),
 }
 #: The profile used when none is named.
 DEFAULT_PROFILE = "hunan-hengyang"
-_ID = re.compile(r"^[TPRC]_[A-Z0-9_]+$")
+_ID = re.compile(r"^[TPRCBD]_[A-Z0-9_]+$")
 
 
 @dataclass(frozen=True)
@@ -255,7 +257,13 @@ class Parameter:
         if self.choices:
             return value in self.choices
         if isinstance(self.default, list):
-            return isinstance(value, list) and all(isinstance(v, str) for v in value)
+            texts = all(isinstance(v, str) for v in self.default)
+            return isinstance(value, list) and all(
+                isinstance(v, str)
+                if texts
+                else isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0
+                for v in value
+            )
         if isinstance(self.default, str):
             return isinstance(value, str)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -274,7 +282,8 @@ class Parameter:
         if self.choices:
             return "one of " + ", ".join(self.choices)
         if isinstance(self.default, list):
-            return "a list of texts"
+            texts = all(isinstance(v, str) for v in self.default)
+            return "a list of texts" if texts else f"a list of numbers >= 0 ({self.unit})"
         if isinstance(self.default, str):
             return "a text"
         return (
@@ -320,6 +329,21 @@ PARAMETERS: Mapping[str, Parameter] = {
         ["011", "012", "013", "0101", "0102", "0103"],
         "DLBM codes",
         "二调 farmland classes (three-digit 二调 codes and 三调 codes)",
+    ),
+    "stage_b_classes": Parameter(
+        ["0201", "0202", "0204", "0305", "0307", "0404", "1206"],
+        "DLBM codes",
+        "耕地后备资源 candidates (003 ch.7 §1: 其他草地, 果园, 茶园, 其他园地, 灌木林地, 其他林地, "
+        "裸土地; 废弃坑塘 and 废弃采矿用地 need a mark of abandonment the survey does not "
+        "carry, so they are left to a user's profile)",
+    ),
+    "stage_d_classes": Parameter(
+        ["0103"], "DLBM codes", "旱改水 candidates: 以现状旱地为对象 (003 ch.7 §1; 004 ch.7 §1)"
+    ),
+    "stage_d_block_mu": Parameter(
+        [15.0, 30.0],
+        "mu",
+        "旱改水 block sizes reported: 004 ch.7 §1 30亩以上集中连片地块 / 15亩以上集中连片地块",
     ),
     "position_tolerance_m": Parameter(
         1.0,
