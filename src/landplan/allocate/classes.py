@@ -65,7 +65,8 @@ class Assignment:
         Boolean mask per pool: ``stage_b`` / ``stage_d`` (the land classes
         耕地后备资源 and 旱改水 start from) and their ``_candidate`` parcels (no B
         or D rule fired), then in the order classes are decided: ``farmland``,
-        ``target`` (protection target), ``pbf_eligible``, ``pbf``,
+        ``target`` (protection target), ``pbf_eligible``, ``pbf`` (with its
+        ``pbf_paddy`` and ``pbf_slope_le15`` parts: paddy, GDPDJB ≤ 3),
         ``reserve_eligible``, ``reserve``, ``recovery``.
     pbf_target_m2, reserve_target_m2
         The county targets the quotas were filled to.
@@ -195,6 +196,8 @@ def assign_classes(
         "target": target,
         "pbf_eligible": pbf_eligible,
         "pbf": pbf,
+        "pbf_paddy": pbf & (attrs["DLBM_BASE"].to_numpy(dtype=object) == "0101"),
+        "pbf_slope_le15": pbf & (attrs["GDPDJB"].to_numpy(dtype=float, na_value=np.nan) <= 3),
         "reserve_eligible": reserve_eligible,
         "reserve": reserve,
         "recovery": recovery,

@@ -128,7 +128,9 @@ def county_targets(
         Where each county's target came from: the targets' source, or
         :data:`DEFAULT_SOURCE`.
     list of Problem
-        One ``TARGET_MISSING`` warning listing the counties *targets* leaves out.
+        One ``TARGET_MISSING`` warning listing the counties *targets* leaves
+        out, or, without targets, one ``TARGET_DEFAULT`` note saying the share
+        was used.
 
     Examples
     --------
@@ -149,6 +151,18 @@ def county_targets(
             source[str(code)] = DEFAULT_SOURCE
     missing = sorted(set(map(str, protection_m2.index)) - set(given))
     problems = []
+    if targets is None and missing:
+        problems.append(
+            Problem(
+                "TARGET_DEFAULT",
+                f"no targets given and none shipped for the profile; the PBF target of these "
+                f"counties is {share:.2%} of their protection target (profile parameter "
+                "default_pbf_share_of_target); give --targets for the plan's own figures.",
+                "targets",
+                severity="info",
+                counties=tuple(missing),
+            )
+        )
     if targets is not None and missing:
         problems.append(
             Problem(

@@ -22,8 +22,9 @@ import pandas as pd
 
 from landplan.allocate.classes import Assignment, assign_classes
 from landplan.core.timing import stage
-from landplan.core.units import M2_PER_HA
+from landplan.core.units import M2_PER_HA, M2_PER_MU
 from landplan.io.targets import CountyTargets
+from landplan.measure.blocks import contiguous_blocks
 from landplan.measure.parcels import Measurement, measure_parcels
 from landplan.measure.split import conserve_piece_areas, parcel_areas_of, split_parcels
 from landplan.outputs.aggregate import quota_table, stage_totals
@@ -39,6 +40,7 @@ __all__ = [
     "Evaluated",
     "classify_frame",
     "evaluate_frame",
+    "farmland_blocks",
     "join_output",
     "measured_frame",
     "output_columns",
@@ -158,6 +160,9 @@ def evaluate_frame(
                 measurement.table, frame["lp_parent"].to_numpy(), whole_areas
             ),
         )
+    with stage("blocks", total=len(frame), unit="parcels"):
+        table = measurement.table.join(farmland_blocks(frame, attrs, measurement.table, job))
+    measurement = dataclasses.replace(measurement, table=table)
     ctx = Context(
         attrs,
         pd.DataFrame(frame.drop(columns=frame.geometry.name)),
@@ -168,6 +173,42 @@ def evaluate_frame(
     with stage("rules"):
         evidence = evaluate_rules(job.profile, ctx)
     return Evaluated(frame, ctx, measurement, evidence)
+
+
+def farmland_blocks(
+    frame: gpd.GeoDataFrame, attrs: pd.DataFrame, measures: pd.DataFrame, job: ClassifyJob
+) -> pd.DataFrame:
+    """Contiguous farmland blocks (集中连片) of the parcels, as measure columns.
+
+    Parameters
+    ----------
+    frame
+        The parcels (or pieces).
+    attrs
+        Their survey attributes (``COUNTY``, ``IS_FARMLAND``).
+    measures
+        Their measures (``dlmj_m2``: a block's area is its land-class area).
+    job
+        The job; the profile's ``block_gap_m`` joins parcels across field roads.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed like *frame*: ``block_id`` (the index label of the block's first
+        parcel when the index holds integers, else its position; -1 off farmland)
+        and ``block_m2`` (the block's farmland area, NaN off farmland).
+    """
+    blocks = contiguous_blocks(
+        frame.geometry,
+        attrs["COUNTY"].to_numpy(dtype=object),
+        attrs["IS_FARMLAND"].to_numpy(dtype=bool),
+        np.nan_to_num(measures["dlmj_m2"].to_numpy(dtype=float)),
+        gap_m=float(job.profile.parameters["block_gap_m"]),
+    )
+    ids = blocks.block_id
+    if pd.api.types.is_integer_dtype(frame.index.dtype):
+        ids = np.where(ids >= 0, frame.index.to_numpy()[np.maximum(ids, 0)], -1)
+    return pd.DataFrame({"block_id": ids, "block_m2": blocks.block_area_m2}, index=frame.index)
 
 
 def classify_frame(
@@ -222,6 +263,7 @@ def classify_frame(
             measures["dlmj_m2"].to_numpy(dtype=float),
             measures["area_m2"].to_numpy(dtype=float),
             assignment,
+            evidence.hits[[r.id for r in job.profile.stage_rules("P")]],
         )
     with stage("output columns"):
         reasons = evidence.reasons()
@@ -234,9 +276,32 @@ def classify_frame(
             attrs["DLBM_BASE"].to_numpy(dtype=object),
             assignment.pools,
             measures["dlmj_m2"].to_numpy(dtype=float),
+            _dry_land_blocks(frame, attrs, measures, assignment, job),
         )
     problems = (*measurement.problems, *evidence.problems(), *assignment.problems)
     return Result(out, evidence, measurement, job.profile, quotas, problems, stages=stages)
+
+
+def _dry_land_blocks(
+    frame: gpd.GeoDataFrame,
+    attrs: pd.DataFrame,
+    measures: pd.DataFrame,
+    assignment: Assignment,
+    job: ClassifyJob,
+) -> dict[float, np.ndarray]:
+    """Whether each 旱改水 candidate lies in a block of candidates of each reported size."""
+    blocks = contiguous_blocks(
+        frame.geometry,
+        attrs["COUNTY"].to_numpy(dtype=object),
+        assignment.pools["stage_d_candidate"],
+        np.nan_to_num(measures["dlmj_m2"].to_numpy(dtype=float)),
+        gap_m=float(job.profile.parameters["block_gap_m"]),
+    )
+    size = np.nan_to_num(blocks.block_area_m2) / M2_PER_MU
+    return {
+        float(mu): size >= float(mu) * (1 - 1e-9)
+        for mu in job.profile.parameters["stage_d_block_mu"]
+    }
 
 
 def output_columns(
@@ -261,7 +326,9 @@ def output_columns(
         ``lp_class``, ``lp_reasons``, ``lp_county``, ``lp_area_ha`` (land-class
         area after KCXS for the farmland pool, whole area otherwise, so a
         parcel set aside as invalid keeps its measured area), ``lp_prio`` and
-        ``lp_pbf_change`` (KEPT, REMOVED, ADDED or empty), ``lp_stage_b`` and
+        ``lp_pbf_change`` (KEPT, REMOVED, ADDED or empty), ``lp_block_id`` and
+        ``lp_block_mu`` (the farmland parcel's contiguous block and its area in
+        亩, after KCXS; -1 and NaN off farmland), ``lp_stage_b`` and
         ``lp_stage_d`` (CANDIDATE, EXCLUDED, or empty outside the stage's
         classes), then the measures under their names of :data:`OUTPUT_COLUMNS`.
     """
@@ -274,11 +341,14 @@ def output_columns(
         "lp_area_ha": area_m2 / M2_PER_HA,
         "lp_prio": assignment.lp_prio,
         "lp_pbf_change": assignment.pbf_change,
+        "lp_block_id": measures["block_id"].to_numpy(),
+        "lp_block_mu": measures["block_m2"].to_numpy(dtype=float) / M2_PER_MU,
         "lp_stage_b": _stage_status(assignment, "stage_b"),
         "lp_stage_d": _stage_status(assignment, "stage_d"),
     }
     extra = pd.DataFrame(added, index=attrs.index)
-    return pd.concat([extra, measures.rename(columns=OUTPUT_COLUMNS)], axis=1)
+    shown = measures.drop(columns=["block_id", "block_m2"], errors="ignore")
+    return pd.concat([extra, shown.rename(columns=OUTPUT_COLUMNS)], axis=1)
 
 
 def _stage_status(assignment: Assignment, pool: str) -> np.ndarray:

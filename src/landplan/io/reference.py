@@ -38,12 +38,21 @@ def reference_table(name: str) -> pd.DataFrame:
 
 
 def county_names() -> dict[str, str]:
-    """Hengyang county codes and names from the shipped reference table.
+    """County codes and names of the cities whose plans landplan ships (衡阳, 湘潭).
 
     Returns
     -------
     dict
         County code → county name.
+
+    Examples
+    --------
+    >>> names = county_names()
+    >>> names["430421"], names["430381"]
+    ('衡阳县', '湘乡市')
     """
-    table = _read("hengyang_county_targets")
-    return dict(zip(table["county_code"], table["county_name"], strict=True))
+    names: dict[str, str] = {}
+    for table in ("hengyang_county_targets", "xiangtan_counties"):
+        frame = _read(table)
+        names.update(zip(frame["county_code"], frame["county_name"], strict=True))
+    return names

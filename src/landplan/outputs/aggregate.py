@@ -259,13 +259,19 @@ _QUOTA_POOLS = {
     "pbf_selected_m2": "pbf",
     "reserve_eligible_m2": "reserve_eligible",
     "reserve_selected_m2": "reserve",
+    "pbf_paddy_m2": "pbf_paddy",
+    "pbf_slope_le15_m2": "pbf_slope_le15",
 }
 
 
 def quota_table(
-    county: np.ndarray, area_m2: np.ndarray, full_area_m2: np.ndarray, assignment: Assignment
+    county: np.ndarray,
+    area_m2: np.ndarray,
+    full_area_m2: np.ndarray,
+    assignment: Assignment,
+    p_hits: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Per county: the pools, the PBF and reserve targets, what was selected and the balances.
+    """Per county: the pools, the PBF and reserve targets, what was selected and why short.
 
     Parameters
     ----------
@@ -277,11 +283,20 @@ def quota_table(
         Whole area of every parcel (recovery candidates are counted whole).
     assignment
         The classes and pools of :func:`~landplan.allocate.classes.assign_classes`.
+    p_hits
+        Hits of the P rules, one boolean column per rule ID in the parcels'
+        order: protection-target farmland each rule kept out of the PBF pool
+        is given per rule, so a shortfall explains itself.
 
     Returns
     -------
     pandas.DataFrame
-        One row per county: areas in m² and 万亩, targets and where they came from.
+        One row per county: areas in m² and 万亩, targets and where they came
+        from, the balances, ``pbf_paddy_share`` and ``pbf_slope_le15_share``
+        (of the PBF selected: paddy, and GDPDJB grade ≤ 3, as 003 ch.4 §1
+        reports them), ``pbf_out_<rule>_m2`` (target farmland a P rule kept
+        out of the PBF pool, counted under the first rule that fired) and
+        ``pbf_eligible_left_m2`` (eligible farmland not selected).
     """
     area = np.nan_to_num(area_m2)
     pools = assignment.pools
@@ -291,6 +306,8 @@ def quota_table(
             "county_code": county.astype(str),
             **columns,
             "recovery_m2": np.where(pools["recovery"], full_area_m2, 0.0),
+            **_pbf_out_by_rule(pools, area, p_hits),
+            "pbf_eligible_left_m2": np.where(pools["pbf_eligible"] & ~pools["pbf"], area, 0.0),
         }
     )
     table = frame.groupby("county_code", sort=True).sum()
@@ -300,7 +317,24 @@ def quota_table(
     table["pbf_balance_m2"] = table["pbf_selected_m2"] - table["pbf_target_m2"]
     table["reserve_target_m2"] = [assignment.reserve_target_m2.get(c, 0.0) for c in codes]
     table["reserve_balance_m2"] = table["reserve_selected_m2"] - table["reserve_target_m2"]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for name in ("pbf_paddy", "pbf_slope_le15"):
+            table[f"{name}_share"] = table[f"{name}_m2"] / table["pbf_selected_m2"]
     return county_table(table.reset_index(), total=False)
+
+
+def _pbf_out_by_rule(
+    pools: Mapping[str, np.ndarray], area: np.ndarray, p_hits: pd.DataFrame | None
+) -> dict[str, np.ndarray]:
+    """Target farmland kept out of the PBF pool, per P rule (the first that fired)."""
+    if p_hits is None or not len(p_hits.columns):
+        return {}
+    hits = p_hits.to_numpy(dtype=bool) & pools["target"][:, None]
+    first = np.where(hits.any(axis=1), hits.argmax(axis=1), -1)
+    return {
+        f"pbf_out_{rule_id}_m2": np.where(first == i, area, 0.0)
+        for i, rule_id in enumerate(p_hits.columns)
+    }
 
 
 def pbf_change_table(
@@ -355,7 +389,11 @@ CLASS_STAGES = {"B": "stage_b", "D": "stage_d"}
 
 
 def stage_totals(
-    county: np.ndarray, dlbm: np.ndarray, pools: Mapping[str, np.ndarray], area_m2: np.ndarray
+    county: np.ndarray,
+    dlbm: np.ndarray,
+    pools: Mapping[str, np.ndarray],
+    area_m2: np.ndarray,
+    blocks: Mapping[float, np.ndarray] | None = None,
 ) -> pd.DataFrame:
     """Long table of the class-defined stages: area per stage, county, land class and status.
 
@@ -369,12 +407,16 @@ def stage_totals(
         The assignment's pools (``stage_b``, ``stage_b_candidate``, ``stage_d`` ...).
     area_m2
         Land-class area (after KCXS) of every parcel, m².
+    blocks
+        Block size in 亩 → whether each parcel lies in a contiguous block of
+        candidates at least that large (旱改水: 004 ch.7 §1 reports 15 and 30 亩).
 
     Returns
     -------
     pandas.DataFrame
         ``stage``, ``county_code``, ``dlbm``, ``status`` (CANDIDATE or
-        EXCLUDED), ``parcels`` and ``area_m2``: one row per combination present.
+        EXCLUDED), ``parcels``, ``area_m2`` and ``block_ge<size>mu_m2`` per
+        block size: one row per combination present.
     """
     area = np.nan_to_num(np.asarray(area_m2, dtype=float))
     frames = []
@@ -390,12 +432,17 @@ def stage_totals(
                     "status": status,
                     "parcels": 1,
                     "area_m2": area[member],
+                    **{
+                        f"block_ge{size:g}mu_m2": np.where(inside, area, 0.0)[member]
+                        for size, inside in (blocks or {}).items()
+                    },
                 }
             )
         )
     long = pd.concat(frames, ignore_index=True)
     keys = ["stage", "county_code", "dlbm", "status"]
-    return long.groupby(keys, sort=True, as_index=False)[["parcels", "area_m2"]].sum()
+    values = [c for c in long.columns if c not in keys]
+    return long.groupby(keys, sort=True, as_index=False)[values].sum()
 
 
 def _stage_rows(totals: pd.DataFrame, stage: str) -> pd.DataFrame:
@@ -453,9 +500,11 @@ def stage_d_table(totals: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        One row per county and a city total row: ``candidate_m2`` and
-        ``excluded_m2`` with their 万亩 twins.
+        One row per county and a city total row: ``candidate_m2``,
+        ``excluded_m2`` and ``block_ge<size>mu_m2`` (candidates in contiguous
+        blocks of candidates at least that large) with their 万亩 twins.
     """
     rows = _stage_rows(totals, "D")
-    frame = rows[["county_code", "candidate_m2", "excluded_m2"]]
+    blocks = [c for c in rows.columns if c.startswith("block_ge")]
+    frame = rows[["county_code", "candidate_m2", "excluded_m2", *blocks]]
     return county_table(frame.reset_index(drop=True))

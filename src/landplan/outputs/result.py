@@ -10,12 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from landplan.core.errors import Problem
 from landplan.core.palette import BY_CODE, CLASS_CODES
 from landplan.core.timing import stage
-from landplan.core.units import M2_PER_HA
+from landplan.core.units import M2_PER_HA, M2_PER_MU
 from landplan.io.files import write_csv, write_text
 from landplan.io.layers import check_writable, write_layer, write_table
 from landplan.io.manifest import manifest_json
@@ -25,6 +26,7 @@ from landplan.io.qgis_style import (
     recovery_style_qml,
     write_gpkg_style,
 )
+from landplan.measure.blocks import area_in_blocks
 from landplan.measure.parcels import Measurement
 from landplan.outputs.aggregate import (
     CITY_TOTAL,
@@ -123,6 +125,34 @@ class Result:
         )
 
     @cached_property
+    def contiguity(self) -> pd.DataFrame:
+        """集中连片 per county: farmland and PBF area in blocks of at least 3, 5, 15 and 20 亩.
+
+        003 ch.3 §4 reports 5 亩 and 20 亩 以上集中连片; 004 ch.1 §1 3, 5 and 15 亩.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per county and a city total row (``county_code`` 全市):
+            ``farmland_m2`` and ``farmland_ge{t}mu_m2`` / ``_share``, and the
+            same for ``pbf``; areas after KCXS, blocks of farmland.
+        """
+        p = self.parcels
+        county = p["lp_county"].astype(str).to_numpy()
+        block = p["lp_block_mu"].to_numpy(dtype=float) * M2_PER_MU
+        area = p["lp_area_ha"].to_numpy(dtype=float) * M2_PER_HA
+        pbf = np.where(p["lp_class"].to_numpy() == "PBF", area, 0.0)
+        parts = []
+        for codes in (county, np.full(len(county), CITY_TOTAL, dtype=object)):
+            farm = area_in_blocks(codes, block, area).add_prefix("farmland_")
+            prot = area_in_blocks(codes, block, pbf).add_prefix("pbf_")
+            parts.append(farm.join(prot))
+        table = pd.concat(parts).rename(
+            columns={"farmland_area_m2": "farmland_m2", "pbf_area_m2": "pbf_m2"}
+        )
+        return table.rename_axis("county_code").reset_index()
+
+    @cached_property
     def stage_b(self) -> pd.DataFrame | None:
         """耕地后备资源 (stage B) per county: 宜耕林地, 宜耕非林地, by class; None without it.
 
@@ -158,7 +188,8 @@ class Result:
             ``county_summary`` (:attr:`summary`), ``target_delineation``
             (:attr:`delineation`), ``county_quotas`` (:attr:`quotas`) and
             ``rule_hits`` (one row per parcel and rule that fired: ``parcel``,
-            ``rule_id``, ``value``, ``unit``); ``pbf_changes``
+            ``rule_id``, ``value``, ``unit``); ``contiguity``
+            (:attr:`contiguity`); ``pbf_changes``
             (:attr:`pbf_changes`) with an existing-PBF layer, ``stage_b`` and
             ``stage_d`` (:attr:`stage_b`, :attr:`stage_d`), ``invalid_parcels``
             when parcels were set aside.
@@ -168,6 +199,7 @@ class Result:
             "county_summary": self.summary,
             "target_delineation": self.delineation,
             "county_quotas": self.quotas,
+            "contiguity": self.contiguity,
             "rule_hits": fired[fired["hit"]].drop(columns="hit"),
             **({"pbf_changes": self.pbf_changes} if self.pbf_changes is not None else {}),
             **({"stage_b": self.stage_b} if self.stage_b is not None else {}),

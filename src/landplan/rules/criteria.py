@@ -24,6 +24,7 @@ __all__ = [
     "area_descending",
     "attribute_ascending",
     "attribute_in",
+    "block_area_descending",
     "criterion",
     "in_layer",
     "slope_grade_ascending",
@@ -220,6 +221,26 @@ def area_descending(ctx: SelectContext) -> np.ndarray:
         Minus the land-class area (``dlmj_m2``, m²) of each parcel.
     """
     return -ctx.rules.measures["dlmj_m2"].to_numpy(dtype=float)
+
+
+@criterion("block_area_descending")
+def block_area_descending(ctx: SelectContext) -> np.ndarray:
+    """Parcels of larger contiguous farmland blocks first (集中连片, 大面积).
+
+    Parameters
+    ----------
+    ctx
+        What the criterion looks at.
+
+    Returns
+    -------
+    numpy.ndarray
+        Minus the farmland area (m²) of each parcel's block (``block_m2``,
+        :mod:`landplan.measure.blocks`); 0 for parcels in no block.
+    """
+    if "block_m2" not in ctx.rules.measures:
+        return np.zeros(len(ctx.rules.measures))
+    return -np.nan_to_num(ctx.rules.measures["block_m2"].to_numpy(dtype=float))
 
 
 @criterion("adjacent_to_class", lp_class=Param(str))

@@ -345,6 +345,14 @@ PARAMETERS: Mapping[str, Parameter] = {
         "mu",
         "旱改水 block sizes reported: 004 ch.7 §1 30亩以上集中连片地块 / 15亩以上集中连片地块",
     ),
+    "block_gap_m": Parameter(
+        8.0,
+        "m",
+        "farmland parcels closer than this form one contiguous block (集中连片): GB/T 21010-2017 "
+        "maps 农村道路 (1006) of up to 8 m and narrower 沟渠 (1107) as parcels of their own, "
+        "so a field road or ditch between fields does not break a block; wider roads "
+        "(1003, 1004) do",
+    ),
     "position_tolerance_m": Parameter(
         1.0,
         "m",
