@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from landplan.cli import main
+from landplan.io.layers import SHAPEFILE_NAMES
 from landplan.io.sample import sample_path
 
 
@@ -95,8 +96,9 @@ def test_classify_end_to_end_on_the_sample(tmp_path: Path) -> None:
     assert len(parcels) == len(source)
     assert set(source.columns) <= set(parcels.columns)
     assert {"lp_class", "lp_reasons", "lp_county", "lp_area_ha", "lp_prio"} <= set(parcels.columns)
-    # shapefile-safe names, but for lp_pbf_change, which a shapefile gets as lp_pbfchg
-    assert all(len(c) <= 10 for c in parcels.columns if c != "lp_pbf_change")
+    # shapefile-safe names, but for those a shapefile gets under SHAPEFILE_NAMES
+    assert all(len(c) <= 10 for c in parcels.columns if c not in SHAPEFILE_NAMES)
+    assert all(len(c) <= 10 for c in SHAPEFILE_NAMES.values())
     layers = {name for name, _ in pyogrio.list_layers(out)}
     assert {"county_summary", "target_delineation", "county_quotas", "rule_hits"} <= layers
     assert summary.read_bytes().startswith(b"\xef\xbb\xbf")  # UTF-8 BOM for Excel

@@ -463,7 +463,11 @@ def check_writable(path: PathLike, *, overwrite: bool) -> Path:
 
 
 #: Shapefile (DBF, at most 10 characters) names of output columns with longer names.
-SHAPEFILE_NAMES = {"lp_pbf_change": "lp_pbfchg"}
+SHAPEFILE_NAMES = {
+    "lp_pbf_change": "lp_pbfchg",
+    "lp_block_id": "lp_blockid",
+    "lp_block_mu": "lp_blockmu",
+}
 
 
 def write_layer(
