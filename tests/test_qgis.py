@@ -10,13 +10,19 @@ needs no QGIS and always runs.
 
 from __future__ import annotations
 
+import doctest
+import hashlib
+import importlib.util
 import io
+import itertools
 import json
 import os
+import shlex
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
+from types import ModuleType
 
 import geopandas as gpd
 import numpy as np
@@ -27,9 +33,12 @@ from matplotlib.image import imread
 
 import landplan
 from landplan.cli import main
+from landplan.core.errors import SEVERITIES
 from landplan.core.palette import CLASSES, FIELD_ALIASES_ZH
+from landplan.core.roles import ROLES
 from landplan.io.sample import load_sample, sample_path
 from landplan.outputs.result import Result
+from landplan.rules import DEFAULT_PROFILE, SHIPPED_PROFILES
 
 SYSTEM_PYTHON = "/usr/bin/python3"
 QGIS_PROCESS = "/usr/bin/qgis_process.bin"
@@ -62,6 +71,7 @@ needs_qgis = pytest.mark.usefixtures("qgis_available")
 
 def qgis_env(home: Path) -> dict[str, str]:
     home.mkdir(parents=True, exist_ok=True)
+    home.chmod(0o700)  # Qt wants its runtime folder private
     return {
         **os.environ,
         "QT_QPA_PLATFORM": "offscreen",
@@ -140,12 +150,77 @@ def test_shapefile_output_gets_its_qml_applied(result: Result, tmp_path: Path) -
     assert report["aliases"]["lp_area_ha"] == "面积(公顷)"
 
 
-def _qgis_process(args: list[str], home: Path) -> dict:
-    env = {
-        **qgis_env(home),
-        "QGIS_PLUGINPATH": str(REPO / "qgis_plugin"),
+PLUGINS = REPO / "qgis_plugin"
+DATA = Path(sample_path("parcels")).parent
+#: QGIS 3.22 prints this at every start-up of its Python, with or without the plugin.
+QGIS_STARTUP_WARNING = "DeprecationWarning: setapi() is deprecated"
+
+
+def landplan_qgis_env(tmp_path: Path) -> dict[str, str]:
+    temp = tmp_path / "tmp"  # Processing's temporary folder (QDir::tempPath) goes here
+    temp.mkdir(exist_ok=True)
+    return {
+        **qgis_env(tmp_path / "home"),
+        "QGIS_PLUGINPATH": str(PLUGINS),
         "LANDPLAN_EXECUTABLE": str(Path(sys.executable).parent / "landplan"),
+        "TMPDIR": str(temp),
     }
+
+
+def folder_state(folder: Path) -> dict[str, tuple[int, str]]:
+    """Every file of *folder* with its size and SHA-256: what a run must leave as it was."""
+    return {
+        p.name: (p.stat().st_size, hashlib.sha256(p.read_bytes()).hexdigest())
+        for p in sorted(folder.iterdir())
+    }
+
+
+def sample_layer(name: str) -> str:
+    return f"{sample_path('constraints')}|layername={name}"
+
+
+#: The project an analyst has open: parcels, DEM and constraint layers named as people name
+#: them (a Chinese name, a role in another case, a name that is no role).
+PROJECT_LAYERS = [
+    ("地块 DLTB", f"{sample_path('parcels')}|layername=DLTB", "vector"),
+    ("高程 DEM", sample_path("dem"), "raster"),
+    ("生态保护红线", sample_layer("eco_redline"), "vector"),
+    ("Dev_Boundary", sample_layer("dev_boundary"), "vector"),
+    ("河湖管理范围", sample_layer("river_lake"), "vector"),
+    ("现状永久基本农田", sample_layer("pbf_existing"), "vector"),
+]
+
+
+def write_project(tmp_path: Path, layers: list[tuple[str, str, str]] = PROJECT_LAYERS) -> Path:
+    """A .qgs holding *layers* (name, source, kind), written by QgsProject in real QGIS."""
+    spec = tmp_path / "layers.json"
+    spec.write_text(
+        json.dumps([{"name": n, "source": s, "kind": k} for n, s, k in layers]), encoding="utf-8"
+    )
+    target = tmp_path / "project.qgs"
+    # QGIS desktop saves a raster's statistics beside it (.aux.xml) when one is added to a
+    # project; that is QGIS, not the plugin, and must not touch the repository's sample
+    env = {**qgis_env(tmp_path / "home"), "GDAL_PAM_ENABLED": "NO"}
+    done = subprocess.run(
+        [SYSTEM_PYTHON, str(HERE / "qgis" / "make_project.py"), str(target), str(spec)],
+        capture_output=True, text=True, env=env, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert set(json.loads(done.stdout.strip().splitlines()[-1])) == {n for n, _, _ in layers}
+    return target
+
+
+def python_warnings(stderr: str) -> list[str]:
+    return [
+        line
+        for line in stderr.splitlines()
+        if "Warning" in line and QGIS_STARTUP_WARNING not in line
+    ]
+
+
+def qgis_process(args: list[str], tmp_path: Path) -> tuple[dict, str]:
+    """``qgis_process --json run ARGS`` with the plugin enabled: its JSON report and stderr."""
+    env = landplan_qgis_env(tmp_path)
     enable = subprocess.run(
         [QGIS_PROCESS, "plugins", "enable", "landplan_processing"],
         capture_output=True, text=True, env=env, timeout=300,
@@ -156,61 +231,189 @@ def _qgis_process(args: list[str], home: Path) -> dict:
         capture_output=True, text=True, env=env, timeout=600,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-    return json.loads(done.stdout[done.stdout.index("{") :])
+    return json.loads(done.stdout[done.stdout.index("{") :]), done.stderr
+
+
+def layer_options(command: str) -> dict[str, str]:
+    """The ``--layer ROLE=PATH`` options of a landplan command line."""
+    words = shlex.split(command)
+    return dict(v.split("=", 1) for k, v in itertools.pairwise(words) if k == "--layer")
 
 
 @needs_qgis
-def test_processing_provider_classifies_headless(tmp_path: Path) -> None:
-    out = tmp_path / "qp.gpkg"
-    constraints = sample_path("constraints")
-    report = _qgis_process(
+def test_processing_classifies_layers_of_a_project(tmp_path: Path) -> None:
+    before = folder_state(DATA)
+    project = write_project(tmp_path)
+    out = tmp_path / "分类.gpkg"
+    report, stderr = qgis_process(
         [
-            "landplan:classify", "--",
-            f"PARCELS={sample_path('parcels')}",
-            f"LAYERS=eco_redline={constraints}|layername=eco_redline;"
-            f"dev_boundary={constraints}|layername=dev_boundary",
+            "landplan:classify", f"--PROJECT_PATH={project}", "--",
+            "PARCELS=地块 DLTB",
+            "DEM=高程 DEM",
+            "ECO_REDLINE=生态保护红线",
+            "LAYERS=Dev_Boundary",  # a role in another case
+            f"LAYERS={sample_layer('high_standard_farmland')}",  # a file, by its layer name
+            "LAYERS=河湖管理范围", "ROLE_TABLE=河湖管理范围,River_Lake",  # by the role table
+            "PROFILE=hunan-xiangtan",
             f"TARGETS={sample_path('targets')}",
             f"OUTPUT={out}",
         ],
-        tmp_path / "home",
+        tmp_path,
     )  # fmt: skip
-    assert report["results"]["OUTPUT"] == str(out)
+    assert report["results"]["OUTPUT"] == f"{out}|layername=parcels"
+    command = report["log"]["info"][0]
+    roles = {"eco_redline", "dev_boundary", "high_standard_farmland", "river_lake"}
+    assert layer_options(command) == {role: sample_layer(role) for role in roles}
+    assert f"--dem {sample_path('dem')}" in command
+    assert "--profile hunan-xiangtan" in command
     parcels = gpd.read_file(out, layer="parcels")
-    assert len(parcels) == len(load_sample().parcels)
-    # the layers given in the toolbox reached the rules: the same parcels fire as when the
-    # same layers are given in Python, and the redline does fire (without it, none can)
     direct = landplan.classify(
         sample_path("parcels"),
-        layers={
-            role: f"{constraints}|layername={role}" for role in ("eco_redline", "dev_boundary")
-        },
+        dem=sample_path("dem"),
+        layers={role: sample_layer(role) for role in roles},
+        profile="hunan-xiangtan",
         targets=sample_path("targets"),
     ).parcels
-    fired = parcels["lp_reasons"].str.split(";").apply(lambda ids: "P_ECO_REDLINE" in ids)
-    expected = direct["lp_reasons"].str.split(";").apply(lambda ids: "P_ECO_REDLINE" in ids)
-    assert fired.tolist() == expected.tolist()
-    assert expected.any()
+    assert len(parcels) == len(direct) == 12000
     assert parcels["lp_class"].tolist() == direct["lp_class"].tolist()
+    assert parcels["lp_reasons"].tolist() == direct["lp_reasons"].tolist()
+    assert direct["lp_reasons"].str.contains("C_SLOPE_GT15").any()  # the profile and DEM acted
+    assert folder_state(DATA) == before  # nothing written beside the inputs (no .aux.xml)
+    assert python_warnings(stderr) == []
+    assert not list((tmp_path / "tmp").glob("processing_*/landplan_*"))  # work folder removed
+
+
+def findings_from_cli(*args: str) -> pd.DataFrame:
+    direct = CliRunner().invoke(main, ["check", sample_path("parcels"), *args, "--csv"])
+    assert direct.exit_code == 1, direct.output
+    return pd.read_csv(io.StringIO(direct.stdout.lstrip("\ufeff")), dtype=str)
 
 
 @needs_qgis
-def test_processing_provider_checks_headless(tmp_path: Path) -> None:
-    out = tmp_path / "findings.csv"
-    report = _qgis_process(
-        ["landplan:check", "--", f"PARCELS={sample_path('parcels')}", f"OUTPUT={out}",
-         "FAIL_ON=2"],
-        tmp_path / "home",
+def test_processing_checks_layers_of_a_project(tmp_path: Path) -> None:
+    before = folder_state(DATA)
+    # the DEM is a file the project does not hold: QGIS would open it anew (and save its
+    # statistics beside it) if the plugin loaded it as a layer
+    project = write_project(tmp_path, [layer for layer in PROJECT_LAYERS if layer[2] == "vector"])
+    out, csv = tmp_path / "findings.gpkg", tmp_path / "findings.csv"
+    report, stderr = qgis_process(
+        [
+            "landplan:check", f"--PROJECT_PATH={project}", "--",
+            "PARCELS=地块 DLTB", "PBF_EXISTING=现状永久基本农田", "FAIL_ON=warning",
+            f"DEM={sample_path('dem')}",
+            f"OUTPUT={out}", f"REPORT={csv}",
+        ],
+        tmp_path,
     )  # fmt: skip
-    from_qgis = pd.read_csv(out, encoding="utf-8-sig", dtype=str)
-    assert {"file", "bsm", "county", "check_id", "severity"} <= set(from_qgis.columns)
-    assert report["results"]["FINDINGS"] == 1
-    # the toolbox reports exactly what `landplan check` finds on the same file
-    direct = CliRunner().invoke(main, ["check", sample_path("parcels"), "--csv"])
-    assert direct.exit_code == 1
-    expected = pd.read_csv(io.StringIO(direct.stdout.lstrip("\ufeff")), dtype=str)
-    columns = ["bsm", "check_id"]
-    assert from_qgis[columns].values.tolist() == expected[columns].values.tolist()
-    assert len(expected) > 0
+    assert report["results"] == {
+        "FINDINGS": 1,
+        "OUTPUT": f"{out}|layername=findings",
+        "REPORT": str(csv),
+    }
+    expected = findings_from_cli(
+        "--layer", f"pbf_existing={sample_layer('pbf_existing')}", "--dem", sample_path("dem")
+    )
+    findings = gpd.read_file(out, layer="findings")
+    assert len(findings) == len(expected) > 0
+    assert findings.geometry.notna().all() and not findings.geometry.is_empty.any()
+    columns = ["bsm", "check_id", "severity"]
+    assert findings[columns].values.tolist() == expected[columns].values.tolist()
+    assert (expected["check_id"].str.startswith("A_")).any()  # the PBF layer was audited
+    from_csv = pd.read_csv(csv, encoding="utf-8-sig", dtype=str)
+    assert from_csv[columns].values.tolist() == expected[columns].values.tolist()
+    assert folder_state(DATA) == before
+    assert python_warnings(stderr) == []
+
+
+@needs_qgis
+def test_toolbox_exports_memory_layers_and_adds_styled_outputs(tmp_path: Path) -> None:
+    before = folder_state(DATA)
+    project = write_project(tmp_path, [layer for layer in PROJECT_LAYERS if layer[2] == "vector"])
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    env = landplan_qgis_env(tmp_path)
+    done = subprocess.run(
+        [SYSTEM_PYTHON, str(HERE / "qgis" / "run_in_project.py"), str(project), str(PLUGINS),
+         str(out_dir), sample_path("dem")],
+        capture_output=True, text=True, env=env, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    classify_command, check_command = report["commands"]
+    # the memory layers went to landplan as temporary GeoPackages of Processing
+    exported = layer_options(classify_command)
+    assert set(exported) == {"eco_redline", "dev_boundary"}
+    temp = str(tmp_path / "tmp" / "processing_")
+    assert exported["eco_redline"].startswith(temp)
+    assert exported["eco_redline"].endswith("/ECO_REDLINE.gpkg")
+    assert exported["dev_boundary"].startswith(temp)
+    assert check_command.startswith(f"{env['LANDPLAN_EXECUTABLE']} check {sample_path('parcels')} ")
+    assert f"--dem {sample_path('dem')}" in check_command
+
+    # the outputs were added to the project (named as the user's Processing settings say)
+    added = {layer["source"]: layer for layer in report["added"].values()}
+    classes = added.pop(f"{out_dir / 'classes.gpkg'}|layername=parcels")
+    ((findings_source, findings),) = added.items()
+    assert classes["features"] == classes["with_geometry"] == 12000
+    assert classes["renderer"] == "categorizedSymbol" and classes["field"] == "lp_class"
+    assert classes["categories"] == [[c.code, c.zh] for c in CLASSES]
+    direct = landplan.classify(
+        sample_path("parcels"),
+        layers={role: sample_layer(role) for role in ("eco_redline", "dev_boundary")},
+    ).parcels
+    written = gpd.read_file(out_dir / "classes.gpkg", layer="parcels")
+    assert written["lp_reasons"].tolist() == direct["lp_reasons"].tolist()
+    assert direct["lp_reasons"].str.contains("P_ECO_REDLINE").any()
+
+    expected = findings_from_cli("--fail-on", "info", "--dem", sample_path("dem"))
+    assert findings_source.startswith(temp) and findings_source.endswith("|layername=findings")
+    assert findings["features"] == findings["with_geometry"] == len(expected) > 0
+    assert findings["renderer"] == "categorizedSymbol" and findings["field"] == "severity"
+    assert [value for value, _label in findings["categories"]] == ["error", "warning", "info"]
+    assert folder_state(DATA) == before
+
+
+def test_plugin_offers_landplans_profiles_severities_and_roles() -> None:
+    catalog = plugin_catalog()
+    assert catalog.PROFILES == SHIPPED_PROFILES
+    assert catalog.PROFILES[0] == DEFAULT_PROFILE
+    assert catalog.SEVERITIES == SEVERITIES
+    roles = {name: role.zh for name, role in ROLES.items()}
+    for parameter, role, label in catalog.MAIN_ROLES:
+        assert parameter == role.upper()
+        assert label == f"{roles[role]} {role}"
+    assert doctest.testmod(catalog).failed == 0
+
+
+def test_plugin_tells_which_layer_has_no_role_or_a_role_twice() -> None:
+    catalog = plugin_catalog()
+    roles = ["eco_redline", "river_lake"]
+    listed = [(["roads", "/d/roads.shp"], "/d/roads.shp"), (["ECO_REDLINE"], "/d/r.gpkg")]
+    with pytest.raises(catalog.RoleError) as error:
+        catalog.assign_roles({"eco_redline": "/d/e.shp"}, listed, {}, roles)
+    assert str(error.value) == (
+        "layer 'roads' has no role: name it after its role or give it one in the role table "
+        "(roles: eco_redline, river_lake); role eco_redline is given twice (/d/e.shp and "
+        "'ECO_REDLINE')"
+    )
+    with pytest.raises(catalog.RoleError, match="'河湖' the role 'lake', which is not a role"):
+        catalog.assign_roles({}, [(["河湖"], "/d/h.shp")], {"河湖": "lake"}, roles)
+    with pytest.raises(catalog.RoleError, match="names 'rivers', which is not among the layers"):
+        catalog.assign_roles({}, [], {"rivers": "river_lake"}, roles)
+    assert catalog.assign_roles({}, [(["河湖"], "/d/h.shp")], {"河湖": "River_Lake"}, roles) == {
+        "river_lake": "/d/h.shp"
+    }
+
+
+def plugin_catalog() -> ModuleType:
+    """The plugin's QGIS-free module, imported from its file."""
+    spec = importlib.util.spec_from_file_location(
+        "landplan_processing_catalog", PLUGINS / "landplan_processing" / "catalog.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def test_plugin_zip_holds_a_processing_provider(tmp_path: Path) -> None:
@@ -221,6 +424,8 @@ def test_plugin_zip_holds_a_processing_provider(tmp_path: Path) -> None:
     with zipfile.ZipFile(target) as archive:
         names = archive.namelist()
         metadata = archive.read("landplan_processing/metadata.txt").decode()
-    assert "landplan_processing/__init__.py" in names
+    assert {f"landplan_processing/{m}.py" for m in ("__init__", "algorithms", "catalog")} <= set(
+        names
+    )
     assert not [n for n in names if "__pycache__" in n]
     assert "hasProcessingProvider=yes" in metadata

@@ -1,120 +1,297 @@
-"""Processing algorithms that call the installed landplan command-line tool.
+"""Processing algorithms that run the installed landplan command on layers of QGIS.
 
-QGIS runs its own Python, which usually lacks landplan's dependencies, so the
-algorithms run the ``landplan`` executable of the environment where landplan
-is installed: ``LANDPLAN_EXECUTABLE`` if set, else ``landplan`` on PATH.
-Logs stream into the Processing log; cancelling stops the run.
+Inputs are layers: of the open project or files, exported to a temporary
+GeoPackage when landplan cannot read them as they are (memory layers, layers
+with a filter, selected features only).  landplan runs in a temporary folder
+of Processing, so nothing is written beside the inputs; the outputs are added
+to the map styled.
 """
 
-import functools
-import json
+import contextlib
 import os
 import shutil
-import subprocess
+import tempfile
 
 from qgis.core import (
+    QgsApplication,
+    QgsProcessing,
     QgsProcessingAlgorithm,
-    QgsProcessingContext,
     QgsProcessingException,
     QgsProcessingOutputNumber,
     QgsProcessingParameterBoolean,
+    QgsProcessingParameterDefinition,
     QgsProcessingParameterEnum,
+    QgsProcessingParameterFeatureSource,
     QgsProcessingParameterFile,
     QgsProcessingParameterFileDestination,
+    QgsProcessingParameterMatrix,
+    QgsProcessingParameterMultipleLayers,
     QgsProcessingParameterRasterLayer,
-    QgsProcessingParameterString,
+    QgsProcessingParameterVectorDestination,
+    QgsProcessingUtils,
+    QgsProperty,
+    QgsProviderRegistry,
+    QgsRasterLayer,
 )
 
-PROFILES_HINT = "hunan-hengyang, hunan-xiangtan or a TOML file"
+from .catalog import (
+    COMPATIBLE_FORMATS,
+    MAIN_ROLES,
+    PROFILES,
+    SEVERITIES,
+    RoleError,
+    assign_roles,
+    parse_destination,
+    parse_role_table,
+)
+from .runner import role_names, run_landplan
+from .styles import apply_findings_style, apply_landplan_style, load_styled_on_completion
+
+PARCELS, DEM, LAYERS, ROLE_TABLE = "PARCELS", "DEM", "LAYERS", "ROLE_TABLE"
+PROFILE, PROFILE_FILE, OUTPUT = "PROFILE", "PROFILE_FILE", "OUTPUT"
+#: Layers landplan takes as the parcels of a multi-layer file (``landplan.io.layers``).
+PARCEL_LAYER_NAMES = ("DLTB", "地类图斑")
 
 
-def landplan_executable():
-    exe = os.environ.get("LANDPLAN_EXECUTABLE") or shutil.which("landplan")
-    if not exe:
-        raise QgsProcessingException(
-            "The landplan command-line tool was not found. Install it (pip install landplan) "
-            "and put it on PATH, or set LANDPLAN_EXECUTABLE to its full path."
+def _advanced(parameter):
+    parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+    return parameter
+
+
+def add_input_parameters(algorithm):
+    """Parcels, DEM, the main roles, other constraint layers, the profile: as both share them."""
+    algorithm.addParameter(
+        QgsProcessingParameterFeatureSource(
+            PARCELS, "三调 parcels (地类图斑 DLTB)", [QgsProcessing.TypeVectorPolygon]
         )
-    return exe
-
-
-@functools.cache
-def landplan_json(*args):
-    """What ``landplan ARGS --json`` prints, as data: the installed package's own lists."""
-    done = subprocess.run(
-        [landplan_executable(), *args, "--json"],
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        check=True,
     )
-    return json.loads(done.stdout)
+    algorithm.addParameter(QgsProcessingParameterRasterLayer(DEM, "DEM", optional=True))
+    for name, _role, label in MAIN_ROLES:
+        algorithm.addParameter(
+            QgsProcessingParameterFeatureSource(
+                name, label, [QgsProcessing.TypeVectorPolygon], optional=True
+            )
+        )
+    algorithm.addParameter(
+        QgsProcessingParameterMultipleLayers(
+            LAYERS,
+            "Other constraint layers (each named after its role, e.g. river_lake, "
+            "or given a role in the role table)",
+            QgsProcessing.TypeVectorPolygon,
+            optional=True,
+        )
+    )
+    algorithm.addParameter(
+        _advanced(
+            QgsProcessingParameterMatrix(
+                ROLE_TABLE,
+                "Role table: the role of each other constraint layer whose name is not a role",
+                hasFixedNumberRows=False,
+                headers=["Layer name", "Role"],
+                optional=True,
+            )
+        )
+    )
+    algorithm.addParameter(
+        QgsProcessingParameterEnum(
+            PROFILE,
+            "Rule profile",
+            list(PROFILES),
+            defaultValue=PROFILES[0],
+            usesStaticStrings=True,
+        )
+    )
+    algorithm.addParameter(
+        QgsProcessingParameterFile(
+            PROFILE_FILE,
+            "Rule profile file (TOML; used instead of the profile above)",
+            extension="toml",
+            optional=True,
+        )
+    )
 
 
-def severities():
-    """Finding severities, least severe first, from ``landplan rules --json``."""
-    return list(landplan_json("rules")["severities"])
-
-
-def role_names():
-    """Constraint-layer roles from ``landplan roles --json``."""
-    return [role["name"] for role in landplan_json("roles")]
-
-
-def _or_empty(read):
-    """*read()*, or an empty list when landplan cannot be run (reported when run)."""
+def _set_gdal_pam(value):
+    """Set GDAL_PAM_ENABLED for this thread; return what it was."""
     try:
-        return read()
-    except (QgsProcessingException, OSError, subprocess.CalledProcessError, ValueError):
-        return []
+        from osgeo import gdal
+    except ImportError:  # QGIS without GDAL's Python bindings: nothing to switch off
+        return None
+    previous = gdal.GetThreadLocalConfigOption("GDAL_PAM_ENABLED", None)
+    gdal.SetThreadLocalConfigOption("GDAL_PAM_ENABLED", value)
+    return previous
 
 
-def run_landplan(args, feedback, stdout_path=None):
-    """Run ``landplan ARGS``; stderr goes to the log, stdout to *stdout_path*; return the code."""
-    command = [landplan_executable(), *args]
-    feedback.pushCommandInfo(" ".join(command))
-    if stdout_path is None:
-        return _run(command, feedback, subprocess.DEVNULL)
-    with open(stdout_path, "w", encoding="utf-8") as out:
-        return _run(command, feedback, out)
+@contextlib.contextmanager
+def gdal_pam_disabled():
+    """GDAL saves no .aux.xml for the rasters this thread opens within the block."""
+    previous = _set_gdal_pam("NO")
+    try:
+        yield
+    finally:
+        _set_gdal_pam(previous)
 
 
-def _run(command, feedback, stdout):
-    process = subprocess.Popen(
-        command, stdout=stdout, stderr=subprocess.PIPE, text=True, encoding="utf-8"
-    )
-    for line in process.stderr:
-        feedback.pushInfo(line.rstrip())
-        if feedback.isCanceled():
-            process.terminate()
-            break
-    return process.wait()
+def disable_gdal_pam_for_qgis_process_run():
+    """In ``qgis_process run landplan:...``, GDAL saves no .aux.xml for the whole run.
+
+    qgis_process opens a raster given as a file to check it before any algorithm
+    code runs (QGIS then computes its statistics, which GDAL saves beside the
+    file on closing it), so the provider switches GDAL's side files off when it
+    is loaded by a qgis_process that runs a landplan algorithm: such a process
+    runs that algorithm and exits, no other work is touched.  In QGIS desktop,
+    :meth:`LandplanAlgorithm.checkParameterValues` does it for the checks alone.
+    """
+    if QgsApplication.instance() is None or QgsApplication.platform() != "qgis_process":
+        return
+    arguments = QgsApplication.arguments()
+    if "run" in arguments and any(a.startswith("landplan:") for a in arguments):
+        _set_gdal_pam("NO")
 
 
-def layer_options(text):
-    """``ROLE=PATH`` pairs, one per line or separated by ';', as --layer options."""
-    args = []
-    for item in text.replace(";", "\n").splitlines():
-        if item.strip():
-            args += ["--layer", item.strip()]
-    return args
+class LandplanAlgorithm(QgsProcessingAlgorithm):
+    """What classify and check share: inputs as landplan options, a temporary work folder."""
+
+    def checkParameterValues(self, parameters, context):  # noqa: N802
+        # Checking the DEM opens its file as a raster layer of the run; QGIS computes its
+        # statistics, and GDAL would save them beside the DEM (.aux.xml) when the run ends
+        with gdal_pam_disabled():
+            return super().checkParameterValues(parameters, context)
+
+    def group(self):
+        return ""
+
+    def groupId(self):  # noqa: N802
+        return ""
+
+    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+        workdir = tempfile.mkdtemp(prefix="landplan_", dir=QgsProcessingUtils.tempFolder())
+        try:
+            return self.run_in(workdir, parameters, context, feedback)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+    def input_options(self, parameters, context, feedback):
+        """The parcels' path, then --dem, --layer and --profile options."""
+        args = [
+            self.parcels_file(parameters, context, feedback),
+            "--profile",
+            self._profile(parameters, context),
+        ]
+        dem = raster_source(parameters, DEM, context)
+        if dem:
+            args += ["--dem", dem]
+        for role, source in self._layers(parameters, context, feedback).items():
+            args += ["--layer", f"{role}={source}"]
+        return args
+
+    def parcels_file(self, parameters, context, feedback):
+        return self._source(parameters, PARCELS, context, feedback)
+
+    def _source(self, parameters, name, context, feedback):
+        path, layer = self.parameterAsCompatibleSourceLayerPathAndLayerName(
+            parameters, name, context, list(COMPATIBLE_FORMATS), "gpkg", feedback
+        )
+        return landplan_path(path, layer)
+
+    def _profile(self, parameters, context):
+        path = self.parameterAsFile(parameters, PROFILE_FILE, context)
+        if path:
+            return os.path.abspath(path)
+        return self.parameterAsEnumString(parameters, PROFILE, context)
+
+    def _layers(self, parameters, context, feedback):
+        named = {}
+        for name, role, _label in MAIN_ROLES:
+            source = self._source(parameters, name, context, feedback)
+            if source:
+                named[role] = source
+        listed = []
+        for layer in self.parameterAsLayerList(parameters, LAYERS, context):
+            path, sublayer = QgsProcessingUtils.convertToCompatibleFormatAndLayerName(
+                layer, False, LAYERS, list(COMPATIBLE_FORMATS), "gpkg", context, feedback
+            )
+            listed.append((layer_names(layer), landplan_path(path, sublayer)))
+        try:
+            cells = self.parameterAsMatrix(parameters, ROLE_TABLE, context)
+            table = parse_role_table([c for c in cells if not _is_null(c)])
+            return assign_roles(named, listed, table, role_names() if listed else [])
+        except RoleError as exc:
+            raise QgsProcessingException(str(exc)) from exc
 
 
-def raster_path(algorithm, parameters, name, context):
-    layer = algorithm.parameterAsRasterLayer(parameters, name, context)
-    return layer.source() if layer is not None else None
+def _is_null(value):
+    """None or QGIS's NULL (what an empty matrix parameter holds)."""
+    return value is None or (hasattr(value, "isNull") and value.isNull())
 
 
-class ClassifyAlgorithm(QgsProcessingAlgorithm):
-    PARCELS, DEM, LAYERS, PROFILE, TARGETS, SPLIT, OUTPUT = (
-        "PARCELS",
-        "DEM",
-        "LAYERS",
-        "PROFILE",
-        "TARGETS",
-        "SPLIT",
-        "OUTPUT",
-    )
+def landplan_path(path, layer):
+    """``PATH|layername=LAYER`` for a layer of a GeoPackage, else the path (or '')."""
+    if not path:
+        return ""
+    path = os.path.abspath(path)  # landplan runs in a folder of its own
+    if layer and path.lower().endswith(".gpkg"):
+        return f"{path}|layername={layer}"
+    return path
+
+
+def layer_names(layer):
+    """The names a layer may be known by: its name, id, sub-layer, file name and stem."""
+    names = [layer.name(), layer.id()]
+    parts = QgsProviderRegistry.instance().decodeUri(layer.providerType(), layer.source())
+    if parts.get("layerName"):
+        names.append(parts["layerName"])
+    if parts.get("path"):
+        base = os.path.basename(parts["path"])
+        names += [parts["path"], base, os.path.splitext(base)[0]]
+    return names
+
+
+def raster_source(parameters, name, context):
+    """The file of a raster parameter, without opening a file QGIS has not opened yet.
+
+    A raster QGIS opens itself computes statistics, which GDAL then saves as an
+    ``.aux.xml`` beside the file: landplan is given the path instead.
+    """
+    value = parameters.get(name)
+    if isinstance(value, QgsProperty):
+        value = value.valueAsString(context.expressionContext())
+    if value is None or value == "":
+        return None
+    layer = value
+    if not isinstance(value, QgsRasterLayer):
+        layer = QgsProcessingUtils.mapLayerFromString(
+            str(value), context, False, QgsProcessingUtils.LayerHint.Raster
+        )
+    source = layer.source() if isinstance(layer, QgsRasterLayer) else str(value)
+    if not os.path.isfile(source):
+        raise QgsProcessingException(
+            f"the DEM must be a raster file (GeoTIFF ...) that landplan can read; got {source}"
+        )
+    return os.path.abspath(source)
+
+
+def vector_destination(algorithm, parameters, context, *, formats):
+    """The output file and its layer name (None for the default), checked against *formats*."""
+    destination = algorithm.parameterAsOutputLayer(parameters, OUTPUT, context)
+    path, layer = parse_destination(destination)
+    path = os.path.abspath(path)
+    extension = os.path.splitext(path)[1].lower().lstrip(".")
+    if extension not in formats:
+        raise QgsProcessingException(
+            f"landplan writes {' or '.join(f.upper() for f in formats)}; "
+            f"choose a .{formats[0]} file for {path}"
+        )
+    if layer is not None and os.path.exists(path):
+        raise QgsProcessingException(
+            f"{path} exists: landplan writes a whole GeoPackage (the layer, its tables and "
+            "styles); choose a new file"
+        )
+    return destination, path, layer
+
+
+class ClassifyAlgorithm(LandplanAlgorithm):
+    TARGETS, SPLIT, SKIP_INVALID = "TARGETS", "SPLIT", "SKIP_INVALID"
 
     def name(self):
         return "classify"
@@ -126,78 +303,73 @@ class ClassifyAlgorithm(QgsProcessingAlgorithm):
         return (
             "Classifies 三调 land parcels into PBF, reserve, general, non-target, recovery and "
             "other land by a rule profile, records every rule that fired (lp_reasons), fills "
-            "the county PBF quotas in the plans' priority order and writes a styled GeoPackage "
-            "with the county tables. Constraint layers are given as ROLE=PATH lines, e.g. "
-            "eco_redline=/data/redline.shp."
+            "the county PBF quotas in the plans' priority order and adds the classified "
+            "parcels to the map with landplan's class style; a GeoPackage output also holds "
+            "the county tables. Constraint layers: the main roles by their own parameters, "
+            "any other role through 'Other constraint layers', each layer named after its "
+            "role (any case) or given one in the advanced role table. Layers that are not "
+            "GeoPackage or shapefile layers (memory layers, filtered layers, selected "
+            "features only) are exported to a temporary GeoPackage first."
         )
 
     def createInstance(self):  # noqa: N802
         return ClassifyAlgorithm()
 
     def initAlgorithm(self, config=None):  # noqa: N802
-        self.addParameter(QgsProcessingParameterFile(self.PARCELS, "三调 parcel file (DLTB)"))
-        self.addParameter(QgsProcessingParameterRasterLayer(self.DEM, "DEM", optional=True))
-        roles = _or_empty(role_names)
-        self.addParameter(
-            QgsProcessingParameterString(
-                self.LAYERS,
-                "Constraint layers (ROLE=PATH per line"
-                + (f"; ROLE one of {', '.join(roles)})" if roles else ")"),
-                multiLine=True,
-                optional=True,
-            )
-        )
-        self.addParameter(
-            QgsProcessingParameterString(
-                self.PROFILE, f"Rule profile ({PROFILES_HINT})", defaultValue="hunan-hengyang"
-            )
-        )
+        add_input_parameters(self)
         self.addParameter(
             QgsProcessingParameterFile(
-                self.TARGETS, "County targets CSV", optional=True, extension="csv"
+                self.TARGETS,
+                "County targets (CSV or XLSX, 万亩)",
+                optional=True,
+                fileFilter="County targets (*.csv *.xlsx)",
             )
         )
-        self.addParameter(QgsProcessingParameterBoolean(self.SPLIT, "Split parcels", False))
         self.addParameter(
-            QgsProcessingParameterFileDestination(
-                self.OUTPUT, "Classified GeoPackage", "GeoPackage (*.gpkg)"
+            QgsProcessingParameterBoolean(
+                self.SPLIT, "Cut parcels along constraint boundaries", False
+            )
+        )
+        self.addParameter(
+            _advanced(
+                QgsProcessingParameterBoolean(
+                    self.SKIP_INVALID,
+                    "Set parcels with invalid data aside as OTHER instead of stopping",
+                    False,
+                )
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterVectorDestination(
+                OUTPUT, "Classified parcels", QgsProcessing.TypeVectorPolygon
             )
         )
 
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
-        output = self.parameterAsFileOutput(parameters, self.OUTPUT, context)
-        args = [
-            "classify",
-            self.parameterAsFile(parameters, self.PARCELS, context),
-            "-o", output, "--overwrite",
-            "--profile", self.parameterAsString(parameters, self.PROFILE, context),
-        ]  # fmt: skip
-        dem = raster_path(self, parameters, self.DEM, context)
-        if dem:
-            args += ["--dem", dem]
-        args += layer_options(self.parameterAsString(parameters, self.LAYERS, context))
+    def run_in(self, workdir, parameters, context, feedback):
+        destination, path, layer = vector_destination(
+            self, parameters, context, formats=("gpkg", "shp")
+        )
+        args = ["classify", *self.input_options(parameters, context, feedback)]
+        args += ["-o", path, "--overwrite"]
+        if layer is not None:
+            args += ["--output-layer", layer]
         targets = self.parameterAsFile(parameters, self.TARGETS, context)
         if targets:
-            args += ["--targets", targets]
+            args += ["--targets", os.path.abspath(targets)]
         if self.parameterAsBoolean(parameters, self.SPLIT, context):
             args.append("--split")
-        code = run_landplan(args, feedback)
+        if self.parameterAsBoolean(parameters, self.SKIP_INVALID, context):
+            args.append("--skip-invalid")
+        code = run_landplan(args, feedback, workdir=workdir)
         if code != 0:
             raise QgsProcessingException(f"landplan classify failed (exit code {code}); see log")
-        details = QgsProcessingContext.LayerDetails("landplan classes", context.project(), "")
-        context.addLayerToLoadOnCompletion(f"{output}|layername=parcels", details)
-        return {self.OUTPUT: output}
+        uri = landplan_path(path, layer or "parcels")
+        load_styled_on_completion(context, destination, uri, apply_landplan_style)
+        return {OUTPUT: uri}
 
 
-class CheckAlgorithm(QgsProcessingAlgorithm):
-    PARCELS, PBF, DEM, PROFILE, FAIL_ON, OUTPUT = (
-        "PARCELS",
-        "PBF",
-        "DEM",
-        "PROFILE",
-        "FAIL_ON",
-        "OUTPUT",
-    )
+class CheckAlgorithm(LandplanAlgorithm):
+    FAIL_ON, REPORT, FINDINGS = "FAIL_ON", "REPORT", "FINDINGS"
 
     def name(self):
         return "check"
@@ -207,61 +379,81 @@ class CheckAlgorithm(QgsProcessingAlgorithm):
 
     def shortHelpString(self):  # noqa: N802
         return (
-            "Audits an existing PBF layer (划定不实, 质量不优, stage-P rules) and validates the "
-            "三调 attributes; writes the findings as CSV (or JSON if the output ends in .json). "
-            "FINDINGS is 1 when there are findings at or above the chosen level."
+            "Audits an existing PBF layer (划定不实, 质量不优, stage-P rules; give it as "
+            "现状永久基本农田 pbf_existing) and validates the 三调 attributes. The findings are "
+            "added to the map as a layer of the parcels they concern, coloured by severity; "
+            "optionally also written as CSV (or JSON if the report ends in .json). FINDINGS "
+            "is 1 when a finding is at least as severe as the chosen level, else 0."
         )
 
     def createInstance(self):  # noqa: N802
         return CheckAlgorithm()
 
     def initAlgorithm(self, config=None):  # noqa: N802
-        self.addParameter(QgsProcessingParameterFile(self.PARCELS, "三调 parcel file (DLTB)"))
-        self.addParameter(QgsProcessingParameterFile(self.PBF, "Existing PBF layer", optional=True))
-        self.addParameter(QgsProcessingParameterRasterLayer(self.DEM, "DEM", optional=True))
-        self.addParameter(
-            QgsProcessingParameterString(
-                self.PROFILE, f"Rule profile ({PROFILES_HINT})", defaultValue="hunan-hengyang"
-            )
-        )
-        levels = _or_empty(severities)
+        add_input_parameters(self)
         self.addParameter(
             QgsProcessingParameterEnum(
                 self.FAIL_ON,
-                "Report findings at or above",
-                levels,
-                defaultValue=len(levels) - 1 if levels else None,
+                "Findings count from severity",
+                list(SEVERITIES),
+                defaultValue=SEVERITIES[-1],
+                usesStaticStrings=True,
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterVectorDestination(
+                OUTPUT, "Findings", QgsProcessing.TypeVectorAnyGeometry
             )
         )
         self.addParameter(
             QgsProcessingParameterFileDestination(
-                self.OUTPUT, "Findings", "CSV (*.csv);;JSON (*.json)"
+                self.REPORT,
+                "Findings report",
+                "CSV (*.csv);;JSON (*.json)",
+                optional=True,
+                createByDefault=False,
             )
         )
         self.addOutput(
-            QgsProcessingOutputNumber("FINDINGS", "Findings at or above the level (0/1)")
+            QgsProcessingOutputNumber(
+                self.FINDINGS, "Findings at least as severe as the level (0/1)"
+            )
         )
 
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
-        output = self.parameterAsFileOutput(parameters, self.OUTPUT, context)
-        level = severities()[self.parameterAsEnum(parameters, self.FAIL_ON, context)]
-        args = [
-            "check",
-            self.parameterAsFile(parameters, self.PARCELS, context),
-            "--profile", self.parameterAsString(parameters, self.PROFILE, context),
-            "--fail-on", level,
-            "--json" if output.lower().endswith(".json") else "--csv",
-        ]  # fmt: skip
-        pbf = self.parameterAsFile(parameters, self.PBF, context)
-        if pbf:
-            args += ["--layer", f"pbf_existing={pbf}"]
-        dem = raster_path(self, parameters, self.DEM, context)
-        if dem:
-            args += ["--dem", dem]
-        code = run_landplan(args, feedback, stdout_path=output)
+    def parcels_file(self, parameters, context, feedback):
+        """A file whose parcel layer landplan check finds by itself: it takes no layer name."""
+        path, layer = self.parameterAsCompatibleSourceLayerPathAndLayerName(
+            parameters, PARCELS, context, list(COMPATIBLE_FORMATS), "gpkg", feedback
+        )
+        found = (
+            layer in PARCEL_LAYER_NAMES
+            or len(QgsProviderRegistry.instance().querySublayers(path)) == 1
+        )
+        if not found:  # a layer of a multi-layer file: exported alone
+            path = self.parameterAsCompatibleSourceLayerPath(
+                parameters, PARCELS, context, ["gpkg"], "gpkg", feedback
+            )
+        return os.path.abspath(path)
+
+    def run_in(self, workdir, parameters, context, feedback):
+        destination, path, layer = vector_destination(self, parameters, context, formats=("gpkg",))
+        if layer not in (None, "findings"):
+            raise QgsProcessingException("the findings layer of the GeoPackage is 'findings'")
+        report = self.parameterAsFileOutput(parameters, self.REPORT, context)
+        report = os.path.abspath(report) if report else ""
+        args = ["check", *self.input_options(parameters, context, feedback)]
+        args += ["--findings-gpkg", path, "--overwrite"]
+        args += ["--fail-on", self.parameterAsEnumString(parameters, self.FAIL_ON, context)]
+        args.append("--json" if report.lower().endswith(".json") else "--csv")
+        code = run_landplan(args, feedback, workdir=workdir, stdout_path=report or None)
         if code not in (0, 1):
             raise QgsProcessingException(f"landplan check failed (exit code {code}); see log")
-        return {self.OUTPUT: output, "FINDINGS": code}
+        uri = landplan_path(path, "findings")
+        load_styled_on_completion(context, destination, uri, apply_findings_style)
+        results = {OUTPUT: uri, self.FINDINGS: code}
+        if report:
+            results[self.REPORT] = report
+        return results
 
 
-__all__ = ["CheckAlgorithm", "ClassifyAlgorithm"]
+__all__ = ["CheckAlgorithm", "ClassifyAlgorithm", "disable_gdal_pam_for_qgis_process_run"]

@@ -2,7 +2,7 @@
 
 from qgis.core import QgsProcessingProvider
 
-from .algorithms import CheckAlgorithm, ClassifyAlgorithm
+from .algorithms import CheckAlgorithm, ClassifyAlgorithm, disable_gdal_pam_for_qgis_process_run
 
 
 class LandplanProvider(QgsProcessingProvider):
@@ -16,5 +16,16 @@ class LandplanProvider(QgsProcessingProvider):
         return "landplan — 耕地保护规划规则"
 
     def loadAlgorithms(self):  # noqa: N802
+        disable_gdal_pam_for_qgis_process_run()
         self.addAlgorithm(ClassifyAlgorithm())
         self.addAlgorithm(CheckAlgorithm())
+
+    # landplan writes GeoPackage (with its tables and styles) or shapefile outputs itself
+    def supportedOutputVectorLayerExtensions(self):  # noqa: N802
+        return ["gpkg", "shp"]
+
+    def defaultVectorFileExtension(self, hasGeometry=True):  # noqa: N802, N803
+        return "gpkg"
+
+    def supportsNonFileBasedOutput(self):  # noqa: N802
+        return False
