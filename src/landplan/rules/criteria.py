@@ -186,7 +186,7 @@ def attribute_ascending(ctx: SelectContext, *, field: str) -> np.ndarray:
 
 @criterion("slope_grade_ascending")
 def slope_grade_ascending(ctx: SelectContext) -> np.ndarray:
-    """Lower slope grade first: the DEM's grade when a DEM is given, else GDPDJB.
+    """Lower slope grade first, the grade chosen as the slope rules choose it.
 
     Parameters
     ----------
@@ -196,13 +196,19 @@ def slope_grade_ascending(ctx: SelectContext) -> np.ndarray:
     Returns
     -------
     numpy.ndarray
-        Slope grade (1-5) per parcel: the DEM's where it has one, else GDPDJB;
-        infinity where neither is known.
+        Slope grade (1-5) per parcel: GDPDJB on farmland (the profile's
+        ``farmland_slope_source`` = ``"survey"``), else the DEM's where it has
+        one, else GDPDJB; infinity where neither is known.
     """
-    grade = ctx.rules.attributes["GDPDJB"].to_numpy(dtype=float, na_value=np.nan)
-    if ctx.rules.has_dem and "slope_grade" in ctx.rules.measures:
-        dem = ctx.rules.measures["slope_grade"].to_numpy(dtype=float, na_value=np.nan)
-        grade = np.where(np.isnan(dem), grade, dem)
+    rules = ctx.rules
+    grade = rules.attributes["GDPDJB"].to_numpy(dtype=float, na_value=np.nan)
+    if rules.has_dem and "slope_grade" in rules.measures:
+        dem = rules.measures["slope_grade"].to_numpy(dtype=float, na_value=np.nan)
+        # as for the slope rules: the survey's grade decides for farmland unless the
+        # profile's farmland_slope_source is "dem"; the DEM decides elsewhere
+        farmland = rules.attributes["IS_FARMLAND"].to_numpy(dtype=bool)
+        survey = ~np.isnan(grade) & (rules.slope_source == "survey") & farmland
+        grade = np.where(np.isnan(dem) | survey, grade, dem)
     return np.where(np.isnan(grade), np.inf, grade)
 
 
