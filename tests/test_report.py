@@ -134,7 +134,7 @@ def test_report_command_writes_tables_charts_and_html(result: Result, tmp_path: 
     expected = [
         "class_map.png", "class_map.svg", "area_by_county.png", "area_by_county.svg",
         "report.html", "plan_tables.xlsx", "附录2_耕地保护目标划定情况表.csv",
-        "附录3_可恢复耕地资源潜力.csv", "附录5_耕地保护主要规划指标分解表.csv",
+        "附录3_补充耕地和可恢复耕地资源潜力.csv", "附录5_耕地保护主要规划指标分解表.csv",
     ]  # fmt: skip
     assert set(expected) <= names
     csv = out / "附录2_耕地保护目标划定情况表.csv"

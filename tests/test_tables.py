@@ -254,19 +254,45 @@ def test_tables_print_title_unit_and_two_decimals(tmp_path: Path) -> None:
     assert sheet.column_dimensions["B"].width >= 8  # 衡阳县 is 6 units wide
 
 
-def test_appendix3_gap_is_plan_target_minus_computed() -> None:
+def test_appendix3_has_the_plans_four_columns() -> None:
+    """003 附录3 补充耕地和可恢复耕地资源潜力 prints 耕地后备资源开发潜力, 现有耕地周边补充耕地潜力,
+    可恢复耕地资源潜力 and 耕地责任目标缺口 (合计 35.03 7.38 81.55 36.50); the gap is the
+    previous round's target minus 2035's (ch.1: 562.31 − 525.81 = 36.50), so only the
+    plan's figures give it."""
+    stage_b = pd.DataFrame(
+        {"county_code": ["430421", "430422", "430423", CITY_TOTAL],
+         "candidate_m2": [2 * W, 1 * W, 0.0, 3 * W],
+         "adjacent_m2": [0.5 * W, 0.0, 0.0, 0.5 * W]}
+    )  # fmt: skip
     targets = pd.DataFrame(
         {"county_code": ["430421", "430422", "430423"],
-         "protection_target_2035_wanmu": [101.5, 50.0, 9.0]}
+         "backup_resource_wanmu": [4.72, 11.65, 1.02],
+         "target_gap_wanmu": [11.0, 2.45, 4.48]}
+    )  # fmt: skip
+    table = appendix3(quotas(), targets, stage_b).set_index("行政区名称")
+    assert table.loc["衡阳县", "耕地后备资源开发潜力"] == pytest.approx(2.0)
+    assert table.loc[CITY_TOTAL, "耕地后备资源开发潜力"] == pytest.approx(3.0)
+    assert table.loc["衡阳县", "现有耕地周边补充耕地潜力"] == pytest.approx(0.5)
+    assert table.loc["衡阳县", "耕地后备资源开发潜力(规划)"] == pytest.approx(4.72)
+    assert table.loc[CITY_TOTAL, "可恢复耕地资源潜力"] == pytest.approx(9.0)
+    assert table.loc["衡阳县", "耕地责任目标缺口(规划)"] == pytest.approx(11.0)
+    assert table.loc[CITY_TOTAL, "耕地责任目标缺口(规划)"] == pytest.approx(17.93)
+    assert "永久基本农田储备资源" not in table  # unsourced in the plan: gone
+    without = appendix3(quotas())
+    assert "耕地后备资源开发潜力" not in without and "耕地责任目标缺口(规划)" not in without
+    assert len(without.attrs["notes"]) == 3  # ... and it says why each is missing
+
+
+def test_appendix3_gap_from_the_previous_target() -> None:
+    targets = pd.DataFrame(
+        {"county_code": ["430421", "430422", "430423"],
+         "protection_target_previous_wanmu": [110.0, 52.0, 9.5],
+         "protection_target_2035_wanmu": [99.0, 50.0, 10.0]}
     )  # fmt: skip
     table = appendix3(quotas(), targets).set_index("行政区名称")
-    assert table.loc["衡阳县", "耕地责任目标缺口"] == pytest.approx(1.5)
-    assert table.loc["衡山县", "耕地责任目标缺口"] == pytest.approx(-1.0)
-    assert table.loc[CITY_TOTAL, "可恢复耕地资源潜力"] == pytest.approx(9.0)
-    assert table.loc["衡阳县", "永久基本农田储备资源"] == pytest.approx(1.1)
-    without = appendix3(quotas())
-    assert "耕地保护目标(规划)" not in without  # without targets: no comparison ...
-    assert any("--targets" in note for note in without.attrs["notes"])  # ... and it says so
+    assert table["耕地责任目标缺口(规划)"].to_dict() == pytest.approx(
+        {CITY_TOTAL: 12.5, "衡阳县": 11.0, "衡南县": 2.0, "衡山县": -0.5}
+    )
 
 
 @pytest.mark.parametrize(

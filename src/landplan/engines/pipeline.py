@@ -276,7 +276,8 @@ def classify_frame(
             attrs["DLBM_BASE"].to_numpy(dtype=object),
             assignment.pools,
             measures["dlmj_m2"].to_numpy(dtype=float),
-            _dry_land_blocks(frame, attrs, measures, assignment, job),
+            blocks=_dry_land_blocks(frame, attrs, measures, assignment, job),
+            adjacent=_next_to_farmland(frame, attrs, measures, assignment, job),
         )
     problems = (*measurement.problems, *evidence.problems(), *assignment.problems)
     return Result(out, evidence, measurement, job.profile, quotas, problems, stages=stages)
@@ -302,6 +303,29 @@ def _dry_land_blocks(
         float(mu): size >= float(mu) * (1 - 1e-9)
         for mu in job.profile.parameters["stage_d_block_mu"]
     }
+
+
+def _next_to_farmland(
+    frame: gpd.GeoDataFrame,
+    attrs: pd.DataFrame,
+    measures: pd.DataFrame,
+    assignment: Assignment,
+    job: ClassifyJob,
+) -> np.ndarray:
+    """耕地后备资源 candidates in one contiguous block with existing farmland."""
+    farmland = assignment.pools["farmland"]
+    candidate = assignment.pools["stage_b_candidate"]
+    blocks = contiguous_blocks(
+        frame.geometry,
+        attrs["COUNTY"].to_numpy(dtype=object),
+        farmland | candidate,
+        np.nan_to_num(measures["dlmj_m2"].to_numpy(dtype=float)),
+        gap_m=float(job.profile.parameters["block_gap_m"]),
+    )
+    ids = blocks.block_id
+    with_farmland = np.zeros(len(ids) + 1, dtype=bool)
+    with_farmland[ids[farmland] + 1] = True  # block ids are positions; -1 for none
+    return candidate & with_farmland[ids + 1]
 
 
 def output_columns(

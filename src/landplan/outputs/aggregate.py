@@ -393,7 +393,9 @@ def stage_totals(
     dlbm: np.ndarray,
     pools: Mapping[str, np.ndarray],
     area_m2: np.ndarray,
+    *,
     blocks: Mapping[float, np.ndarray] | None = None,
+    adjacent: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Long table of the class-defined stages: area per stage, county, land class and status.
 
@@ -410,13 +412,16 @@ def stage_totals(
     blocks
         Block size in 亩 → whether each parcel lies in a contiguous block of
         candidates at least that large (旱改水: 004 ch.7 §1 reports 15 and 30 亩).
+    adjacent
+        Whether each parcel lies in one contiguous block with existing farmland
+        (003 ch.7 §1 现有耕地周边补充耕地潜力: 经整治后能与现有耕地集中连片).
 
     Returns
     -------
     pandas.DataFrame
         ``stage``, ``county_code``, ``dlbm``, ``status`` (CANDIDATE or
-        EXCLUDED), ``parcels``, ``area_m2`` and ``block_ge<size>mu_m2`` per
-        block size: one row per combination present.
+        EXCLUDED), ``parcels``, ``area_m2``, ``block_ge<size>mu_m2`` per
+        block size and ``adjacent_m2``: one row per combination present.
     """
     area = np.nan_to_num(np.asarray(area_m2, dtype=float))
     frames = []
@@ -436,6 +441,9 @@ def stage_totals(
                         f"block_ge{size:g}mu_m2": np.where(inside, area, 0.0)[member]
                         for size, inside in (blocks or {}).items()
                     },
+                    "adjacent_m2": (
+                        np.where(adjacent, area, 0.0) if adjacent is not None else 0.0 * area
+                    )[member],
                 }
             )
         )
@@ -469,6 +477,8 @@ def stage_b_table(totals: pd.DataFrame, classes: Sequence[str]) -> pd.DataFrame:
     pandas.DataFrame
         One row per county and a city total row: ``candidate_m2`` (the
         potential), ``forest_m2`` (宜耕林地: 03xx), ``nonforest_m2`` (宜耕非林地),
+        ``adjacent_m2`` (candidates contiguous with existing farmland: 现有耕地
+        周边补充耕地潜力),
         ``dlbm_<code>_m2`` per class, ``excluded_m2``, each with its 万亩 twin.
     """
     rows = _stage_rows(totals, "B")
@@ -479,6 +489,7 @@ def stage_b_table(totals: pd.DataFrame, classes: Sequence[str]) -> pd.DataFrame:
             "candidate_m2": rows["candidate_m2"].to_numpy(),
             "forest_m2": np.where(forest, rows["candidate_m2"], 0.0),
             "nonforest_m2": np.where(~forest, rows["candidate_m2"], 0.0),
+            "adjacent_m2": np.where(rows["status"] == "CANDIDATE", rows["adjacent_m2"], 0.0),
             **{
                 f"dlbm_{code}_m2": np.where(rows["dlbm"] == code, rows["candidate_m2"], 0.0)
                 for code in classes

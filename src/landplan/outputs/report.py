@@ -118,8 +118,13 @@ def write_report(
     quotas = read_table(path, "county_quotas")
     target_table, source = _targets(path, quotas, targets, targets_county_column)
     out = ensure_directory(directory)
+    stage_b = read_table(path, "stage_b") if "stage_b" in list_layers(path) else None
     tables = plan_tables(
-        read_table(path, "target_delineation"), quotas, target_table, thresholds=thresholds
+        read_table(path, "target_delineation"),
+        quotas,
+        target_table,
+        thresholds=thresholds,
+        stage_b=stage_b,
     )
     files = write_tables(tables, out)
     parcels = read_layer(path, layer=parcels_layer, columns=["lp_class", "lp_county"])

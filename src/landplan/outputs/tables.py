@@ -360,23 +360,30 @@ def _targets_m2(targets: pd.DataFrame | None, codes: pd.Series, column: str) -> 
     )
 
 
-def appendix3(quotas: pd.DataFrame, targets: pd.DataFrame | None = None) -> pd.DataFrame:
-    """附录 3 可恢复耕地资源潜力 and the gap to the protection target.
+def appendix3(
+    quotas: pd.DataFrame, targets: pd.DataFrame | None = None, stage_b: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """附录 3 补充耕地和可恢复耕地资源潜力, with the plan's figures beside where it prints them.
 
-    Columns: recoverable potential (``RECOVERY`` area), reserve-eligible
-    farmland not selected (储备资源), the computed protection target, the
-    plan's target (``protection_target_2035_wanmu`` of *targets*) and the gap
-    (plan target − computed protection target as printed; > 0 means more is
-    needed, and its sign is that of the unrounded gap).
+    The plan's four columns: 耕地后备资源开发潜力 (stage B candidates),
+    现有耕地周边补充耕地潜力 (those contiguous with existing farmland), 可恢复耕地
+    资源潜力 (``RECOVERY`` area) and 耕地责任目标缺口 — the previous round's
+    protection target minus the 2035 target (003 ch.1: 562.31 − 525.81 = 36.50),
+    which only the plan's figures give: ``target_gap_wanmu`` of *targets* as
+    printed, or ``protection_target_previous_wanmu`` − ``protection_target_2035_wanmu``.
 
     Parameters
     ----------
     quotas
         The ``county_quotas`` table (``Result.quotas``).
     targets
-        Targets table with ``county_code`` and ``protection_target_2035_wanmu``
-        (万亩); without it (or that column) the plan's target and the gap are
-        left out, and a note says so.
+        Targets table (``county_code`` and 万亩 columns); its
+        ``backup_resource_wanmu``, ``adjacent_supplement_wanmu`` and
+        ``recoverable_wanmu`` are shown as the plan's figures beside the
+        computed ones.
+    stage_b
+        The ``stage_b`` table (``Result.stage_b``); without it the stage B
+        columns are left out and a note says so.
 
     Returns
     -------
@@ -384,24 +391,49 @@ def appendix3(quotas: pd.DataFrame, targets: pd.DataFrame | None = None) -> pd.D
         City row first, then one row per county, in 万亩 to two decimals.
     """
     counties = _county_rows(quotas)
-    printed_c, printed_p = _protection_pair(counties, targets)
-    columns = {
-        "可恢复耕地资源潜力": _balanced(_wanmu(counties["recovery_m2"])),
-        "永久基本农田储备资源": _balanced(
-            _wanmu(counties["reserve_eligible_m2"] - counties["reserve_selected_m2"])
-        ),
-        "耕地保护目标(计算)": printed_c,
-    }
-    notes = [
-        "备注：县级数据调平至全市合计（最大余数法）；"
-        "耕地责任目标缺口 = 耕地保护目标(规划) − 耕地保护目标(计算)，正数为仍需补足。"
-    ]
-    if np.isnan(printed_p).all():
-        notes.append("未提供耕地保护目标（--targets），规划目标与缺口未列出。")
+    codes = counties["county_code"].astype(str)
+    columns: dict[str, np.ndarray] = {}
+    notes = ["备注：县级数据调平至全市合计（最大余数法）；(规划) 为规划附录 3 所列数值。"]
+    if stage_b is not None:
+        by_code = _county_rows(stage_b).set_index("county_code")
+        for name, column in (
+            ("耕地后备资源开发潜力", "candidate_m2"),
+            ("现有耕地周边补充耕地潜力", "adjacent_m2"),
+        ):
+            values = by_code[column].reindex(codes).fillna(0.0).to_numpy(float)
+            columns[name] = _balanced(_wanmu(values))
     else:
-        columns["耕地保护目标(规划)"] = printed_p
-        columns["耕地责任目标缺口"] = np.round(printed_p - printed_c, 6)
-    return _published(_frame(counties, columns), "附录 3 可恢复耕地资源潜力", notes)
+        notes.append("结果中无耕地后备资源（阶段 B）表，开发潜力两列未列出。")
+    columns["可恢复耕地资源潜力"] = _balanced(_wanmu(counties["recovery_m2"]))
+    for name, column in (
+        ("耕地后备资源开发潜力", "backup_resource_wanmu"),
+        ("现有耕地周边补充耕地潜力", "adjacent_supplement_wanmu"),
+        ("可恢复耕地资源潜力", "recoverable_wanmu"),
+    ):
+        plan = _wanmu(_targets_m2(targets, codes, column))
+        if name in columns and not np.isnan(plan).all():
+            columns[f"{name}(规划)"] = np.round(plan, 2)
+    gap = _responsibility_gap(targets, codes)
+    if gap is None:
+        notes.append(
+            "耕地责任目标缺口 = 上轮耕地保护目标 − 2035 年耕地保护目标，仅由规划数值给出"
+            "（targets 的 target_gap_wanmu 或 protection_target_previous_wanmu）；未提供，未列出。"
+        )
+    else:
+        columns["耕地责任目标缺口(规划)"] = gap
+    return _published(_frame(counties, columns), "附录 3 补充耕地和可恢复耕地资源潜力", notes)
+
+
+def _responsibility_gap(targets: pd.DataFrame | None, codes: pd.Series) -> np.ndarray | None:
+    """耕地责任目标缺口 from the plan's figures (printed, or previous − 2035 target), else None."""
+    printed = _wanmu(_targets_m2(targets, codes, "target_gap_wanmu"))
+    if not np.isnan(printed).all():
+        return np.round(printed, 2)
+    previous = _wanmu(_targets_m2(targets, codes, "protection_target_previous_wanmu"))
+    target = _wanmu(_targets_m2(targets, codes, "protection_target_2035_wanmu"))
+    if np.isnan(previous).all() or np.isnan(target).all():
+        return None
+    return np.round(previous, 2) - np.round(target, 2)
 
 
 def _grade_note(thresholds: Thresholds) -> str:
@@ -531,6 +563,7 @@ def plan_tables(
     targets: pd.DataFrame | None = None,
     *,
     thresholds: Thresholds = DEFAULT_THRESHOLDS,
+    stage_b: pd.DataFrame | None = None,
 ) -> dict[str, pd.DataFrame]:
     """附录 2, 3 and 5 by their file names.
 
@@ -544,6 +577,8 @@ def plan_tables(
         Targets table of the plan (``county_code`` and 万亩 columns), if any.
     thresholds
         Thresholds of the indicator grades in 附录 5.
+    stage_b
+        The ``stage_b`` table (耕地后备资源), for 附录 3.
 
     Returns
     -------
@@ -553,7 +588,7 @@ def plan_tables(
     """
     return {
         "附录2_耕地保护目标划定情况表": appendix2(delineation, targets),
-        "附录3_可恢复耕地资源潜力": appendix3(quotas, targets),
+        "附录3_补充耕地和可恢复耕地资源潜力": appendix3(quotas, targets, stage_b),
         "附录5_耕地保护主要规划指标分解表": appendix5(quotas, targets, thresholds=thresholds),
     }
 
