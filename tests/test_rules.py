@@ -88,6 +88,8 @@ CASES: dict[str, Case] = {
     "C_TOWN_VILLAGE": Case("town_village", recoverable()),
     "C_RETURNED_FOREST": Case("returned_forest", recoverable()),
 }
+
+
 def grassland(**fields: list[Any]) -> dict[str, list[Any]]:
     return {"DLBM": ["0404", "0404"], **fields}
 

@@ -123,7 +123,7 @@ def _parcel_areas(
         whole = pd.Series(area).groupby(parent).transform("sum").to_numpy()
     parcel_dlmj = whole * (1.0 - np.nan_to_num(kcxs))
     parcel_dlmj[bad] = np.nan
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):  # TBMJ ~ 1e-310
         rel = np.where(tbmj > 0, (whole - tbmj) / tbmj, np.nan)
     off = np.abs(rel) > TBMJ_TOLERANCE
     if off.any():
@@ -252,7 +252,9 @@ def measure_parcels(
             stats = slope_statistics(fixed_series, dem)
         county = attributes["COUNTY"].astype(str)
         problems += [
-            dataclasses.replace(p, counties=tuple(sorted(set(county.loc[list(p.parcels)]))))
+            dataclasses.replace(
+                p, counties=tuple(sorted(set(county.loc[pd.Index(p.parcels)].to_numpy())))
+            )
             for p in slope_problems(stats, source=str(dem))
         ]
         parts.append(stats)

@@ -245,12 +245,16 @@ def _slope(ctx: Context) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def _slope_value(ctx: Context, use_grade: np.ndarray) -> tuple[np.ndarray, str]:
     """The slope value shown for each parcel, and its unit."""
     grade = ctx.attributes["GDPDJB"].to_numpy(dtype=float, na_value=np.nan)
+    have_dem = "slope_mean_deg" in ctx.measures
+    dem = (
+        ctx.measures["slope_mean_deg"].to_numpy(dtype=float)
+        if have_dem
+        else np.full(len(grade), np.nan)
+    )
     if not use_grade.any():
-        dem = ctx.measures.get("slope_mean_deg")
-        return (np.full(len(grade), np.nan) if dem is None else dem.to_numpy(float)), "deg"
-    if use_grade.all() or "slope_mean_deg" not in ctx.measures:
+        return dem, "deg"
+    if use_grade.all() or not have_dem:
         return grade, "grade"
-    dem = ctx.measures["slope_mean_deg"].to_numpy(dtype=float)
     return np.where(use_grade, grade, dem), "deg or grade"
 
 
