@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 
-from landplan.api import balance, classify
+from landplan.api import balance, classify, classify_partitioned, partition_parcels
 from landplan.core.errors import InputError, LandplanError, Problem, ProfileError, ReadError
 from landplan.core.palette import CLASS_CODES, CLASSES
 from landplan.core.version import __version__
@@ -47,9 +47,11 @@ __all__ = [
     "__version__",
     "balance",
     "classify",
+    "classify_partitioned",
     "load_profile",
     "load_sample",
     "measure_parcels",
+    "partition_parcels",
     "read_layer",
     "read_parcels",
 ]

@@ -13,19 +13,24 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import shutil
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, TypeAlias
 
 import geopandas as gpd
 import pandas as pd
 
 from landplan.audit.balance import Balance, Scope, compare_vintages
+from landplan.core.errors import InputError, OutputExistsError
 from landplan.core.roles import get_role
 from landplan.core.timing import stage
 from landplan.engines import Engine, resolve_engine, run
+from landplan.engines.dask_cluster import CountyRun, PartitionedResult, run_dask_partitions
 from landplan.engines.pipeline import ClassifyJob, measured_frame
+from landplan.io.files import write_csv, write_text
 from landplan.io.layers import (
     LayerInput,
     ReadOptions,
@@ -35,7 +40,15 @@ from landplan.io.layers import (
     write_layer,
     write_table,
 )
-from landplan.io.manifest import build_manifest, run_inputs
+from landplan.io.manifest import build_manifest, manifest_json, run_inputs
+from landplan.io.partitions import (
+    CountyFile,
+    append_partitions,
+    county_partitions,
+    is_partitioned,
+    partition_layer,
+)
+from landplan.io.qgis_style import class_style_qml, write_gpkg_style
 from landplan.io.targets import PBF_COLUMN, TargetsInput, load_targets
 from landplan.measure.parcels import Measurement, measure_parcels
 from landplan.outputs.aggregate import summarize_measures_by_county
@@ -44,7 +57,16 @@ from landplan.rules.model import DEFAULT_PROFILE, Profile
 from landplan.rules.profiles import load_profile
 from landplan.survey.schema import survey_attributes
 
-__all__ = ["LayerInput", "MeasuredLayer", "balance", "classify", "measure_files"]
+__all__ = [
+    "LayerInput",
+    "MeasuredLayer",
+    "OutputFormat",
+    "balance",
+    "classify",
+    "classify_partitioned",
+    "measure_files",
+    "partition_parcels",
+]
 
 log = logging.getLogger(__name__)
 
@@ -151,6 +173,14 @@ def classify(
     read = read or ReadOptions()
     fields = fields if fields is not None else read.fields
     engine = resolve_engine(engine, workers, scheduler)
+    if not isinstance(parcels, gpd.GeoDataFrame) and is_partitioned(parcels):
+        raise InputError(
+            f"{parcels} is a folder of county partitions; classify it with "
+            "landplan.classify_partitioned(folder, output) (CLI: landplan classify "
+            "FOLDER -o OUT --engine dask), which reads each county on its worker.",
+            code="PARTITIONED_INPUT",
+            source=str(parcels),
+        )
     with stage("read parcels"):
         frame = (
             parcels
@@ -202,6 +232,291 @@ def classify(
         },
     )
     return dataclasses.replace(result, manifest=manifest)
+
+
+def partition_parcels(
+    parcels: str | Path,
+    folder: str | Path,
+    *,
+    layer: str | None = None,
+    read: ReadOptions | None = None,
+    batch_size: int = 65_536,
+    overwrite: bool = False,
+) -> list[CountyFile]:
+    """Stream a parcel layer of any size into one GeoParquet file per county.
+
+    The layer is read *batch_size* features at a time and each batch's rows
+    are appended to their county's file (``FOLDER/county=CODE/part.parquet``,
+    the county being ``ZLDWDM[:6]``), so memory holds one batch however large
+    the layer.  :func:`classify_partitioned` classifies such a folder on a
+    Dask cluster, each worker reading its own counties.
+
+    Parameters
+    ----------
+    parcels
+        A 三调 parcel file GDAL reads (GeoPackage, Shapefile, FileGDB ...),
+        optionally ``"path|layername=NAME"``.
+    folder
+        The folder to write; shared storage when a cluster will classify it.
+    layer
+        Layer inside a multi-layer file (default ``DLTB`` / ``地类图斑``).
+    read
+        Encoding, CRS and field mapping of the parcel file (``ZLDWDM`` may be
+        mapped to another column).
+    batch_size
+        Features read, and held in memory, at once.
+    overwrite
+        Replace the county partitions already in *folder*.
+
+    Returns
+    -------
+    list of CountyFile
+        The county files written (code, path, parcels), largest first.
+
+    Raises
+    ------
+    ReadError
+        The file cannot be read.
+    InputError
+        No CRS, or required fields (``ZLDWDM`` ...) missing.
+    OutputExistsError
+        *folder* already holds county partitions and *overwrite* is False.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from landplan.io.sample import sample_path
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     counties = partition_parcels(sample_path("parcels"), tmp)
+    >>> len(counties), sum(c.parcels for c in counties)
+    (12, 12000)
+    """
+    read = read or ReadOptions()
+    total = _feature_count(parcels, layer)
+    with stage("partition by county", total=total, unit="parcels") as progress:
+        counties = partition_layer(
+            parcels,
+            folder,
+            layer=layer,
+            fields=read.fields,
+            encoding=read.encoding,
+            crs=read.crs,
+            batch_size=batch_size,
+            overwrite=overwrite,
+            advance=progress.advance,
+        )
+    log.info("%d parcels in %d county partitions in %s", total or 0, len(counties), folder)
+    return counties
+
+
+def _feature_count(parcels: str | Path, layer: str | None) -> int | None:
+    """The layer's feature count when GDAL knows it cheaply (for the progress), else None."""
+    import pyogrio
+
+    from landplan.io.layers import split_layer_spec
+
+    path, spec_layer = split_layer_spec(parcels)
+    try:
+        count = pyogrio.read_info(path, layer=layer or spec_layer)["features"]
+    except Exception:  # the partitioning itself reports unreadable files clearly
+        return None
+    return int(count) if count is not None and count >= 0 else None
+
+
+#: Output of :func:`classify_partitioned`: a folder of county GeoParquet, or one GeoPackage.
+OutputFormat: TypeAlias = Literal["parquet-dataset", "gpkg"]
+#: The output formats, the default first.
+OUTPUT_FORMATS: tuple[str, ...] = ("parquet-dataset", "gpkg")
+
+
+def classify_partitioned(
+    folder: str | Path,
+    output: str | Path,
+    *,
+    dem: str | Path | None = None,
+    layers: Mapping[str, LayerInput] | None = None,
+    profile: str | Path | Profile = DEFAULT_PROFILE,
+    targets: TargetsInput | None = None,
+    targets_column: str = PBF_COLUMN,
+    targets_county_column: str | None = None,
+    fields: Mapping[str, str] | None = None,
+    read: ReadOptions | None = None,
+    output_format: OutputFormat = "parquet-dataset",
+    output_layer: str = "parcels",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    scratch: str | Path | None = None,
+    skip_invalid: bool = False,
+    overwrite: bool = False,
+) -> PartitionedResult:
+    """Classify a folder of county partitions on Dask; the driver never holds the parcels.
+
+    Each task reads one county's file (:func:`partition_parcels`), screens and
+    classifies it exactly as :func:`classify` classifies that county, and
+    writes the classified county; the driver merges only the county tables
+    (quotas, summaries).  Duplicate ``BSM`` are found within a county.
+
+    Parameters
+    ----------
+    folder
+        The county partitions (``county=CODE/part.parquet``); on a cluster,
+        shared storage that every worker reads.
+    output
+        With ``output_format="parquet-dataset"``, a folder: the classified
+        counties as ``county=CODE/part.parquet`` (written by the workers), the
+        tables as CSV (UTF-8 with BOM) and ``manifest.json``.  With ``"gpkg"``,
+        a GeoPackage written by the driver one row group at a time from the
+        workers' files in *scratch*, as :meth:`Result.to_file` writes one.
+    dem, layers, profile, targets, targets_column, targets_county_column
+        As :func:`classify` takes them.
+    fields
+        Canonical 三调 field name → column; default ``read.fields``.
+    read
+        CRS of the constraint files that declare none; field mapping.
+    output_format
+        ``"parquet-dataset"`` or ``"gpkg"``.
+    output_layer
+        Name of the parcel layer in a GeoPackage output.
+    workers
+        Number of worker processes of a local cluster (all cores when not given).
+    scheduler
+        Address of a running ``dask.distributed`` scheduler.
+    scratch
+        Folder for the classified counties before they go into a GeoPackage;
+        shared storage on a cluster.
+    skip_invalid
+        As :func:`classify`.
+    overwrite
+        Replace *output* if it exists.
+
+    Returns
+    -------
+    PartitionedResult
+        The classified counties' folder, the merged tables, per-county
+        figures (parcels, seconds, worker peak memory) and the manifest.
+
+    Raises
+    ------
+    ReadError
+        *folder* holds no county partitions, or an input cannot be read.
+    InvalidParcelsError
+        Parcels with error-severity problems, unless *skip_invalid*.
+    InputError
+        An unknown output format, or targets that name none of the counties.
+    OutputExistsError
+        *output* exists and *overwrite* is False.
+    """
+    read = read or ReadOptions()
+    fields = fields if fields is not None else read.fields
+    if output_format not in OUTPUT_FORMATS:
+        raise InputError(
+            f"output_format {output_format!r} is not one of {OUTPUT_FORMATS}",
+            code="OUTPUT_FORMAT",
+            source="output_format",
+        )
+    counties = county_partitions(folder)
+    out = _prepare_output(Path(output), output_format, overwrite=overwrite)
+    loaded = load_profile(profile)
+    job = ClassifyJob(
+        profile=loaded,
+        dem=None if dem is None else str(Path(dem).resolve()),
+        targets=load_targets(targets, column=targets_column, county_column=targets_county_column),
+        fields=fields,
+        source=str(folder),
+    )
+    if job.targets is not None:
+        job.targets.check_counties(c.county for c in counties if c.county)
+    with stage("read layers"):
+        role_layers = read_role_layers(layers, crs=read.crs)
+    manifest = build_manifest(
+        run_inputs({"parcels": folder, "targets": targets}, dem=dem, layers=layers),
+        profile_id=loaded.id,
+        profile_sha256=loaded.sha256,
+        parameters={
+            "skip_invalid": skip_invalid,
+            "engine": "dask",
+            "output_format": output_format,
+            "targets_column": targets_column,
+            "targets_county_column": targets_county_column,
+            "fields": dict(fields or {}),
+            "crs": None if read.crs is None else str(read.crs),
+            "profile_parameters": dict(loaded.parameters),
+            "pbf_mode": "existing PBF first" if "pbf_existing" in role_layers else "from scratch",
+        },
+    )
+    if isinstance(targets, pd.DataFrame | Mapping):  # in memory: not a file to hash
+        manifest["inputs"].pop("targets", None)
+    options = {"workers": workers, "scheduler": scheduler, "skip_invalid": skip_invalid}
+    if output_format == "parquet-dataset":
+        result = _classify_counties(counties, role_layers, job, out, **options)
+        _write_dataset_extras(result, manifest)
+    else:
+        with tempfile.TemporaryDirectory(prefix="landplan-", dir=scratch) as tmp:
+            result = _classify_counties(counties, role_layers, job, Path(tmp), **options)
+            _write_gpkg(result, out, output_layer, manifest)
+    for problem in result.problems:
+        log.warning("%s", problem)
+    return dataclasses.replace(result, manifest=manifest)
+
+
+def _prepare_output(out: Path, output_format: str, *, overwrite: bool) -> Path:
+    """Refuse an existing output unless *overwrite*; then remove it."""
+    if not out.exists():
+        return out.resolve()
+    if not overwrite:
+        raise OutputExistsError(
+            f"{out} exists; pass overwrite=True (CLI --overwrite) to replace it"
+        )
+    if out.is_dir():
+        if output_format == "gpkg" or not (is_partitioned(out) or not any(out.iterdir())):
+            raise OutputExistsError(
+                f"{out} is a folder that holds other files than classified counties; "
+                "choose another output"
+            )
+        shutil.rmtree(out)
+    else:
+        out.unlink()
+    return out.resolve()
+
+
+def _classify_counties(
+    counties: list[CountyFile],
+    layers: Mapping[str, Any],
+    job: ClassifyJob,
+    out: Path,
+    **options: Any,
+) -> PartitionedResult:
+    with stage("counties on dask", total=sum(c.parcels for c in counties), unit="parcels") as bar:
+
+        def done(run: CountyRun) -> None:
+            bar.advance(run.parcels)
+            log.info("county %s done: %d parcels in %.1f s", run.county, run.parcels, run.wall_s)
+
+        return run_dask_partitions(counties, layers, job, out, done=done, **options)
+
+
+def _write_dataset_extras(result: PartitionedResult, manifest: Mapping[str, Any]) -> None:
+    """The merged tables as CSV and the manifest beside the classified counties."""
+    for name, table in result.tables.items():
+        write_csv(table, result.folder / f"{name}.csv")
+    write_text(manifest_json(manifest), result.folder / "manifest.json")
+
+
+def _write_gpkg(
+    result: PartitionedResult, out: Path, layer: str, manifest: Mapping[str, Any]
+) -> None:
+    """One GeoPackage from the classified counties, with the tables, style and manifest."""
+    files = sorted(result.folder.glob("county=*/part.parquet"))
+    with stage("write parcels", total=int(result.counties["parcels"].sum()), unit="parcels") as bar:
+        columns = append_partitions(files, out, layer=layer, advance=bar.advance)
+    with stage("write tables and styles"):
+        for name, table in result.tables.items():
+            write_table(table, out, layer=name)
+        write_gpkg_style(out, layer, class_style_qml(columns), geometry_column="geom")
+        write_table(
+            pd.DataFrame({"manifest_json": [manifest_json(manifest)]}), out, layer="manifest"
+        )
+    write_text(manifest_json(manifest), out.with_name(out.name + ".manifest.json"))
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ from landplan.io.profiles import SHIPPED_PROFILES
 from landplan.rules.model import DEFAULT_PROFILE
 
 if TYPE_CHECKING:
+    from landplan.engines.dask_cluster import PartitionedResult
     from landplan.outputs.result import Result
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -350,7 +351,7 @@ def measure(
     )
 
 
-def _print_class_table(result: Result) -> None:
+def _print_class_table(result: Result | PartitionedResult) -> None:
     table = result.summary
     wide = table.pivot_table(
         index=["county_code", "county_name"],
@@ -382,9 +383,9 @@ def _print_class_table(result: Result) -> None:
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     required=True,
-    help="Output GeoPackage (or .shp).",
+    help="Output GeoPackage (or .shp); for a folder of county partitions, see --output-format.",
 )
 @click.option(
     "--output-layer",
@@ -456,6 +457,14 @@ def _print_class_table(result: Result) -> None:
     default=None,
     help="Folder for the Dask engine's GeoParquet partitions; shared storage on a cluster.",
 )
+@click.option(
+    "--output-format",
+    type=click.Choice(["parquet-dataset", "gpkg"]),
+    default=None,
+    help="For PARCELS a folder of county partitions (`landplan partition`): parquet-dataset "
+    "(the default; OUTPUT is a folder of classified counties, county=CODE/part.parquet, "
+    "written by the workers, with the tables as CSV) or gpkg (one GeoPackage).",
+)
 @_input_options
 @click.option("--overwrite", is_flag=True, help="Replace OUTPUT if it exists.")
 @_handle_errors
@@ -477,17 +486,60 @@ def classify_command(
     workers: int | None,
     scheduler: str | None,
     scratch: str | None,
+    output_format: str | None,
     field_options: tuple[str, ...],
     encoding: str | None,
     crs: str | None,
     overwrite: bool,
 ) -> None:
-    """Classify PARCELS into PBF, reserve, general, non-target, recovery and other land."""
+    """Classify PARCELS into PBF, reserve, general, non-target, recovery and other land.
+
+    PARCELS may be a folder written by `landplan partition`: then each Dask
+    worker reads and writes its own counties and this process merges only
+    the county tables (--engine dask, the default for such a folder).
+    """
     from landplan.api import classify
     from landplan.io.layers import check_writable
+    from landplan.io.partitions import is_partitioned
 
     layers = _parse_layer_options(layer_options)
     read = ReadOptions(_parse_field_options(field_options), encoding, crs)
+    if is_partitioned(parcels):
+        _classify_partitioned(
+            parcels,
+            output,
+            engine=engine,
+            options={
+                "output_format": output_format or "parquet-dataset",
+                "output_layer": output_layer,
+                "dem": dem,
+                "layers": layers,
+                "profile": profile,
+                "targets": targets,
+                "targets_column": targets_column,
+                "targets_county_column": targets_county_column,
+                "read": read,
+                "workers": workers,
+                "scheduler": scheduler,
+                "scratch": scratch,
+                "skip_invalid": skip_invalid,
+                "overwrite": overwrite,
+            },
+            summary=summary,
+            split=split,
+        )
+        return
+    if output.is_dir():
+        raise InputError(
+            f"-o {output} is a folder; give a GeoPackage (.gpkg) or shapefile (.shp) path.",
+            code="OUTPUT_FOLDER",
+        )
+    if output_format is not None:
+        raise InputError(
+            f"--output-format applies to a folder of county partitions; {parcels} is not one "
+            "(write one with `landplan partition`), or drop the option.",
+            code="OUTPUT_FORMAT",
+        )
     if not overwrite:
         check_writable(output, overwrite=False)  # refuse before any work is done
     result = classify(
@@ -509,6 +561,83 @@ def classify_command(
     result.to_file(output, overwrite=overwrite, output_layer=output_layer, summary_csv=summary)
     _print_class_table(result)
     _wrote(output)
+
+
+def _classify_partitioned(
+    parcels: str,
+    output: Path,
+    *,
+    engine: str | None,
+    options: dict[str, Any],
+    summary: Path | None,
+    split: bool,
+) -> None:
+    """``classify`` of a folder of county partitions: on Dask, the workers read and write."""
+    from landplan.api import classify_partitioned
+    from landplan.io.files import write_csv
+
+    if engine not in (None, "dask") or split:
+        raise InputError(
+            f"{parcels} is a folder of county partitions, which only the dask engine "
+            "classifies, without --split; use --engine dask (or no --engine), or classify "
+            "the original parcel file.",
+            code="PARTITIONED_INPUT",
+        )
+    result = classify_partitioned(parcels, output, **options)
+    if summary is not None:
+        write_csv(result.summary, summary)
+    _print_class_table(result)
+    _wrote(output)
+
+
+@main.command("partition")
+@click.argument("parcels", type=str)
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--layer-name",
+    "layer",
+    default=None,
+    help="Layer of PARCELS to read, in a multi-layer file (default DLTB / 地类图斑).",
+)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=65_536,
+    show_default=True,
+    help="Parcels read, and held in memory, at once.",
+)
+@_input_options
+@click.option("--overwrite", is_flag=True, help="Replace the county partitions in FOLDER.")
+@_handle_errors
+def partition_command(
+    *,
+    parcels: str,
+    folder: Path,
+    layer: str | None,
+    batch_size: int,
+    field_options: tuple[str, ...],
+    encoding: str | None,
+    crs: str | None,
+    overwrite: bool,
+) -> None:
+    """Stream PARCELS into one GeoParquet file per county in FOLDER (county=CODE/part.parquet).
+
+    Memory holds one batch however large the layer; `landplan classify FOLDER
+    -o OUT --engine dask` then classifies it with each worker reading its counties.
+    """
+    from landplan.api import partition_parcels
+
+    counties = partition_parcels(
+        parcels,
+        folder,
+        layer=layer,
+        read=ReadOptions(_parse_field_options(field_options), encoding, crs),
+        batch_size=batch_size,
+        overwrite=overwrite,
+    )
+    for county in counties:
+        click.echo(f"{county.county or '(no county code)'}\t{county.parcels}\t{county.path}")
+    _wrote(folder)
 
 
 @main.command("report")

@@ -19,20 +19,32 @@ import shapely
 from pyproj import CRS, Transformer
 
 from landplan.core.errors import InputError, Problem, merge_problems
+from landplan.core.units import M2_PER_WANMU
 from landplan.engines.pipeline import join_output
 from landplan.measure.parcels import Measurement
+from landplan.outputs.aggregate import (
+    CITY_TOTAL,
+    add_total_row,
+    stage_b_table,
+    stage_d_table,
+    with_units,
+)
 from landplan.outputs.result import Result
 from landplan.rules.evaluate import Evidence
+from landplan.rules.model import Profile
 from landplan.survey.schema import county_of, resolve_fields
 
 __all__ = [
     "CountyPlan",
+    "CountyTables",
     "Layers",
     "Partition",
     "county_codes",
     "county_partition",
+    "county_tables",
     "layers_near",
     "merge_county_problems",
+    "merge_county_tables",
     "merge_results",
     "plan_counties",
 ]
@@ -320,3 +332,132 @@ counties=('430405', '430406'))]
         for i, (label, at) in enumerate(zip(labels, found, strict=True))
     }
     return merge_problems(groups, parcel_order=position.__getitem__)
+
+
+@dataclass(frozen=True)
+class CountyTables:
+    """What a county run sends back when its parcels stay on the worker: its tables only."""
+
+    county: str
+    parcels: int
+    quotas: pd.DataFrame
+    summary: pd.DataFrame
+    delineation: pd.DataFrame
+    contiguity: pd.DataFrame
+    pbf_changes: pd.DataFrame | None
+    stages: pd.DataFrame
+    problems: tuple[Problem, ...]
+    invalid: pd.DataFrame
+
+
+def county_tables(result: Result, county: str, invalid: pd.DataFrame) -> CountyTables:
+    """The tables of one county's result, without their city total rows.
+
+    Parameters
+    ----------
+    result
+        The county's result.
+    county
+        Its county code.
+    invalid
+        Its parcels set aside as invalid (findings).
+
+    Returns
+    -------
+    CountyTables
+        Quotas, summary, delineation, contiguity, PBF changes and stage
+        totals of the county; its problems (measurement's too).
+    """
+    changes = result.pbf_changes
+    return CountyTables(
+        county,
+        len(result.parcels),
+        result.quotas,
+        _county_rows(result.summary),
+        _county_rows(result.delineation),
+        _county_rows(result.contiguity),
+        None if changes is None else _county_rows(changes),
+        result.stages,
+        (*result.problems, *result.measurement.problems),
+        invalid,
+    )
+
+
+def _county_rows(table: pd.DataFrame) -> pd.DataFrame:
+    return table[table["county_code"] != CITY_TOTAL]
+
+
+def merge_county_tables(parts: Sequence[CountyTables], profile: Profile) -> dict[str, pd.DataFrame]:
+    """The tables of a whole run from its counties', city totals summed from county values.
+
+    Parameters
+    ----------
+    parts
+        Every county's tables.
+    profile
+        The run's profile (the classes of stage B).
+
+    Returns
+    -------
+    dict of str to pandas.DataFrame
+        By output table name, as :meth:`~landplan.outputs.result.Result.tables`
+        names them: ``county_summary``, ``target_delineation``,
+        ``county_quotas``, ``contiguity``, and ``pbf_changes``, ``stage_b``,
+        ``stage_d`` and ``invalid_parcels`` when they have rows.
+    """
+    quotas = pd.concat([p.quotas for p in parts]).sort_values("county_code")
+    tables = {
+        "county_summary": _summary_with_city(_concat_rows([p.summary for p in parts])),
+        "target_delineation": _with_total(_concat_rows([p.delineation for p in parts])),
+        "county_quotas": quotas.reset_index(drop=True),
+        "contiguity": _contiguity_with_city(_concat_rows([p.contiguity for p in parts])),
+    }
+    changes = [p.pbf_changes for p in parts if p.pbf_changes is not None]
+    if changes:
+        tables["pbf_changes"] = _with_total(_concat_rows(changes))
+    stages = pd.concat([p.stages for p in parts], ignore_index=True)
+    if len(stages) and (stages["stage"] == "B").any():
+        tables["stage_b"] = stage_b_table(stages, profile.parameters["stage_b_classes"])
+    if len(stages) and (stages["stage"] == "D").any():
+        tables["stage_d"] = stage_d_table(stages)
+    invalid = [p.invalid for p in parts if len(p.invalid)]
+    if invalid:
+        tables["invalid_parcels"] = pd.concat(invalid, ignore_index=True)
+    return tables
+
+
+def _concat_rows(tables: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    rows = pd.concat(tables, ignore_index=True)
+    return rows.sort_values("county_code", kind="stable").reset_index(drop=True)
+
+
+def _summary_with_city(rows: pd.DataFrame) -> pd.DataFrame:
+    """County × class rows and the city rows, as :func:`class_totals` makes them."""
+    city = rows.groupby("lp_class", sort=False)[["parcels", "area_m2"]].sum().reset_index()
+    city.insert(0, "county_code", CITY_TOTAL)
+    city.insert(1, "county_name", CITY_TOTAL)
+    return with_units(pd.concat([rows, city], ignore_index=True), "area_m2", "area")
+
+
+def _with_total(rows: pd.DataFrame) -> pd.DataFrame:
+    """County rows and the city total row, as :func:`county_table` makes them."""
+    plain = rows.drop(columns=[c for c in rows.columns if c.endswith("_wanmu")])
+    table = add_total_row(plain)
+    for column in [c for c in table.columns if c.endswith("_m2")]:
+        table[column[:-3] + "_wanmu"] = table[column] / M2_PER_WANMU
+    return table[list(rows.columns)]
+
+
+def _contiguity_with_city(rows: pd.DataFrame) -> pd.DataFrame:
+    """County rows of :attr:`Result.contiguity` and its city row (shares of the summed areas)."""
+    total: dict[str, object] = {"county_code": CITY_TOTAL}
+    for column in rows.columns:
+        if column.endswith("_m2"):
+            total[column] = rows[column].sum()
+    for column in rows.columns:
+        if column.endswith("_share"):
+            base = "farmland_m2" if column.startswith("farmland_") else "pbf_m2"
+            part = float(total[column[: -len("_share")] + "_m2"])  # type: ignore[arg-type]
+            whole = float(total[base])  # type: ignore[arg-type]
+            total[column] = part / whole if whole > 0 else np.nan
+    return pd.concat([rows, pd.DataFrame([total])], ignore_index=True)[list(rows.columns)]

@@ -1,0 +1,130 @@
+"""A province on Dask: county partitions on disk, classified by workers that read their own.
+
+Every answer (classes, reasons, quotas, the merged tables) is compared with the
+single engine on the bundled sample; bad inputs get a clear error.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+import landplan
+from landplan.cli import main
+from landplan.core.errors import InputError, OutputExistsError, ReadError
+from landplan.io.partitions import county_partitions, read_partition
+from landplan.io.sample import load_sample, sample_path
+from landplan.outputs.result import Result
+
+pytest.importorskip("dask.distributed")
+
+
+@pytest.fixture(scope="module")
+def sample_single() -> Result:
+    s = load_sample()
+    return landplan.classify(sample_path("parcels"), layers=s.layers, targets=s.targets, dem=s.dem)
+
+
+@pytest.fixture(scope="module")
+def partitions(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("province") / "parts"
+    landplan.partition_parcels(sample_path("parcels"), folder, batch_size=1000)
+    return folder
+
+
+def _classified(folder: Path) -> pd.DataFrame:
+    files = sorted(folder.glob("county=*/part.parquet"))
+    return pd.concat([read_partition(f, geometry=True) for f in files]).sort_index()
+
+
+def test_partitions_hold_every_parcel_once_as_read(partitions: Path) -> None:
+    whole = landplan.read_parcels(sample_path("parcels"))
+    files = county_partitions(partitions)
+    parts = pd.concat([read_partition(f.path, geometry=True) for f in files]).sort_index()
+    pd.testing.assert_frame_equal(parts, whole)
+    for f in files:  # each county in its own file, in input order
+        frame = read_partition(f.path, geometry=True)
+        assert set(frame["ZLDWDM"].str[:6]) == {f.county}
+        assert frame.index.is_monotonic_increasing
+
+
+def test_partitioned_run_gives_the_single_engine_answers(
+    partitions: Path, sample_single: Result, tmp_path: Path
+) -> None:
+    s = load_sample()
+    result = landplan.classify_partitioned(
+        partitions, tmp_path / "out", layers=s.layers, targets=s.targets, dem=s.dem, workers=2
+    )
+    out = _classified(tmp_path / "out")
+    single = sample_single.parcels
+    assert out.index.equals(single.index)
+    assert out["lp_class"].tolist() == single["lp_class"].tolist()
+    assert out["lp_reasons"].tolist() == single["lp_reasons"].tolist()
+    assert out["lp_prio"].tolist() == single["lp_prio"].tolist()
+    pd.testing.assert_frame_equal(result.quotas, sample_single.quotas)
+    expected = sample_single.tables()
+    for name, table in result.tables.items():
+        pd.testing.assert_frame_equal(table, expected[name].reset_index(drop=True))
+    assert set(expected) - set(result.tables) == {"rule_hits"}
+    assert (tmp_path / "out" / "county_quotas.csv").exists()
+    assert result.counties["parcels"].sum() == len(single)
+
+
+def test_gpkg_output_holds_every_classified_parcel(
+    partitions: Path, sample_single: Result, tmp_path: Path
+) -> None:
+    s = load_sample()
+    out = tmp_path / "province.gpkg"
+    landplan.classify_partitioned(
+        partitions, out, layers=s.layers, targets=s.targets, output_format="gpkg", workers=2
+    )
+    written = gpd.read_file(out, layer="parcels").sort_values("BSM")
+    single = landplan.classify(sample_path("parcels"), layers=s.layers, targets=s.targets)
+    expected = single.parcels.sort_values("BSM")
+    assert written["lp_class"].tolist() == expected["lp_class"].tolist()
+    quotas = pd.read_csv(out.with_name(out.name + ".manifest.json"), nrows=0)  # readable
+    assert quotas is not None
+    assert "county_quotas" in landplan.io.layers.list_layers(out)
+
+
+def test_cli_partition_then_classify_a_folder(tmp_path: Path) -> None:
+    s = load_sample()
+    runner = CliRunner()
+    parts = tmp_path / "parts"
+    done = runner.invoke(main, ["-q", "partition", sample_path("parcels"), str(parts)])
+    assert done.exit_code == 0, done.output
+    again = runner.invoke(main, ["-q", "partition", sample_path("parcels"), str(parts)])
+    assert again.exit_code == 2 and "--overwrite" in again.output
+    layers = [f"--layer={role}={sample_path('constraints')}|layername={role}" for role in s.layers]
+    args = ["-q", "classify", str(parts), "-o", str(tmp_path / "out"), "--workers", "2"]
+    run = runner.invoke(main, [*args, *layers, "--targets", s.targets])
+    assert run.exit_code == 0, run.output
+    assert "PBF and reserve quotas" in run.output
+    wrong = runner.invoke(main, [*args, "--engine", "processes", "--overwrite"])
+    assert wrong.exit_code == 2 and "dask" in wrong.output
+
+
+def test_a_folder_without_partitions_names_the_fix(tmp_path: Path) -> None:
+    with pytest.raises(ReadError, match="landplan partition"):
+        landplan.classify_partitioned(tmp_path, tmp_path / "out")
+
+
+def test_a_layer_without_zldwdm_names_the_field(tmp_path: Path) -> None:
+    parcels = landplan.read_parcels(sample_path("parcels")).drop(columns="ZLDWDM")
+    parcels.iloc[:10].to_file(tmp_path / "no_code.gpkg", layer="DLTB")
+    with pytest.raises(InputError, match="ZLDWDM"):
+        landplan.partition_parcels(tmp_path / "no_code.gpkg", tmp_path / "parts")
+
+
+def test_existing_partitions_are_kept_without_overwrite(partitions: Path) -> None:
+    with pytest.raises(OutputExistsError, match="overwrite"):
+        landplan.partition_parcels(sample_path("parcels"), partitions)
+
+
+def test_classify_refuses_a_partition_folder_with_the_fix(partitions: Path) -> None:
+    with pytest.raises(InputError, match="classify_partitioned"):
+        landplan.classify(partitions)
