@@ -139,3 +139,26 @@ def test_a_xiangtan_run_names_its_counties_and_says_its_targets_are_the_city_rat
     assert row["pbf_target_source"] == "default"
     assert row["pbf_target_m2"] == pytest.approx(0.8946 * 20_000, rel=1e-6)
     assert any(p.code == "TARGET_DEFAULT" for p in result.problems)
+
+
+def test_classify_prints_why_a_county_is_short(tmp_path) -> None:
+    """Three 1 km² paddies (0.15 万亩 each); the redline keeps one out of the PBF pool, so a
+    target of all three is 0.15 万亩 short and the run says the redline took 0.150."""
+    from click.testing import CliRunner
+
+    from landplan.cli import main
+
+    parcels = square_parcels(3, 1, size=1000.0)
+    parcels.to_file(tmp_path / "p.gpkg", layer="DLTB")
+    strip(0, size=1000.0).to_frame("geometry").to_file(tmp_path / "eco.gpkg")
+    (tmp_path / "t.csv").write_text("county_code,pbf_2035_wanmu\n430421,0.45\n", encoding="utf-8")
+    run = CliRunner().invoke(
+        main,
+        [
+            "classify", str(tmp_path / "p.gpkg"), "-o", str(tmp_path / "out.gpkg"),
+            "--layer", f"eco_redline={tmp_path / 'eco.gpkg'}", "--targets", str(tmp_path / "t.csv"),
+        ],
+    )  # fmt: skip
+    assert run.exit_code == 0, run.output
+    line = [x for x in run.output.splitlines() if "short 0.150" in x]
+    assert line and "eligible left 0.000" in line[0] and "P_ECO_REDLINE 0.150" in line[0]

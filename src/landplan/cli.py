@@ -30,6 +30,7 @@ from landplan.core.errors import (
 )
 from landplan.core.palette import CLASS_CODES
 from landplan.core.roles import ROLES
+from landplan.core.units import M2_PER_WANMU
 from landplan.core.version import __version__
 from landplan.engines import ENGINES
 from landplan.io.layers import ReadOptions
@@ -37,6 +38,8 @@ from landplan.io.profiles import SHIPPED_PROFILES
 from landplan.rules.model import DEFAULT_PROFILE
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from landplan.engines.dask_cluster import PartitionedResult
     from landplan.outputs.result import Result
 
@@ -376,6 +379,26 @@ def _print_class_table(result: Result | PartitionedResult) -> None:
     ]
     click.echo("\nPBF and reserve quotas (万亩; balance < 0 is a shortfall):")
     click.echo(quotas.round(3).to_string(index=False))
+    _explain_shortfalls(result.quotas)
+
+
+def _explain_shortfalls(quotas: pd.DataFrame) -> None:
+    """For each county short of its PBF target: which rules kept farmland out of the pool."""
+    short = quotas[quotas["pbf_balance_m2"] < 0]
+    if not len(short):
+        return
+    click.echo(
+        "\nWhy short (万亩): eligible farmland left, and target farmland each P rule kept out:"
+    )
+    rules = [c for c in quotas.columns if c.startswith("pbf_out_") and c.endswith("_m2")]
+    for _, row in short.iterrows():
+        out = sorted(((row[c], c[len("pbf_out_") : -3]) for c in rules), reverse=True)
+        named = ", ".join(f"{rule} {m2 / M2_PER_WANMU:.3f}" for m2, rule in out if m2 > 0)
+        click.echo(
+            f"  {row['county_code']} {row['county_name']}: short "
+            f"{-row['pbf_balance_m2'] / M2_PER_WANMU:.3f}; eligible left "
+            f"{row['pbf_eligible_left_m2'] / M2_PER_WANMU:.3f}; {named or 'no P rule fired'}"
+        )
 
 
 @main.command("classify", epilog=_roles_epilog())
