@@ -311,3 +311,23 @@ def test_indicator_thresholds_are_configurable() -> None:
     # met only with a 1 % margin: 0.5 % over the target is still a warning
     strict = Thresholds(met_at=0.01)
     assert grade_indicator([100.5, 101.0], [100.0, 100.0], strict).tolist() == ["warning", "met"]
+
+
+def test_appendix5_adds_high_standard_farmland_and_the_plans_other_columns() -> None:
+    """003 附录5 lists, per county, 高标准农田 (2021—2025 新建, 2035 累计), 补充耕地任务
+    and 粮食播种面积 beside the protection targets; landplan computes high-standard farmland
+    (farmland under the HSF layer) and shows the rest as printed."""
+    counties = quotas().assign(high_standard_m2=[80 * W, 40 * W, 9 * W])
+    targets = pd.DataFrame(
+        {"county_code": ["430421", "430422", "430423"],
+         "hsf_total_2035_wanmu": [82.38, 40.0, 9.0],
+         "grain_area_2035_wanmu": [128.6, 100.0, 20.0]}
+    )  # fmt: skip
+    table = appendix5(counties, targets).set_index("行政区名称")
+    assert table.loc["衡阳县", "高标准农田-计算"] == pytest.approx(80.0)
+    assert table.loc["衡阳县", "高标准农田-目标"] == pytest.approx(82.38)
+    assert table.loc["衡阳县", "高标准农田-差额"] == pytest.approx(-2.38)
+    assert table.loc["衡南县", "高标准农田-预警"] == "达标"
+    assert table.loc[CITY_TOTAL, "粮食播种面积-2035年(规划)"] == pytest.approx(248.6)
+    assert "补充耕地任务-2021—2025年(规划)" not in table  # not in these targets
+    assert "高标准农田-计算" not in appendix5(quotas(), targets)  # not counted in old results

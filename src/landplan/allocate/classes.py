@@ -67,6 +67,8 @@ class Assignment:
         or D rule fired), then in the order classes are decided: ``farmland``,
         ``target`` (protection target), ``pbf_eligible``, ``pbf`` (with its
         ``pbf_paddy`` and ``pbf_slope_le15`` parts: paddy, GDPDJB ≤ 3),
+        ``high_standard`` (farmland at least half covered by the
+        ``high_standard_farmland`` layer),
         ``reserve_eligible``, ``reserve``, ``recovery``.
     pbf_target_m2, reserve_target_m2
         The county targets the quotas were filled to.
@@ -198,6 +200,7 @@ def assign_classes(
         "pbf": pbf,
         "pbf_paddy": pbf & (attrs["DLBM_BASE"].to_numpy(dtype=object) == "0101"),
         "pbf_slope_le15": pbf & (attrs["GDPDJB"].to_numpy(dtype=float, na_value=np.nan) <= 3),
+        "high_standard": farmland & _covered(ctx, "high_standard_farmland"),
         "reserve_eligible": reserve_eligible,
         "reserve": reserve,
         "recovery": recovery,
@@ -225,6 +228,14 @@ def _stage_pools(
         pools[name] = pool
         pools[f"{name}_candidate"] = pool & ~evidence.stage_hit(stage)
     return pools
+
+
+def _covered(ctx: Context, role: str, min_share: float = 0.5) -> np.ndarray:
+    """Parcels a role's layer covers at least half of (all False without the layer)."""
+    column = get_role(role).share_column
+    if column not in ctx.measures:
+        return np.zeros(len(ctx.measures), dtype=bool)
+    return np.nan_to_num(ctx.measures[column].to_numpy(dtype=float)) >= min_share
 
 
 def _existing_pbf(ctx: Context, profile: Profile) -> np.ndarray | None:

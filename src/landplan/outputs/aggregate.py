@@ -261,6 +261,7 @@ _QUOTA_POOLS = {
     "reserve_selected_m2": "reserve",
     "pbf_paddy_m2": "pbf_paddy",
     "pbf_slope_le15_m2": "pbf_slope_le15",
+    "high_standard_m2": "high_standard",
 }
 
 

@@ -44,6 +44,7 @@ from landplan.outputs.aggregate import CITY_TOTAL
 from landplan.outputs.indicators import DEFAULT_THRESHOLDS, GRADE_ZH, Thresholds, grade_indicator
 
 __all__ = [
+    "PRINTED_ONLY",
     "T_RULE_HEADERS_ZH",
     "appendix2",
     "appendix3",
@@ -492,8 +493,12 @@ def appendix5(
     """附录 5 耕地保护主要规划指标分解表: indicators computed vs target, with warning grades.
 
     Indicators: protection target (``protection_target_2035_wanmu``), PBF (the
-    PBF target the quotas used), reserve (``reserve_share_of_pbf`` of the PBF
-    selected).  Each gets its target, computed figure, balance (计算 − 目标 as
+    PBF target the quotas used), reserve (the reserve target the quotas
+    used), high-standard farmland (farmland under the ``high_standard_farmland``
+    layer against ``hsf_total_2035_wanmu``).  The 2025 targets, new
+    high-standard farmland, supplementary farmland and grain area are shown as
+    the plan prints them (:data:`PRINTED_ONLY`) where the targets carry them.
+    Each indicator gets its target, computed figure, balance (计算 − 目标 as
     printed), relative balance in % and grade
     (:mod:`landplan.outputs.indicators`, from unrounded areas).  The printed
     balance is negative exactly where the indicator falls short
@@ -524,6 +529,11 @@ def appendix5(
         "永久基本农田": (counties["pbf_selected_m2"], counties["pbf_target_m2"]),
         "永久基本农田储备区": (counties["reserve_selected_m2"], counties["reserve_target_m2"]),
     }
+    if "high_standard_m2" in counties:  # results written before it was counted lack it
+        indicators["高标准农田"] = (
+            counties["high_standard_m2"],
+            _targets_m2(targets, counties["county_code"], "hsf_total_2035_wanmu"),
+        )
     columns: dict[str, np.ndarray] = {}
     notes = [
         "备注：县级数据调平至全市合计（最大余数法）；差额 = 计算 − 目标（按表列数值），负数为不足。"
@@ -543,9 +553,35 @@ def appendix5(
                 f"{name}：{'、'.join(hidden)}不足目标不到 0.01 万亩，且县级数据须调平至合计，"
                 "两位小数的差额显示不出不足，以差额率和预警为准。"
             )
+    columns.update(_printed_only(counties, targets))
     notes.append(_grade_note(thresholds))
+    notes.append(
+        "高标准农田-计算：现状耕地中被高标准农田图层覆盖一半以上的面积；(规划) 列为规划所列数值，"
+        "landplan 不计算。"
+    )
     table = _frame_with_city(counties, columns)
     return _published(table, "附录 5 耕地保护主要规划指标分解表", notes)
+
+
+#: 附录 5 columns only the plan's figures give (targets columns → header).
+PRINTED_ONLY = {
+    "protection_target_2025_wanmu": "耕地保护目标-2025年(规划)",
+    "pbf_2025_wanmu": "永久基本农田-2025年(规划)",
+    "hsf_new_2021_2025_wanmu": "高标准农田-2021—2025年新建(规划)",
+    "supplement_2021_2025_wanmu": "补充耕地任务-2021—2025年(规划)",
+    "supplement_2026_2035_wanmu": "补充耕地任务-2026—2035年(规划)",
+    "grain_area_2035_wanmu": "粮食播种面积-2035年(规划)",
+}
+
+
+def _printed_only(counties: pd.DataFrame, targets: pd.DataFrame | None) -> dict[str, np.ndarray]:
+    """The 附录 5 figures only the plan gives, where the targets carry them (city row last)."""
+    out = {}
+    for column, header in PRINTED_ONLY.items():
+        values = _wanmu(_targets_m2(targets, counties["county_code"], column))
+        if not np.isnan(values).all():
+            out[header] = np.round(values, 2)
+    return out
 
 
 def _frame_with_city(counties: pd.DataFrame, columns: Mapping[str, np.ndarray]) -> pd.DataFrame:
