@@ -52,9 +52,12 @@ def test_stage_b_candidates_and_exclusions_by_county() -> None:
 
 def test_stage_d_candidates_and_their_blocks() -> None:
     """003 ch.7 §1: 以现有旱地为对象，剔除生态保护红线、城镇开发边界、生态退耕、土壤污染和坡度 15 度
-    以上…; 004 ch.7 §1 reports 30亩以上 / 15亩以上集中连片地块.  Dry fields 2 and 3 form a
-    block of 36.3 亩; field 4 lies in the development boundary."""
-    result = classify(five(), layers={"dev_boundary": strip(4)})
+    以上…, 并从水源、坡度、土壤质地、耕作便利度和连片程度等方面开展…评价; 004 ch.7 §1 reports
+    30亩以上 / 15亩以上集中连片地块.  Dry fields 2 and 3 form a block of 36.3 亩; field 4 lies
+    in the development boundary."""
+    parcels = five().assign(GDPDJB=[None, None, 1, 3, 1])  # field 3 is 6-15°
+    layers = {"dev_boundary": strip(4), "irrigation": strip(2)}  # water reaches field 2 only
+    result = classify(parcels, layers=layers)
     assert result.parcels["lp_stage_d"].tolist() == ["", "", "CANDIDATE", "CANDIDATE", "EXCLUDED"]
     assert "D_DEV_BOUNDARY" in result.parcels["lp_reasons"].iloc[4].split(";")
     row = result.stage_d.set_index("county_code").loc["430421"]
@@ -62,6 +65,8 @@ def test_stage_d_candidates_and_their_blocks() -> None:
     assert row["excluded_m2"] == pytest.approx(12_100, rel=1e-6)
     assert row["block_ge15mu_m2"] == pytest.approx(24_200, rel=1e-6)
     assert row["block_ge30mu_m2"] == pytest.approx(24_200, rel=1e-6)
+    assert row["water_m2"] == pytest.approx(12_100, rel=1e-6)  # 水源
+    assert row["flat_m2"] == pytest.approx(12_100, rel=1e-6)  # 坡度: GDPDJB ≤ 2
 
 
 def test_farmland_parcels_carry_their_block() -> None:

@@ -90,6 +90,7 @@ _ROLES = [
     Role("major_project", "省级及以上重大建设项目选址", "mproj"),
     Role("former_plan_construction", "原规划建设用地范围（一致性处理）", "fcon"),
     Role("strategic_mining", "战略性矿产露天采矿区", "smin"),
+    Role("irrigation", "灌溉水源保障范围（灌区）", "irr"),
 ]
 
 #: Roles by name, in the order of RULES.md §1.

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from landplan.allocate.classes import Assignment, assign_classes
+from landplan.core.roles import get_role
 from landplan.core.timing import stage
 from landplan.core.units import M2_PER_HA, M2_PER_MU
 from landplan.io.targets import CountyTargets
@@ -276,33 +277,39 @@ def classify_frame(
             attrs["DLBM_BASE"].to_numpy(dtype=object),
             assignment.pools,
             measures["dlmj_m2"].to_numpy(dtype=float),
-            blocks=_dry_land_blocks(frame, attrs, measures, assignment, job),
-            adjacent=_next_to_farmland(frame, attrs, measures, assignment, job),
+            parts={
+                **_dry_land_grades(frame, ctx, assignment, job),
+                "adjacent": _next_to_farmland(frame, attrs, measures, assignment, job),
+            },
         )
     problems = (*measurement.problems, *evidence.problems(), *assignment.problems)
     return Result(out, evidence, measurement, job.profile, quotas, problems, stages=stages)
 
 
-def _dry_land_blocks(
-    frame: gpd.GeoDataFrame,
-    attrs: pd.DataFrame,
-    measures: pd.DataFrame,
-    assignment: Assignment,
-    job: ClassifyJob,
-) -> dict[float, np.ndarray]:
-    """Whether each 旱改水 candidate lies in a block of candidates of each reported size."""
+def _dry_land_grades(
+    frame: gpd.GeoDataFrame, ctx: Context, assignment: Assignment, job: ClassifyJob
+) -> dict[str, np.ndarray]:
+    """旱改水 candidates by 连片程度 (blocks of 15 and 30 亩), 水源 and 坡度 (003/004 ch.7 §1)."""
+    candidate = assignment.pools["stage_d_candidate"]
+    attrs, measures = ctx.attributes, ctx.measures
     blocks = contiguous_blocks(
         frame.geometry,
         attrs["COUNTY"].to_numpy(dtype=object),
-        assignment.pools["stage_d_candidate"],
+        candidate,
         np.nan_to_num(measures["dlmj_m2"].to_numpy(dtype=float)),
         gap_m=float(job.profile.parameters["block_gap_m"]),
     )
     size = np.nan_to_num(blocks.block_area_m2) / M2_PER_MU
-    return {
-        float(mu): size >= float(mu) * (1 - 1e-9)
+    grades = {
+        f"block_ge{float(mu):g}mu": candidate & (size >= float(mu) * (1 - 1e-9))
         for mu in job.profile.parameters["stage_d_block_mu"]
     }
+    water = get_role("irrigation").share_column
+    if water in measures:
+        grades["water"] = candidate & (np.nan_to_num(measures[water].to_numpy(float)) >= 0.5)
+    grade = attrs["GDPDJB"].to_numpy(dtype=float, na_value=np.nan)
+    grades["flat"] = candidate & (grade <= 2)
+    return grades
 
 
 def _next_to_farmland(

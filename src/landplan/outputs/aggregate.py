@@ -395,8 +395,7 @@ def stage_totals(
     pools: Mapping[str, np.ndarray],
     area_m2: np.ndarray,
     *,
-    blocks: Mapping[float, np.ndarray] | None = None,
-    adjacent: np.ndarray | None = None,
+    parts: Mapping[str, np.ndarray] | None = None,
 ) -> pd.DataFrame:
     """Long table of the class-defined stages: area per stage, county, land class and status.
 
@@ -410,19 +409,20 @@ def stage_totals(
         The assignment's pools (``stage_b``, ``stage_b_candidate``, ``stage_d`` ...).
     area_m2
         Land-class area (after KCXS) of every parcel, m².
-    blocks
-        Block size in 亩 → whether each parcel lies in a contiguous block of
-        candidates at least that large (旱改水: 004 ch.7 §1 reports 15 and 30 亩).
-    adjacent
-        Whether each parcel lies in one contiguous block with existing farmland
-        (003 ch.7 §1 现有耕地周边补充耕地潜力: 经整治后能与现有耕地集中连片).
+    parts
+        Named masks of parcels whose area is also totalled (``<name>_m2``): the
+        pipeline gives ``block_ge15mu`` / ``block_ge30mu`` (旱改水 candidates in
+        blocks of candidates that large, 004 ch.7 §1), ``adjacent`` (耕地后备资源
+        contiguous with existing farmland, 003 ch.7 §1 现有耕地周边补充耕地潜力),
+        ``water`` and ``flat`` (旱改水 candidates with a water source, and on
+        slopes of at most 6°).
 
     Returns
     -------
     pandas.DataFrame
         ``stage``, ``county_code``, ``dlbm``, ``status`` (CANDIDATE or
-        EXCLUDED), ``parcels``, ``area_m2``, ``block_ge<size>mu_m2`` per
-        block size and ``adjacent_m2``: one row per combination present.
+        EXCLUDED), ``parcels``, ``area_m2`` and ``<part>_m2`` per part: one
+        row per combination present.
     """
     area = np.nan_to_num(np.asarray(area_m2, dtype=float))
     frames = []
@@ -439,12 +439,9 @@ def stage_totals(
                     "parcels": 1,
                     "area_m2": area[member],
                     **{
-                        f"block_ge{size:g}mu_m2": np.where(inside, area, 0.0)[member]
-                        for size, inside in (blocks or {}).items()
+                        f"{name}_m2": np.where(inside, area, 0.0)[member]
+                        for name, inside in (parts or {}).items()
                     },
-                    "adjacent_m2": (
-                        np.where(adjacent, area, 0.0) if adjacent is not None else 0.0 * area
-                    )[member],
                 }
             )
         )
@@ -490,7 +487,9 @@ def stage_b_table(totals: pd.DataFrame, classes: Sequence[str]) -> pd.DataFrame:
             "candidate_m2": rows["candidate_m2"].to_numpy(),
             "forest_m2": np.where(forest, rows["candidate_m2"], 0.0),
             "nonforest_m2": np.where(~forest, rows["candidate_m2"], 0.0),
-            "adjacent_m2": np.where(rows["status"] == "CANDIDATE", rows["adjacent_m2"], 0.0),
+            "adjacent_m2": np.where(
+                rows["status"] == "CANDIDATE", rows.get("adjacent_m2", 0.0), 0.0
+            ),
             **{
                 f"dlbm_{code}_m2": np.where(rows["dlbm"] == code, rows["candidate_m2"], 0.0)
                 for code in classes
@@ -513,10 +512,15 @@ def stage_d_table(totals: pd.DataFrame) -> pd.DataFrame:
     -------
     pandas.DataFrame
         One row per county and a city total row: ``candidate_m2``,
-        ``excluded_m2`` and ``block_ge<size>mu_m2`` (candidates in contiguous
-        blocks of candidates at least that large) with their 万亩 twins.
+        ``excluded_m2``, ``block_ge<size>mu_m2`` (candidates in contiguous
+        blocks of candidates at least that large), ``water_m2`` (with a water
+        source: the ``irrigation`` layer covers half of them) and ``flat_m2``
+        (GDPDJB ≤ 2, at most 6°) — the plan's 水源, 坡度 and 连片程度 — with their
+        万亩 twins.
     """
     rows = _stage_rows(totals, "D")
-    blocks = [c for c in rows.columns if c.startswith("block_ge")]
-    frame = rows[["county_code", "candidate_m2", "excluded_m2", *blocks]]
+    grades = [
+        c for c in rows.columns if c.startswith("block_ge") or c in ("water_m2", "flat_m2")
+    ]
+    frame = rows[["county_code", "candidate_m2", "excluded_m2", *grades]]
     return county_table(frame.reset_index(drop=True))

@@ -153,6 +153,8 @@ def constraint_layers(land: Landscape, rng: np.random.Generator) -> dict[str, gp
         "strategic_mining": _blobs(
             np.c_[_some(mines, 2), np.full(len(_some(mines, 2)), 250.0)], rng
         ),
+        # irrigated land: the low ground along the rivers (灌区 served by them)
+        "irrigation": [ln.buffer(hw * 12.0) for ln in rivers],
     }
     return {name: _frame(geoms, name) for name, geoms in layers.items()}
 
