@@ -25,7 +25,7 @@ from landplan.core.roles import get_role
 from landplan.core.timing import stage
 from landplan.core.units import M2_PER_HA, M2_PER_MU
 from landplan.io.targets import CountyTargets
-from landplan.measure.blocks import contiguous_blocks
+from landplan.measure.blocks import Blocks, contiguous_blocks
 from landplan.measure.parcels import Measurement, measure_parcels
 from landplan.measure.split import conserve_piece_areas, parcel_areas_of, split_parcels
 from landplan.outputs.aggregate import quota_table, stage_totals
@@ -176,6 +176,23 @@ def evaluate_frame(
     return Evaluated(frame, ctx, measurement, evidence)
 
 
+def _blocks_of(
+    frame: gpd.GeoDataFrame,
+    attrs: pd.DataFrame,
+    measures: pd.DataFrame,
+    member: np.ndarray,
+    job: ClassifyJob,
+) -> Blocks:
+    """Contiguous blocks of the *member* parcels, by land-class area and the profile's gap."""
+    return contiguous_blocks(
+        frame.geometry,
+        attrs["COUNTY"].to_numpy(dtype=object),
+        member,
+        np.nan_to_num(measures["dlmj_m2"].to_numpy(dtype=float)),
+        gap_m=float(job.profile.parameters["block_gap_m"]),
+    )
+
+
 def farmland_blocks(
     frame: gpd.GeoDataFrame, attrs: pd.DataFrame, measures: pd.DataFrame, job: ClassifyJob
 ) -> pd.DataFrame:
@@ -199,13 +216,7 @@ def farmland_blocks(
         parcel when the index holds integers, else its position; -1 off farmland)
         and ``block_m2`` (the block's farmland area, NaN off farmland).
     """
-    blocks = contiguous_blocks(
-        frame.geometry,
-        attrs["COUNTY"].to_numpy(dtype=object),
-        attrs["IS_FARMLAND"].to_numpy(dtype=bool),
-        np.nan_to_num(measures["dlmj_m2"].to_numpy(dtype=float)),
-        gap_m=float(job.profile.parameters["block_gap_m"]),
-    )
+    blocks = _blocks_of(frame, attrs, measures, attrs["IS_FARMLAND"].to_numpy(dtype=bool), job)
     ids = blocks.block_id
     if pd.api.types.is_integer_dtype(frame.index.dtype):
         ids = np.where(ids >= 0, frame.index.to_numpy()[np.maximum(ids, 0)], -1)
@@ -292,13 +303,7 @@ def _dry_land_grades(
     """旱改水 candidates by 连片程度 (blocks of 15 and 30 亩), 水源 and 坡度 (003/004 ch.7 §1)."""
     candidate = assignment.pools["stage_d_candidate"]
     attrs, measures = ctx.attributes, ctx.measures
-    blocks = contiguous_blocks(
-        frame.geometry,
-        attrs["COUNTY"].to_numpy(dtype=object),
-        candidate,
-        np.nan_to_num(measures["dlmj_m2"].to_numpy(dtype=float)),
-        gap_m=float(job.profile.parameters["block_gap_m"]),
-    )
+    blocks = _blocks_of(frame, attrs, measures, candidate, job)
     size = np.nan_to_num(blocks.block_area_m2) / M2_PER_MU
     grades = {
         f"block_ge{float(mu):g}mu": candidate & (size >= float(mu) * (1 - 1e-9))
@@ -322,13 +327,7 @@ def _next_to_farmland(
     """耕地后备资源 candidates in one contiguous block with existing farmland."""
     farmland = assignment.pools["farmland"]
     candidate = assignment.pools["stage_b_candidate"]
-    blocks = contiguous_blocks(
-        frame.geometry,
-        attrs["COUNTY"].to_numpy(dtype=object),
-        farmland | candidate,
-        np.nan_to_num(measures["dlmj_m2"].to_numpy(dtype=float)),
-        gap_m=float(job.profile.parameters["block_gap_m"]),
-    )
+    blocks = _blocks_of(frame, attrs, measures, farmland | candidate, job)
     ids = blocks.block_id
     with_farmland = np.zeros(len(ids) + 1, dtype=bool)
     with_farmland[ids[farmland] + 1] = True  # block ids are positions; -1 for none
