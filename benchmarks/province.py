@@ -5,8 +5,10 @@ in batches), then classifies the folder on a ``LocalCluster`` of *workers*
 processes (``classify_partitioned``): each worker reads its county's file and
 writes its classified county; the driver merges the county tables.  Prints
 the wall times, the driver's peak RSS (``resource.getrusage`` in this
-process: the workers are separate processes), every county's worker peak RSS
-and the per-parcel cost.  With ``--compare`` the single engine classifies the
+process over the whole run, and sampled every 0.1 s while it classifies: the
+workers are separate processes), the peak RSS of the whole process tree
+(driver, nanny and workers, summed at each sample), every county's worker peak
+RSS and the per-parcel cost.  With ``--compare`` the single engine classifies the
 same file and the classes, reasons and quotas are compared (use a small size).
 
     landplan synth DATA --count 1000000
@@ -18,10 +20,14 @@ from __future__ import annotations
 import argparse
 import resource
 import tempfile
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import pandas as pd
+import psutil  # type: ignore[import-untyped]  # a dependency of dask.distributed
 
 import landplan
 from landplan.io.layers import list_layers
@@ -30,6 +36,34 @@ from landplan.io.partitions import read_partition
 
 def _peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+@contextmanager
+def _sampled_peaks(interval_s: float = 0.1) -> Iterator[dict[str, float]]:
+    """Peak RSS (MiB) of this process (``driver``) and of its whole tree (``tree``)."""
+    me = psutil.Process()
+    peaks = {"driver": 0.0, "tree": 0.0}
+    stop = threading.Event()
+
+    def sample() -> None:
+        while True:
+            driver = me.memory_info().rss
+            tree = driver
+            for child in me.children(recursive=True):
+                with suppress(psutil.Error):  # a process that just ended
+                    tree += child.memory_info().rss
+            peaks["driver"] = max(peaks["driver"], driver / 2**20)
+            peaks["tree"] = max(peaks["tree"], tree / 2**20)
+            if stop.wait(interval_s):
+                return
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    try:
+        yield peaks
+    finally:
+        stop.set()
+        thread.join()
 
 
 def main() -> None:
@@ -56,14 +90,19 @@ def main() -> None:
         n = sum(c.parcels for c in counties)
         after_partition = _peak_mib()
         start = time.perf_counter()
-        result = landplan.classify_partitioned(
-            Path(tmp) / "parts", Path(tmp) / "out", workers=args.workers, **options
-        )
+        with _sampled_peaks() as peaks:
+            result = landplan.classify_partitioned(
+                Path(tmp) / "parts", Path(tmp) / "out", workers=args.workers, **options
+            )
         classify_s = time.perf_counter() - start
         print(f"parcels {n:,} in {len(counties)} counties, {args.workers} workers")
         print(f"partition: {partition_s:.1f} s ({n / partition_s:,.0f} parcels/s)")
         print(f"classify on dask: {classify_s:.1f} s")
         print(f"driver peak RSS: {after_partition:.0f} MiB after partition, {_peak_mib():.0f} MiB")
+        print(
+            f"while classifying (sampled): driver {peaks['driver']:.0f} MiB, "
+            f"process tree {peaks['tree']:.0f} MiB"
+        )
         figures = result.counties.sort_values("parcels", ascending=False)
         figures["s_per_1k"] = figures["seconds"] / figures["parcels"] * 1000
         print(figures.drop(columns="worker").round(2).to_string(index=False))

@@ -15,7 +15,9 @@ from click.testing import CliRunner
 
 import landplan
 from landplan.cli import main
-from landplan.core.errors import InputError, OutputExistsError, ReadError
+from landplan.core.errors import CRSError, InputError, OutputExistsError, ReadError
+from landplan.engines.partition import layers_near, read_layers_near
+from landplan.io.layers import LayerSource, layer_sources
 from landplan.io.partitions import county_partitions, read_partition
 from landplan.io.sample import load_sample, sample_path
 from landplan.outputs.result import Result
@@ -72,6 +74,58 @@ def test_partitioned_run_gives_the_single_engine_answers(
     assert set(expected) - set(result.tables) == {"rule_hits"}
     assert (tmp_path / "out" / "county_quotas.csv").exists()
     assert result.counties["parcels"].sum() == len(single)
+
+
+def _layer_files() -> dict[str, str]:
+    return {role: f"{sample_path('constraints')}|layername={role}" for role in load_sample().layers}
+
+
+def test_layer_files_travel_as_paths_and_give_the_single_engine_answers(
+    partitions: Path, sample_single: Result, tmp_path: Path
+) -> None:
+    s = load_sample()
+    opened = layer_sources(_layer_files())
+    assert list(opened) == list(s.layers)  # every role, in the given order
+    assert all(isinstance(layer, LayerSource) for layer in opened.values())
+    result = landplan.classify_partitioned(
+        partitions, tmp_path / "out", layers=_layer_files(), targets=s.targets, dem=s.dem, workers=2
+    )
+    out = _classified(tmp_path / "out")
+    single = sample_single.parcels
+    assert out.index.equals(single.index)
+    for column in ("lp_class", "lp_reasons", "lp_prio"):
+        assert out[column].tolist() == single[column].tolist(), column
+    pd.testing.assert_frame_equal(result.quotas, sample_single.quotas)
+    expected = sample_single.tables()
+    for name, table in result.tables.items():
+        pd.testing.assert_frame_equal(table, expected[name].reset_index(drop=True))
+
+
+def test_a_county_reads_by_box_exactly_the_features_near_it(partitions: Path) -> None:
+    s = load_sample()
+    opened = layer_sources(_layer_files())
+    kept = 0
+    for county in county_partitions(partitions):
+        frame = read_partition(county.path, geometry=True)
+        by_box, whole = read_layers_near(opened, frame), layers_near(s.layers, frame)
+        assert list(by_box) == list(whole)
+        for role, layer in whole.items():
+            pd.testing.assert_frame_equal(by_box[role], layer, check_dtype=False, obj=role)
+            kept += len(layer)
+        empty = read_layers_near(opened, frame.iloc[:0])  # no parcel: no feature, same columns
+        assert all(not len(layer) for layer in empty.values())
+        assert all(list(empty[r].columns) == list(whole[r].columns) for r in whole)
+    assert kept  # the sample's layers do meet its counties
+
+
+def test_a_layer_file_without_crs_is_refused_before_any_worker(tmp_path: Path) -> None:
+    layer = load_sample().layers["eco_redline"].set_crs(None, allow_override=True)
+    with pytest.warns(UserWarning, match="crs"):
+        layer.to_file(tmp_path / "no_crs.shp")
+    (tmp_path / "no_crs.prj").unlink(missing_ok=True)
+    with pytest.raises(CRSError, match="eco_redline"):
+        layer_sources({"eco_redline": tmp_path / "no_crs.shp"})
+    assert layer_sources({"eco_redline": tmp_path / "no_crs.shp"}, crs="EPSG:4546")
 
 
 def test_gpkg_output_holds_every_classified_parcel(

@@ -35,6 +35,7 @@ from landplan.io.layers import (
     LayerInput,
     ReadOptions,
     check_writable,
+    layer_sources,
     read_parcels,
     read_role_layers,
     write_layer,
@@ -426,8 +427,8 @@ def classify_partitioned(
     )
     if job.targets is not None:
         job.targets.check_counties(c.county for c in counties if c.county)
-    with stage("read layers"):
-        role_layers = read_role_layers(layers, crs=read.crs)
+    with stage("open layers"):  # files are read by the workers, each near its counties
+        role_layers = layer_sources(layers, crs=read.crs)
     manifest = build_manifest(
         run_inputs({"parcels": folder, "targets": targets}, dem=dem, layers=layers),
         profile_id=loaded.id,

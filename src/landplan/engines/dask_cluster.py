@@ -10,8 +10,10 @@ columns for it beside it, which the driver reads back.
 parcel.  Each task reads its county's file, screens and classifies it and
 writes the classified county (every input column and landplan's) to the
 output folder; only the county's tables (quotas, summaries) come back, and
-the driver merges them.  Its memory is that of the constraint layers and the
-tables, whatever the number of parcels.
+the driver merges them.  Constraint layers given as files travel as their
+paths and each task reads the features near its county, so the driver's
+memory is that of the tables (and of any layer given in memory), whatever
+the number of parcels or constraint features.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import multiprocessing
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -37,12 +39,13 @@ from landplan.engines.partition import (
     Layers,
     county_partition,
     county_tables,
-    layers_near,
     merge_county_problems,
     merge_county_tables,
+    read_layers_near,
 )
 from landplan.engines.pipeline import ClassifyJob, classify_frame
 from landplan.engines.screen import invalid_problems, screen_parcels
+from landplan.io.layers import LayerSource
 from landplan.io.partitions import CountyFile, read_partition, write_partition
 from landplan.outputs.result import Result
 from landplan.rules.model import Profile
@@ -200,7 +203,7 @@ class CountyRun:
 def _classify_county_file(
     county: CountyFile,
     target: str,
-    layers: dict[str, gpd.GeoDataFrame | gpd.GeoSeries],
+    layers: dict[str, gpd.GeoDataFrame | gpd.GeoSeries | LayerSource],
     job: ClassifyJob,
     skip_invalid: bool,
 ) -> CountyRun:
@@ -215,7 +218,8 @@ def _classify_county_file(
             if len(invalid):
                 codes = invalid.groupby("parcel", sort=False)["check_id"].agg(";".join)
                 job = replace(job, invalid=codes.to_dict())
-            result = classify_frame(frame, layers_near(layers, frame), job, attributes=attrs)
+            near = read_layers_near(layers, frame)  # files: only the features near the county
+            result = classify_frame(frame, near, job, attributes=attrs)
             write_partition(result.parcels, target)
             tables = county_tables(result, county.county, invalid)
     return CountyRun(
@@ -316,7 +320,7 @@ class PartitionedResult:
 
 def run_dask_partitions(
     counties: Sequence[CountyFile],
-    layers: Layers,
+    layers: Mapping[str, gpd.GeoDataFrame | gpd.GeoSeries | LayerSource],
     job: ClassifyJob,
     output: str | Path,
     *,
@@ -333,8 +337,11 @@ def run_dask_partitions(
         The county files (:func:`~landplan.io.partitions.county_partitions`),
         largest first so that the workers finish evenly.
     layers
-        Constraint layers by role; sent once to every worker, which takes the
-        features near its county (:func:`~landplan.engines.partition.layers_near`).
+        Constraint layers by role, in memory or as files
+        (:func:`~landplan.io.layers.layer_sources`); sent once to every
+        worker, which takes the features near its county
+        (:func:`~landplan.engines.partition.read_layers_near`): a file layer
+        is read there, by bounding box, so the driver never holds it.
     job
         Profile, DEM, targets and options of the classification (not split).
     output
@@ -367,7 +374,7 @@ def run_dask_partitions(
     targets = [str(out / c.path.parent.name / c.path.name) for c in counties]
     runs: list[CountyRun] = []
     with _client(workers, scheduler) as client:
-        # the job and the layers travel once to each worker, not inside every task
+        # the job and the layers (or their paths) travel once to each worker, not in every task
         job_ref = client.scatter(job, broadcast=True, hash=False)
         layers_ref = client.scatter(dict(layers), broadcast=True, hash=False)
         futures = client.map(

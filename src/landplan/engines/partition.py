@@ -21,6 +21,7 @@ from pyproj import CRS, Transformer
 from landplan.core.errors import InputError, Problem, merge_problems
 from landplan.core.units import M2_PER_WANMU
 from landplan.engines.pipeline import join_output
+from landplan.io.layers import LayerSource
 from landplan.measure.parcels import Measurement
 from landplan.outputs.aggregate import (
     CITY_TOTAL,
@@ -46,7 +47,9 @@ __all__ = [
     "merge_county_problems",
     "merge_county_tables",
     "merge_results",
+    "near_box",
     "plan_counties",
+    "read_layers_near",
 ]
 
 Layers: TypeAlias = Mapping[str, "gpd.GeoDataFrame | gpd.GeoSeries"]
@@ -104,14 +107,52 @@ def county_codes(frame: gpd.GeoDataFrame, fields: Mapping[str, str] | None = Non
     return np.asarray(county_of(frame[column]).to_numpy(), dtype=object)
 
 
+def near_box(
+    bounds: np.ndarray, parcels_crs: CRS, layer_crs: CRS, margin_m: float
+) -> tuple[float, float, float, float]:
+    """The parcels' bounds in a layer's CRS, widened by *margin_m*.
+
+    Parameters
+    ----------
+    bounds
+        ``(minx, miny, maxx, maxy)`` of the parcels, in *parcels_crs* (finite).
+    parcels_crs
+        The parcels' CRS.
+    layer_crs
+        The layer's CRS.
+    margin_m
+        Widening in metres (about 1/111,000 degree per metre in a
+        geographic CRS).
+
+    Returns
+    -------
+    tuple of float
+        ``(minx, miny, maxx, maxy)`` in *layer_crs*; the edges are densified
+        when the CRS differ.
+    """
+    box: Sequence[float] = [float(b) for b in bounds]
+    if not layer_crs.equals(parcels_crs):
+        box = Transformer.from_crs(parcels_crs, layer_crs, always_xy=True).transform_bounds(
+            bounds[0], bounds[1], bounds[2], bounds[3], densify_pts=21
+        )
+    pad = margin_m / 111_000 if layer_crs.is_geographic else margin_m
+    return (
+        float(box[0] - pad),
+        float(box[1] - pad),
+        float(box[2] + pad),
+        float(box[3] + pad),
+    )
+
+
 def layers_near(
     layers: Layers, frame: gpd.GeoDataFrame, *, margin_m: float = 100.0
 ) -> dict[str, gpd.GeoDataFrame | gpd.GeoSeries]:
-    """The features of each layer whose bounding box meets the parcels' bounds.
+    """The features of each layer that meet the parcels' bounds.
 
     Whole features are kept, never clipped, so every overlap with a parcel of
     *frame* is the same as with the whole layer.  The bounds are carried into
-    each layer's CRS with densified edges and widened by *margin_m*.
+    each layer's CRS with densified edges and widened by *margin_m*
+    (:func:`near_box`).
 
     Parameters
     ----------
@@ -136,17 +177,56 @@ def layers_near(
         if not len(layer) or not np.isfinite(bounds).all():
             out[role] = layer.iloc[:0]
             continue
-        crs = CRS.from_user_input(layer.crs)
-        box = bounds
-        if not crs.equals(parcels_crs):
-            box = Transformer.from_crs(parcels_crs, crs, always_xy=True).transform_bounds(
-                bounds[0], bounds[1], bounds[2], bounds[3], densify_pts=21
-            )
-        pad = margin_m / 111_000 if crs.is_geographic else margin_m
-        minx, miny, maxx, maxy = box[0] - pad, box[1] - pad, box[2] + pad, box[3] + pad
-        hits = layer.sindex.query(shapely.box(minx, miny, maxx, maxy), predicate="intersects")
+        box = near_box(bounds, parcels_crs, CRS.from_user_input(layer.crs), margin_m)
+        hits = layer.sindex.query(shapely.box(*box), predicate="intersects")
         out[role] = layer.iloc[np.sort(hits)]
     return out
+
+
+def read_layers_near(
+    layers: Mapping[str, gpd.GeoDataFrame | gpd.GeoSeries | LayerSource],
+    frame: gpd.GeoDataFrame,
+    *,
+    margin_m: float = 100.0,
+) -> dict[str, gpd.GeoDataFrame | gpd.GeoSeries]:
+    """:func:`layers_near`, reading the layers given as files by bounding box.
+
+    A file layer is read only where GDAL's spatial filter passes a box
+    twice as wide as :func:`layers_near` uses (a superset of what it keeps,
+    in feature id order); then :func:`layers_near` filters every layer, so
+    the features kept are those it keeps from the whole layer.
+
+    Parameters
+    ----------
+    layers
+        Constraint layers by role: in memory, or files
+        (:func:`~landplan.io.layers.layer_sources`).
+    frame
+        The parcels.
+    margin_m
+        As :func:`layers_near`.
+
+    Returns
+    -------
+    dict of str to geopandas.GeoDataFrame or geopandas.GeoSeries
+        As :func:`layers_near`.
+    """
+    bounds = frame.total_bounds
+    parcels_crs = CRS.from_user_input(frame.crs)
+    read: dict[str, gpd.GeoDataFrame | gpd.GeoSeries] = {}
+    for role, layer in layers.items():
+        if not isinstance(layer, LayerSource):
+            read[role] = layer
+        elif not np.isfinite(bounds).all():
+            read[role] = layer.read(bbox=_NOWHERE)  # the layer's columns, hardly any feature
+        else:
+            box = near_box(bounds, parcels_crs, CRS.from_user_input(layer.crs), 2 * margin_m)
+            read[role] = layer.read(bbox=box)
+    return layers_near(read, frame, margin_m=margin_m)
+
+
+#: A box that holds no parcel: the read gives the columns and whatever lies there.
+_NOWHERE = (0.0, 0.0, 0.0, 0.0)
 
 
 def plan_counties(

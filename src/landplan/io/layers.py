@@ -28,9 +28,11 @@ __all__ = [
     "PARCEL_SUFFIXES",
     "SHAPEFILE_NAMES",
     "LayerInput",
+    "LayerSource",
     "PathLike",
     "ReadOptions",
     "check_writable",
+    "layer_sources",
     "list_layers",
     "parcel_files",
     "read_layer",
@@ -180,6 +182,7 @@ def read_layer(
     crs: Any = None,
     columns: list[str] | None = None,
     preferred_layers: tuple[str, ...] = (),
+    bbox: tuple[float, float, float, float] | None = None,
 ) -> gpd.GeoDataFrame:
     """Read one vector layer with its CRS, deciding shapefile encodings safely.
 
@@ -200,6 +203,11 @@ def read_layer(
     preferred_layers
         Layer names to take, first match wins (case-insensitive), from a
         multi-layer file when no layer is named.
+    bbox
+        ``(minx, miny, maxx, maxy)`` in the layer's CRS: read only the
+        features that GDAL's spatial filter passes for it (at least every
+        feature whose geometry meets the box), in feature id order.  Ignored
+        for GeoParquet, which is read whole.
 
     Returns
     -------
@@ -244,7 +252,13 @@ def read_layer(
             options["encoding"] = encoding
         try:
             frame = pyogrio.read_dataframe(
-                path, layer=layer, columns=columns, use_arrow=True, fid_as_index=True, **options
+                path,
+                layer=layer,
+                columns=columns,
+                bbox=bbox,
+                use_arrow=True,
+                fid_as_index=True,
+                **options,
             )
         except Exception as exc:  # DataSourceError, DataLayerError, FieldError ...
             raise ReadError(
@@ -254,6 +268,8 @@ def read_layer(
             ) from exc
     if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry is None:
         raise ReadError(f"{source}: has no geometry column", code="GEOMETRY_MISSING")
+    if bbox is not None and not frame.index.is_monotonic_increasing:
+        frame = frame.sort_index()  # a spatial index may give another order than the file's
     return _apply_crs(frame, crs, source)
 
 
@@ -429,6 +445,130 @@ def read_role_layers(
     if problems:
         raise CRSError(problems)
     return read
+
+
+@dataclass(frozen=True)
+class LayerSource:
+    """A constraint layer in a file, opened and checked but not read.
+
+    Small enough to send to every worker, each of which reads only the part
+    it needs (:meth:`read`).
+
+    Attributes
+    ----------
+    path
+        The file.
+    layer
+        The layer inside it (None for single-layer formats).
+    crs
+        The layer's CRS: the one the file declares, or the one given for
+        files that declare none (WKT).
+    given_crs
+        The CRS given for files that declare none, passed on to
+        :func:`read_layer`.
+    encoding
+        The text encoding of a shapefile, decided once.
+    """
+
+    path: str
+    layer: str | None
+    crs: str
+    given_crs: Any = None
+    encoding: str | None = None
+
+    def read(self, bbox: tuple[float, float, float, float] | None = None) -> gpd.GeoDataFrame:
+        """Read the layer, or only the features near *bbox*.
+
+        Parameters
+        ----------
+        bbox
+            ``(minx, miny, maxx, maxy)`` in :attr:`crs`; the whole layer when None.
+
+        Returns
+        -------
+        geopandas.GeoDataFrame
+            As :func:`read_layer` reads it, in feature id order.
+        """
+        return read_layer(
+            self.path, layer=self.layer, encoding=self.encoding, crs=self.given_crs, bbox=bbox
+        )
+
+
+def _layer_source(spec: PathLike, crs: Any, preferred: tuple[str, ...]) -> LayerSource | None:
+    """*spec* opened and checked, or None when its CRS is unknown (neither declared nor given)."""
+    path, layer = split_layer_spec(spec)
+    if not path.exists():
+        read_layer(spec)  # raises FILE_MISSING with the fix
+    layer = _choose_layer(path, layer, preferred)
+    encoding = shapefile_encoding(path, None) if path.suffix.lower() == ".shp" else None
+    try:
+        declared = pyogrio.read_info(path, layer=layer, encoding=encoding)["crs"]
+    except Exception as exc:  # DataSourceError, DataLayerError ...
+        raise ReadError(
+            f"{spec}: cannot read as a vector layer: {exc}; give a GeoPackage, Shapefile "
+            "(with its .shx and .dbf), GeoParquet, GeoJSON or FileGDB",
+            code="VECTOR_UNREADABLE",
+        ) from exc
+    if declared is None and crs is None:
+        return None
+    # the CRS read_layer gives the features: the declared one, else the given one
+    wanted = _apply_crs(gpd.GeoDataFrame(geometry=[], crs=declared), crs, str(spec)).crs
+    return LayerSource(str(path), layer, wanted.to_wkt(), crs, encoding)
+
+
+def layer_sources(
+    layers: Mapping[str, LayerInput] | None, *, crs: Any = None
+) -> dict[str, gpd.GeoDataFrame | gpd.GeoSeries | LayerSource]:
+    """Constraint layers by role as :func:`read_role_layers` takes them, files opened not read.
+
+    Every file is checked as :func:`read_role_layers` checks it (it exists,
+    the layer is chosen the same way, its CRS is known) but its features are
+    left for whoever needs them (:meth:`LayerSource.read`, with a bounding
+    box).  In-memory layers and GeoParquet files, which GDAL may not read
+    by box, are kept or read whole.
+
+    Parameters
+    ----------
+    layers
+        Role → path (``path|layername=NAME`` allowed) or GeoDataFrame/GeoSeries.
+    crs
+        CRS of every file that declares none; files that declare one keep it.
+
+    Returns
+    -------
+    dict
+        Role → layer or :class:`LayerSource`.
+
+    Raises
+    ------
+    InputError
+        As :func:`read_role_layers`.
+    ReadError
+        A file that cannot be opened.
+    """
+    for role in layers or {}:
+        get_role(role)
+    out: dict[str, gpd.GeoDataFrame | gpd.GeoSeries | LayerSource] = {}
+    whole: dict[str, LayerInput] = {}
+    problems = []
+    for given, value in (layers or {}).items():
+        role = get_role(given).name
+        if isinstance(value, gpd.GeoDataFrame | gpd.GeoSeries) or (
+            split_layer_spec(value)[0].suffix.lower() in _PARQUET
+        ):
+            whole[given] = value
+            out[role] = value  # placeholder, keeps the given order
+            continue
+        source = _layer_source(value, crs, (role, given))
+        if source is None:
+            problems.append(_crs_missing(f"{given}={value}", value))
+            continue
+        out[role] = source
+    if problems:
+        raise CRSError(problems)
+    for role, layer in read_role_layers(whole, crs=crs).items():
+        out[role] = layer
+    return out
 
 
 def check_writable(path: PathLike, *, overwrite: bool) -> Path:
