@@ -28,6 +28,17 @@ it cheap: a parcel that lies entirely inside the layer keeps its whole area
 than a disc of diameter ``tolerance_m`` cannot hold one and is dropped without
 buffering.  Only parcels that meet a layer's boundary reach the buffering,
 and most of those meet it in a sliver that the erosion removes at once.
+
+**Layers drawn from parcels** (existing PBF, the 2017 PBF, 2009 farmland) are
+mostly exact copies of parcels.  Such a copy is found without any predicate:
+a part whose bounding box equals a parcel's and whose coordinates are the
+parcel's own (``equals_exact`` with no tolerance) covers that parcel, which
+overlaps by its whole area, as the general test would say.  A copy of parcel
+*j* then meets another parcel *i* exactly where the parcels *i* and *j* meet,
+so that test is made once per pair of parcels (:class:`ParcelIndex` keeps the
+answers) and reused by every layer that copies parcel *j*.  The parcels'
+projection, bounding boxes and areas are also computed once for all layers
+when a :class:`ParcelIndex` is passed to :func:`overlap_areas`.
 """
 
 from __future__ import annotations
@@ -45,8 +56,10 @@ from landplan.measure.geometry import polygonal_part, repair
 
 __all__ = [
     "MAX_PART_VERTICES",
+    "ParcelIndex",
     "PreparedConstraint",
     "check_tolerance",
+    "index_parcels",
     "open_polygons",
     "overlap_areas",
     "prepare_constraint",
@@ -92,6 +105,105 @@ class PreparedConstraint:
     n_features: int
     n_repaired: int
     n_empty: int
+
+
+class ParcelIndex:
+    """Parcels in the equal-area CRS with what the overlay of every layer reuses.
+
+    Made by :func:`index_parcels`; pass it to :func:`overlap_areas` for each
+    layer so the projection, boxes and areas are computed once, and so that
+    layers copied from parcels share the tests of which parcels meet.
+
+    Parameters
+    ----------
+    geoms
+        Parcel geometries in :data:`~landplan.core.crs.EQUAL_AREA_CRS`, a 1-D
+        object array.
+    area
+        Their areas in m² (NaN read as 0).
+
+    Attributes
+    ----------
+    geoms
+        The parcel geometries, equal-area CRS.
+    area
+        Their areas, m².
+    present
+        Positions of the parcels that have a geometry (not missing or empty).
+    bounds
+        Bounding boxes of the parcels, shape ``(n, 4)``.
+    """
+
+    def __init__(self, geoms: np.ndarray, area: np.ndarray) -> None:
+        self.geoms = geoms
+        self.area = np.nan_to_num(np.asarray(area, dtype=float))
+        self.present = np.flatnonzero(~(shapely.is_missing(geoms) | shapely.is_empty(geoms)))
+        self.bounds = shapely.bounds(geoms).reshape(-1, 4)
+        self._pairs = np.empty(0, dtype=np.int64)  # i * n + j, i < j, sorted
+        self._meet = np.empty(0, dtype=bool)
+
+    def interiors_meet(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+        """Whether the interiors of parcels *i* and *j* meet, pair by pair (answers kept).
+
+        Parameters
+        ----------
+        i, j
+            Positions of parcels, two 1-D integer arrays of the same length.
+
+        Returns
+        -------
+        numpy.ndarray
+            Boolean, per pair: DE-9IM ``T********`` of the two parcels.
+        """
+        lo, hi = np.minimum(i, j), np.maximum(i, j)
+        keys, inverse = np.unique(lo * len(self.geoms) + hi, return_inverse=True)
+        at = np.minimum(np.searchsorted(self._pairs, keys), max(len(self._pairs) - 1, 0))
+        known = self._pairs[at] == keys if len(self._pairs) else np.zeros(len(keys), bool)
+        meet = np.zeros(len(keys), dtype=bool)
+        meet[known] = self._meet[at[known]]
+        new = np.flatnonzero(~known)
+        if len(new):
+            a, b = np.divmod(keys[new], len(self.geoms))
+            meet[new] = shapely.relate_pattern(self.geoms[a], self.geoms[b], "T********")
+            pairs, answers = np.r_[self._pairs, keys[new]], np.r_[self._meet, meet[new]]
+            order = np.argsort(pairs, kind="stable")
+            self._pairs, self._meet = pairs[order], answers[order]
+        return meet[inverse.ravel()]
+
+
+def index_parcels(
+    parcels: gpd.GeoSeries, *, parcel_area_m2: pd.Series | None = None
+) -> ParcelIndex:
+    """Project and index parcels once for the overlays of several layers.
+
+    Parameters
+    ----------
+    parcels
+        Parcel geometries, valid, in any CRS (projected to the equal-area CRS
+        here if they are not already).
+    parcel_area_m2
+        Ellipsoidal parcel areas, if already computed.
+
+    Returns
+    -------
+    ParcelIndex
+        For :func:`overlap_areas` (``index=``), with these parcels.
+
+    Examples
+    --------
+    >>> from shapely.geometry import box
+    >>> index = index_parcels(gpd.GeoSeries([box(0, 0, 10, 10), None], crs=4546))
+    >>> index.present.tolist()
+    [0]
+    """
+    ea = (
+        parcels
+        if parcels.crs is not None and EQUAL_AREA_CRS.equals(parcels.crs)
+        else (parcels.to_crs(EQUAL_AREA_CRS))
+    )
+    geoms = ea.to_numpy()
+    area = shapely.area(geoms) if parcel_area_m2 is None else parcel_area_m2.to_numpy(float)
+    return ParcelIndex(geoms, area)
 
 
 def _subdivide(parts: np.ndarray, source: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -203,6 +315,7 @@ def overlap_areas(
     *,
     parcel_area_m2: pd.Series | None = None,
     tolerance_m: float = 0.0,
+    index: ParcelIndex | None = None,
 ) -> pd.DataFrame:
     """Overlap of every parcel with a prepared constraint layer.
 
@@ -219,6 +332,9 @@ def overlap_areas(
         Positional tolerance in metres: overlap narrower than this does not
         count (the opening of the overlap is measured; see the module notes).
         0, the default, measures the exact intersection.
+    index
+        The same *parcels* from :func:`index_parcels`, made once for several
+        layers (then *parcel_area_m2* is not used); made here when not given.
 
     Returns
     -------
@@ -253,16 +369,11 @@ def overlap_areas(
     [0.0, 10000.0]
     """
     check_tolerance(tolerance_m)
-    ea = (
-        parcels
-        if parcels.crs is not None and EQUAL_AREA_CRS.equals(parcels.crs)
-        else (parcels.to_crs(EQUAL_AREA_CRS))
-    )
-    geoms = ea.to_numpy()
-    area = shapely.area(geoms) if parcel_area_m2 is None else parcel_area_m2.to_numpy(float)
-    area = np.nan_to_num(np.asarray(area, dtype=float))
+    if index is None:
+        index = index_parcels(parcels, parcel_area_m2=parcel_area_m2)
+    geoms, area = index.geoms, index.area
     overlap = np.zeros(len(geoms))
-    whole, pi, ci = _candidate_pairs(geoms, constraint)
+    whole, pi, ci = _candidate_pairs(index, constraint)
     overlap[whole] = area[whole]
     pieces = _intersection(geoms[pi], constraint.parts[ci])
     piece_area = shapely.area(pieces)
@@ -281,20 +392,24 @@ def overlap_areas(
 
 
 def _candidate_pairs(
-    geoms: np.ndarray, constraint: PreparedConstraint
+    index: ParcelIndex, constraint: PreparedConstraint
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Parcels covered by one part, and the (parcel, part) pairs left to intersect.
 
     Returns the mask of covered parcels and the positions of the parcels and
     parts of every other pair whose interiors meet.
     """
-    present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
-    ids = np.flatnonzero(present)
+    geoms, ids = index.geoms, index.present
+    if len(constraint.bounds):  # only parcels within the layer's extent can meet it
+        x0, y0 = constraint.bounds[:, :2].min(axis=0)
+        x1, y1 = constraint.bounds[:, 2:].max(axis=0)
+        box = index.bounds[ids]
+        ids = ids[(box[:, 0] <= x1) & (box[:, 2] >= x0) & (box[:, 1] <= y1) & (box[:, 3] >= y0)]
     pi, ci = constraint.tree.query(geoms[ids])  # pairs whose bounding boxes meet
     pi = ids[pi]
     # a parcel covered by one part overlaps by its whole area; only a part whose box
     # holds the parcel's box can cover it, so the exact test runs on those pairs alone
-    part_box, box = constraint.bounds[ci], shapely.bounds(geoms)[pi]
+    part_box, box = constraint.bounds[ci], index.bounds[pi]
     boxed = np.flatnonzero(
         (part_box[:, 0] <= box[:, 0])
         & (part_box[:, 1] <= box[:, 1])
@@ -302,13 +417,42 @@ def _candidate_pairs(
         & (part_box[:, 3] >= box[:, 3])
     )
     whole = np.zeros(len(geoms), dtype=bool)
+    copy_of = _copies(index, constraint, pi[boxed], ci[boxed])
+    whole[copy_of[copy_of >= 0]] = True
+    boxed = boxed[~whole[pi[boxed]]]
     whole[pi[boxed[shapely.covers(constraint.parts[ci[boxed]], geoms[pi[boxed]])]]] = True
-    keep = ~whole[pi]
+    # a polygon's interior lies inside its box's: boxes that only touch hold no overlap
+    part_box, box = constraint.bounds[ci], index.bounds[pi]
+    keep = (
+        ~whole[pi]
+        & (np.minimum(part_box[:, 2], box[:, 2]) > np.maximum(part_box[:, 0], box[:, 0]))
+        & (np.minimum(part_box[:, 3], box[:, 3]) > np.maximum(part_box[:, 1], box[:, 1]))
+    )
     pi, ci = pi[keep], ci[keep]
     # only pairs whose interiors meet are intersected: not those that are disjoint or
     # share just an edge, as neighbouring parcels in a layer drawn from parcels do
-    keep = shapely.relate_pattern(constraint.parts[ci], geoms[pi], "T********")
+    keep = np.zeros(len(pi), dtype=bool)
+    copied = copy_of[ci] >= 0
+    keep[copied] = index.interiors_meet(pi[copied], copy_of[ci[copied]])
+    other = np.flatnonzero(~copied)
+    keep[other] = shapely.relate_pattern(constraint.parts[ci[other]], geoms[pi[other]], "T********")
     return whole, pi[keep], ci[keep]
+
+
+def _copies(
+    index: ParcelIndex, constraint: PreparedConstraint, pi: np.ndarray, ci: np.ndarray
+) -> np.ndarray:
+    """For each part, the parcel it is an exact copy of, or -1.
+
+    *pi*, *ci* are the (parcel, part) pairs in which the part's box holds the
+    parcel's; a copy has the very same box and coordinates.
+    """
+    copy_of = np.full(len(constraint.parts), -1, dtype=np.int64)
+    same = np.flatnonzero((constraint.bounds[ci] == index.bounds[pi]).all(axis=1))
+    if len(same):
+        equal = shapely.equals_exact(constraint.parts[ci[same]], index.geoms[pi[same]], 0.0)
+        copy_of[ci[same[equal]]] = pi[same[equal]]
+    return copy_of
 
 
 def _intersection(parcels: np.ndarray, parts: np.ndarray) -> np.ndarray:

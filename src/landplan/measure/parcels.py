@@ -24,7 +24,12 @@ from landplan.core.errors import Problem
 from landplan.core.roles import get_role
 from landplan.core.timing import stage
 from landplan.measure.geometry import repair
-from landplan.measure.overlay import check_tolerance, overlap_areas, prepare_constraint
+from landplan.measure.overlay import (
+    check_tolerance,
+    index_parcels,
+    overlap_areas,
+    prepare_constraint,
+)
 from landplan.measure.terrain import slope_problems, slope_statistics
 from landplan.survey.schema import TBMJ_TOLERANCE, survey_attributes
 
@@ -259,6 +264,7 @@ def measure_parcels(
         ]
         parts.append(stats)
     parcels_crs = CRS.from_user_input(parcels.crs)
+    index = index_parcels(ea, parcel_area_m2=table["area_m2"]) if layers else None
     for name, layer in (layers or {}).items():
         role = get_role(name)
         layer_crs = require_crs(layer, name)
@@ -281,8 +287,6 @@ def measure_parcels(
                 )
             )
         with stage("overlaps"):
-            ov = overlap_areas(
-                ea, prepared, parcel_area_m2=table["area_m2"], tolerance_m=tolerance_m
-            )
+            ov = overlap_areas(ea, prepared, tolerance_m=tolerance_m, index=index)
         parts.append(ov.set_axis([role.overlap_column, role.share_column], axis=1))
     return Measurement(pd.concat(parts, axis=1), tuple(problems))

@@ -519,8 +519,6 @@ def stage_d_table(totals: pd.DataFrame) -> pd.DataFrame:
         万亩 twins.
     """
     rows = _stage_rows(totals, "D")
-    grades = [
-        c for c in rows.columns if c.startswith("block_ge") or c in ("water_m2", "flat_m2")
-    ]
+    grades = [c for c in rows.columns if c.startswith("block_ge") or c in ("water_m2", "flat_m2")]
     frame = rows[["county_code", "candidate_m2", "excluded_m2", *grades]]
     return county_table(frame.reset_index(drop=True))

@@ -206,7 +206,8 @@ def _split_dlbm(codes: pd.Series) -> tuple[pd.Series, pd.Series]:
     has_suffix = last.isin(list(DLBM_SUFFIXES)) & (text.str.len() > 2)
     base = text.where(~has_suffix, text.str[:-1])
     suffix = last.where(has_suffix, "")
-    base = base.map(lambda c: ERDIAO_CODES.get(c, c))
+    erdiao = base.map(ERDIAO_CODES)  # NA where the code is not a 二调 one
+    base = base.where(erdiao.isna(), erdiao)
     return base.astype(object), suffix.astype(object)
 
 
@@ -387,7 +388,7 @@ def _to_numeric(
     values: pd.Series, canonical: str, column: str, source: str, problems: list[Problem]
 ) -> pd.Series:
     """Numbers from a column that may hold text; unparsable values become problems."""
-    text_blank = values.astype("string").str.strip().fillna("") == ""
+    text_blank = _blank(values)
     numbers = pd.to_numeric(values.where(~text_blank), errors="coerce").astype(float)
     infinite = np.isinf(numbers.to_numpy())
     numbers[infinite] = np.nan
@@ -403,3 +404,17 @@ def _to_numeric(
             )
         )
     return numbers.astype(float)
+
+
+def _blank(values: pd.Series) -> pd.Series:
+    """Where a column holds no value: missing, or text that is empty or only blanks.
+
+    A column of numbers (not booleans) is blank exactly where it is missing,
+    which is found without writing every number as text.
+    """
+    dtype = values.dtype
+    if not pd.api.types.is_bool_dtype(dtype) and (
+        pd.api.types.is_float_dtype(dtype) or pd.api.types.is_integer_dtype(dtype)
+    ):
+        return values.isna()
+    return values.astype("string").str.strip().fillna("") == ""
