@@ -234,6 +234,12 @@ _layer_option = click.option(
     help="Constraint layer with its role (case-insensitive; listed below and by `landplan "
     "roles`); repeatable. PATH may be 'file.gpkg|layername=X'.",
 )
+_targets_county_option = click.option(
+    "--targets-county-column",
+    default=None,
+    help="Column of --targets holding the county codes, when its header is none of "
+    "county_code, 行政区代码, 县级行政区代码, 行政区划代码.",
+)
 _profile_option = click.option(
     "--profile",
     default=DEFAULT_PROFILE,
@@ -436,12 +442,7 @@ def _explain_shortfalls(quotas: pd.DataFrame) -> None:
     help="Column of --targets holding the PBF targets (万亩, or the unit in its header's "
     "brackets); the default also finds 永久基本农田保护面积 / 保护目标.",
 )
-@click.option(
-    "--targets-county-column",
-    default=None,
-    help="Column of --targets holding the county codes, when its header is none of "
-    "county_code, 行政区代码, 县级行政区代码, 行政区划代码.",
-)
+@_targets_county_option
 @click.option(
     "--summary",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -672,11 +673,7 @@ def partition_command(
     help="County targets (CSV in UTF-8 or GBK, or XLSX) to compare with: county codes, "
     "protection_target_2035_wanmu / 耕地保护目标, pbf_2035_wanmu / 永久基本农田保护面积 ...",
 )
-@click.option(
-    "--targets-county-column",
-    default=None,
-    help="Column of --targets holding the county codes, when its header is not recognised.",
-)
+@_targets_county_option
 @click.option(
     "-d",
     "--directory",
