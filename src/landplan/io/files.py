@@ -147,6 +147,13 @@ def ensure_directory(path: str | Path) -> Path:
     return folder
 
 
+def _output_path(path: str | Path) -> Path:
+    """*path* as a :class:`~pathlib.Path`, its folder created."""
+    path = Path(path)
+    ensure_directory(path.parent)
+    return path
+
+
 def write_csv(table: pd.DataFrame, path: str | Path, *, float_format: str | None = "%.6f") -> Path:
     """Write a table as CSV in UTF-8 with a BOM, without the index.
 
@@ -164,8 +171,7 @@ def write_csv(table: pd.DataFrame, path: str | Path, *, float_format: str | None
     pathlib.Path
         The file written.
     """
-    path = Path(path)
-    ensure_directory(path.parent)
+    path = _output_path(path)
     table.to_csv(path, index=False, encoding="utf-8-sig", float_format=float_format)
     return path
 
@@ -194,8 +200,7 @@ def write_published_csv(published: PublishedTable, path: str | Path) -> Path:
     pathlib.Path
         The file written.
     """
-    path = Path(path)
-    ensure_directory(path.parent)
+    path = _output_path(path)
     table = published.table
     with path.open("w", encoding="utf-8-sig", newline="") as fh:
         writer = csv.writer(fh)
@@ -252,8 +257,7 @@ def write_xlsx(sheets: Mapping[str, pd.DataFrame | PublishedTable], path: str | 
     pathlib.Path
         The file written.
     """
-    path = Path(path)
-    ensure_directory(path.parent)
+    path = _output_path(path)
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
         for name, sheet in sheets.items():
             if isinstance(sheet, PublishedTable):
@@ -368,8 +372,7 @@ def write_text(text: str, path: str | Path) -> Path:
     pathlib.Path
         The file written.
     """
-    path = Path(path)
-    ensure_directory(path.parent)
+    path = _output_path(path)
     path.write_text(text, encoding="utf-8")
     return path
 
@@ -391,8 +394,7 @@ def write_figure(figure: Figure, path: str | Path, *, dpi: int = 120) -> Path:
     pathlib.Path
         The file written.
     """
-    path = Path(path)
-    ensure_directory(path.parent)
+    path = _output_path(path)
     figure.savefig(path, dpi=dpi, bbox_inches="tight", pad_inches=0.15)
     return path
 

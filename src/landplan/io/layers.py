@@ -146,11 +146,16 @@ def list_layers(path: PathLike) -> list[str]:
     try:
         return [str(name) for name in pyogrio.list_layers(path)[:, 0]]
     except Exception as exc:  # pyogrio raises several DataSourceError subclasses
-        raise ReadError(
-            f"{path}: not a readable vector file ({exc}); give a GeoPackage, Shapefile (with "
-            "its .shx and .dbf), GeoParquet, GeoJSON or FileGDB",
-            code="VECTOR_UNREADABLE",
-        ) from exc
+        raise _unreadable(path, exc) from exc
+
+
+def _unreadable(source: object, exc: Exception) -> ReadError:
+    """``VECTOR_UNREADABLE``: *source* is not a vector layer GDAL reads."""
+    return ReadError(
+        f"{source}: cannot read as a vector layer: {exc}; give a GeoPackage, Shapefile "
+        "(with its .shx and .dbf), GeoParquet, GeoJSON or FileGDB",
+        code="VECTOR_UNREADABLE",
+    )
 
 
 def _choose_layer(path: Path, layer: str | None, preferred: tuple[str, ...]) -> str | None:
@@ -261,11 +266,7 @@ def read_layer(
                 **options,
             )
         except Exception as exc:  # DataSourceError, DataLayerError, FieldError ...
-            raise ReadError(
-                f"{source}: cannot read as a vector layer: {exc}; give a GeoPackage, Shapefile "
-                "(with its .shx and .dbf), GeoParquet, GeoJSON or FileGDB",
-                code="VECTOR_UNREADABLE",
-            ) from exc
+            raise _unreadable(source, exc) from exc
     if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry is None:
         raise ReadError(f"{source}: has no geometry column", code="GEOMETRY_MISSING")
     if bbox is not None and not frame.index.is_monotonic_increasing:
@@ -504,11 +505,7 @@ def _layer_source(spec: PathLike, crs: Any, preferred: tuple[str, ...]) -> Layer
     try:
         declared = pyogrio.read_info(path, layer=layer, encoding=encoding)["crs"]
     except Exception as exc:  # DataSourceError, DataLayerError ...
-        raise ReadError(
-            f"{spec}: cannot read as a vector layer: {exc}; give a GeoPackage, Shapefile "
-            "(with its .shx and .dbf), GeoParquet, GeoJSON or FileGDB",
-            code="VECTOR_UNREADABLE",
-        ) from exc
+        raise _unreadable(spec, exc) from exc
     if declared is None and crs is None:
         return None
     # the CRS read_layer gives the features: the declared one, else the given one

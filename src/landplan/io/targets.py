@@ -356,8 +356,7 @@ def _drop_totals(table: pd.DataFrame, source: str) -> pd.DataFrame:
 
 def _numbers(values: pd.Series, column: str, source: str) -> pd.Series:
     """Non-negative numbers of a column; blank cells NaN, anything else refused."""
-    text = values.where(values.notna(), "").astype(str).str.strip()
-    text = text.str.replace(",", "", regex=False)
+    text = _text(values).str.replace(",", "", regex=False)
     blank = text.isin(["", "-", "—", "nan", "None", "<NA>"])
     numbers = pd.to_numeric(text.mask(blank), errors="coerce").astype(float)
     bad = (numbers.isna() & ~blank) | ~np.isfinite(numbers.fillna(0.0)) | (numbers < 0)

@@ -113,12 +113,12 @@ def write_report(
         *directory* holds files and *overwrite* is false.
     """
     path = Path(result_gpkg)
-    _check_result(path, parcels_layer)
+    layers = _check_result(path, parcels_layer)
     _check_directory(Path(directory), overwrite=overwrite)
     quotas = read_table(path, "county_quotas")
-    target_table, source = _targets(path, quotas, targets, targets_county_column)
+    target_table, source = _targets(path, layers, quotas, targets, targets_county_column)
     out = ensure_directory(directory)
-    stage_b = read_table(path, "stage_b") if "stage_b" in list_layers(path) else None
+    stage_b = read_table(path, "stage_b") if "stage_b" in layers else None
     tables = plan_tables(
         read_table(path, "target_delineation"),
         quotas,
@@ -169,6 +169,7 @@ def _write_charts(
 
 def _targets(
     path: Path,
+    layers: set[str],
     quotas: pd.DataFrame,
     targets: str | Path | None,
     county_column: str | None,
@@ -176,7 +177,7 @@ def _targets(
     """The plan's targets and where they came from: given, the manifest's, or the shipped ones."""
     if targets is not None:
         return read_targets_table(targets, county_column=county_column), str(targets)
-    recorded, recorded_column = _manifest_targets(path)
+    recorded, recorded_column = _manifest_targets(path, layers)
     if recorded is not None:
         log.info("targets from the result's manifest: %s", recorded)
         table = read_targets_table(recorded, county_column=county_column or recorded_column)
@@ -194,9 +195,9 @@ def _targets(
     return None, ""
 
 
-def _manifest_targets(path: Path) -> tuple[Path | None, str | None]:
-    """The targets file named in the result's manifest, if it is still there."""
-    if "manifest" not in list_layers(path):
+def _manifest_targets(path: Path, layers: set[str]) -> tuple[Path | None, str | None]:
+    """The targets file named in the result's manifest (of *layers*), if it is still there."""
+    if "manifest" not in layers:
         return None, None
     text = read_table(path, "manifest")["manifest_json"].iloc[0]
     manifest = json.loads(text)
@@ -216,8 +217,8 @@ def _manifest_targets(path: Path) -> tuple[Path | None, str | None]:
     return None, None
 
 
-def _check_result(path: Path, parcels_layer: str) -> None:
-    """Refuse anything but a GeoPackage written by ``landplan classify``."""
+def _check_result(path: Path, parcels_layer: str) -> set[str]:
+    """Refuse anything but a GeoPackage written by ``landplan classify``; its layer names."""
     if path.suffix.lower() != ".gpkg":
         raise ReadError(
             Problem(
@@ -240,6 +241,7 @@ def _check_result(path: Path, parcels_layer: str) -> None:
                 str(path),
             )
         )
+    return present
 
 
 def _check_directory(directory: Path, *, overwrite: bool) -> None:

@@ -672,9 +672,8 @@ def write_tables(tables: Mapping[str, pd.DataFrame], directory: str | Path) -> l
         The files written.
     """
     out = Path(directory)
-    written = [
-        write_published_csv(published(table), out / f"{name}.csv") for name, table in tables.items()
-    ]
-    sheets = {name.split("_")[0]: published(table) for name, table in tables.items()}
+    printed = {name: published(table) for name, table in tables.items()}
+    written = [write_published_csv(table, out / f"{name}.csv") for name, table in printed.items()]
+    sheets = {name.split("_")[0]: table for name, table in printed.items()}
     written.append(write_xlsx(sheets, out / "plan_tables.xlsx"))
     return written
