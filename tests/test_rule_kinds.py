@@ -1,4 +1,4 @@
-"""Rule kind ``slope_between_in_layer`` at its band edges, on a hand-built Context."""
+"""Rule kind ``slope_between_in_layer`` at its band edges; priority criteria, by hand."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import pytest
 
 from landplan.core.roles import get_role
 from landplan.rules import load_profile
+from landplan.rules.criteria import SelectContext, attribute_in, in_layer, slope_grade_ascending
 from landplan.rules.kinds import Context, slope_between_in_layer
 
 ROLE = "water_source_important"
@@ -158,3 +159,42 @@ def test_without_the_layer_the_rule_is_not_evaluable() -> None:
     out = slope_between_in_layer(bare, role=ROLE, **band())
     assert out.hit.tolist() == [False, False]
     assert ROLE in out.missing
+
+
+def test_in_layer_puts_parcels_covered_by_at_least_min_share_first() -> None:
+    """专栏 8-1 (2): 优先整治 2017 年划定的永久基本农田地块 — covered (share >= 0.5) first."""
+    ctx = context(slope_deg=[0.0] * 5, share=[0.0, 0.49, 0.5, 1.0, np.nan])
+    key = in_layer(SelectContext(ctx), role=ROLE, min_share=0.5)
+    # an unknown share counts as not covered, as it does for the rules
+    assert key.tolist() == [1.0, 1.0, 0.0, 0.0, 1.0]
+    bare = Context(ctx.attributes, ctx.columns, ctx.measures.drop(columns=[OV, OS]), has_dem=True)
+    assert in_layer(SelectContext(bare), role=ROLE).tolist() == [0.0] * 5  # no layer: no order
+
+
+def test_attribute_in_puts_parcels_holding_a_value_in_any_field_first() -> None:
+    attributes = pd.DataFrame({"ZZSXDM": [" JKHF", "GCHF", "", None], "IS_FARMLAND": False})
+    columns = pd.DataFrame({"MARK": ["", "", "yes", "no"]})
+    ctx = SelectContext(Context(attributes, columns, pd.DataFrame(index=attributes.index), False))
+    key = attribute_in(ctx, fields=["ZZSXDM", "MARK", "ABSENT"], values=["JKHF", "yes"])
+    assert key.tolist() == [0.0, 1.0, 0.0, 1.0]
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("survey", [2.0, 4.0, 3.0, np.inf, 4.0]),  # farmland with a grade: GDPDJB decides
+        ("dem", [4.0, 4.0, 3.0, np.inf, 4.0]),  # the DEM's grade decides where it has one
+    ],
+)
+def test_slope_grade_ascending_chooses_the_grade_as_the_slope_rules_do(
+    source: str, expected: list[float]
+) -> None:
+    attributes = pd.DataFrame(
+        {
+            "GDPDJB": pd.array([2, 2, None, None, 4], dtype="Int64"),
+            "IS_FARMLAND": [True, False, True, True, True],  # parcel 1: the DEM always decides
+        }
+    )
+    measures = pd.DataFrame({"slope_grade": [4.0, 4.0, 3.0, np.nan, np.nan]})
+    ctx = Context(attributes, pd.DataFrame(index=attributes.index), measures, True, source)
+    assert slope_grade_ascending(SelectContext(ctx)).tolist() == expected

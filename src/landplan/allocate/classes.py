@@ -43,8 +43,8 @@ from landplan.allocate.quotas import (
     reserve_targets,
 )
 from landplan.core.errors import Problem
-from landplan.core.roles import get_role
 from landplan.io.targets import CountyTargets
+from landplan.measure.parcels import layer_share
 from landplan.rules.criteria import SelectContext
 from landplan.rules.evaluate import Evidence, class_pool, recovery_pool
 from landplan.rules.kinds import Context
@@ -232,19 +232,14 @@ def _stage_pools(
 
 def _covered(ctx: Context, role: str, min_share: float = 0.5) -> np.ndarray:
     """Parcels a role's layer covers at least half of (all False without the layer)."""
-    column = get_role(role).share_column
-    if column not in ctx.measures:
-        return np.zeros(len(ctx.measures), dtype=bool)
-    return np.nan_to_num(ctx.measures[column].to_numpy(dtype=float)) >= min_share
+    share = layer_share(ctx.measures, role)
+    return np.zeros(len(ctx.measures), dtype=bool) if share is None else share >= min_share
 
 
 def _existing_pbf(ctx: Context, profile: Profile) -> np.ndarray | None:
     """Parcels the ``pbf_existing`` layer covers enough of; None without the layer."""
-    column = get_role("pbf_existing").share_column
-    if column not in ctx.measures:
-        return None
-    share = np.nan_to_num(ctx.measures[column].to_numpy(dtype=float))
-    return share >= float(profile.parameters["pbf_existing_min_share"])
+    share = layer_share(ctx.measures, "pbf_existing")
+    return None if share is None else share >= float(profile.parameters["pbf_existing_min_share"])
 
 
 def _adjacency(

@@ -26,9 +26,8 @@ import numpy as np
 import pandas as pd
 
 from landplan.core.errors import worst_severity
-from landplan.core.roles import get_role
 from landplan.engines.pipeline import ClassifyJob, evaluate_frame
-from landplan.measure.parcels import Measurement
+from landplan.measure.parcels import Measurement, layer_share
 from landplan.outputs.aggregate import county_table
 from landplan.rules.evaluate import Evidence
 from landplan.rules.model import DEFAULT_PROFILE, Profile
@@ -88,10 +87,8 @@ def pbf_parcels(measures: pd.DataFrame, min_share: float) -> np.ndarray:
     numpy.ndarray
         Whether each parcel is PBF (bool).
     """
-    column = get_role("pbf_existing").share_column
-    if column not in measures:
-        return np.ones(len(measures), dtype=bool)
-    return measures[column].to_numpy(dtype=float) >= min_share
+    share = layer_share(measures, "pbf_existing")
+    return np.ones(len(measures), dtype=bool) if share is None else share >= min_share
 
 
 def audit_pbf(

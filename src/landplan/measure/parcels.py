@@ -33,7 +33,7 @@ from landplan.measure.overlay import (
 from landplan.measure.terrain import slope_problems, slope_statistics
 from landplan.survey.schema import TBMJ_TOLERANCE, survey_attributes
 
-__all__ = ["Measurement", "measure_parcels"]
+__all__ = ["Measurement", "layer_share", "measure_parcels"]
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +54,36 @@ class Measurement:
 
     table: pd.DataFrame
     problems: tuple[Problem, ...] = field(default_factory=tuple)
+
+
+def layer_share(measures: pd.DataFrame, role: str) -> np.ndarray | None:
+    """Share (0-1) of each parcel's area a role's layer covers; None without the layer.
+
+    Parameters
+    ----------
+    measures
+        The :func:`measure_parcels` table.
+    role
+        Constraint layer role, e.g. ``"pbf_existing"``.
+
+    Returns
+    -------
+    numpy.ndarray or None
+        The role's share column as floats, unknown shares as 0; None when the
+        layer was not measured.
+
+    Examples
+    --------
+    >>> table = pd.DataFrame({"os_eco": [0.25, None]})
+    >>> layer_share(table, "eco_redline").tolist()
+    [0.25, 0.0]
+    >>> layer_share(table, "pbf_existing") is None
+    True
+    """
+    column = get_role(role).share_column
+    if column not in measures:
+        return None
+    return np.nan_to_num(measures[column].to_numpy(dtype=float))
 
 
 def _counties(attributes: pd.DataFrame, mask: np.ndarray) -> tuple[str, ...]:

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from landplan.core.roles import get_role
-from landplan.rules.kinds import Context, Param
+from landplan.measure.parcels import layer_share
+from landplan.rules.kinds import Context, Param, _attribute_hits
 
 __all__ = [
     "CRITERIA",
@@ -127,11 +127,10 @@ def in_layer(ctx: SelectContext, *, role: str, min_share: float = 0.5) -> np.nda
     numpy.ndarray
         0 for covered parcels, 1 for the others; all 0 when the layer is not given.
     """
-    column = get_role(role).share_column
-    measures = ctx.rules.measures
-    if column not in measures:
-        return np.zeros(len(measures))
-    return (measures[column].to_numpy(dtype=float) < min_share).astype(float)
+    share = layer_share(ctx.rules.measures, role)
+    if share is None:
+        return np.zeros(len(ctx.rules.measures))
+    return (share < min_share).astype(float)
 
 
 @criterion("attribute_in", fields=Param(list), values=Param(list))
@@ -152,12 +151,8 @@ def attribute_in(ctx: SelectContext, *, fields: list[str], values: list[str]) ->
     numpy.ndarray
         0 for parcels where any of the fields holds one of the values, 1 for the others.
     """
-    key = np.ones(len(ctx.rules.attributes))
-    for name in fields:
-        column = ctx.rules.field(name)
-        if column is not None:
-            key[column.isin([str(v) for v in values]).fillna(False).to_numpy(dtype=bool)] = 0.0
-    return key
+    hit, _ = _attribute_hits(ctx.rules, fields, values)
+    return (~hit).astype(float)
 
 
 @criterion("attribute_ascending", field=Param(str))

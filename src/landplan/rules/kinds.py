@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from landplan.core.roles import get_role
+from landplan.measure.parcels import layer_share
 from landplan.survey.grades import grade_bounds
 
 __all__ = [
@@ -383,13 +384,14 @@ def _in_layers(
 
     Returns the mask and, when none of the layers was given, why not.
     """
-    n = len(ctx.attributes)
-    inside = np.zeros(n, dtype=bool)
-    given = [r for r in roles if get_role(r).overlap_column in ctx.measures]
-    for name in given:
-        role = get_role(name)
-        overlap = np.nan_to_num(ctx.measures[role.overlap_column].to_numpy(dtype=float))
-        share = np.nan_to_num(ctx.measures[role.share_column].to_numpy(dtype=float))
+    inside = np.zeros(len(ctx.attributes), dtype=bool)
+    given = False
+    for name in roles:
+        share = layer_share(ctx.measures, name)
+        if share is None:
+            continue
+        given = True
+        overlap = np.nan_to_num(ctx.measures[get_role(name).overlap_column].to_numpy(dtype=float))
         inside |= (overlap > min_overlap_m2) & (share >= min_share)
     return inside, "" if given else f"no {' or '.join(roles)} layer"
 
