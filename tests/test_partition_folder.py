@@ -18,7 +18,7 @@ from landplan.cli import main
 from landplan.core.errors import CRSError, InputError, OutputExistsError, ReadError
 from landplan.engines.partition import layers_near, read_layers_near
 from landplan.io.layers import LayerSource, layer_sources
-from landplan.io.partitions import county_partitions, read_partition
+from landplan.io.partitions import county_partitions, feature_count, read_partition
 from landplan.io.sample import load_sample, sample_path
 from landplan.outputs.result import Result
 
@@ -182,3 +182,16 @@ def test_existing_partitions_are_kept_without_overwrite(partitions: Path) -> Non
 def test_classify_refuses_a_partition_folder_with_the_fix(partitions: Path) -> None:
     with pytest.raises(InputError, match="classify_partitioned"):
         landplan.classify(partitions)
+
+
+def test_progress_counts_the_parcel_layer_of_a_multi_layer_file(tmp_path: Path) -> None:
+    """The progress total is that of the layer partitioned (DLTB), not of the file's first."""
+    path = tmp_path / "survey.gpkg"
+    whole = landplan.read_parcels(sample_path("parcels"))
+    whole.head(3).to_file(path, layer="AAA_OTHER")
+    whole.to_file(path, layer="DLTB")
+    assert feature_count(path) == len(whole)
+    assert feature_count(f"{path}|layername=AAA_OTHER") == 3
+    assert feature_count(tmp_path / "missing.gpkg") is None
+    counties = landplan.partition_parcels(path, tmp_path / "parts")
+    assert sum(c.parcels for c in counties) == len(whole)

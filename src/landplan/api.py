@@ -46,6 +46,7 @@ from landplan.io.partitions import (
     CountyFile,
     append_partitions,
     county_partitions,
+    feature_count,
     is_partitioned,
     partition_layer,
 )
@@ -293,7 +294,7 @@ def partition_parcels(
     (12, 12000)
     """
     read = read or ReadOptions()
-    total = _feature_count(parcels, layer)
+    total = feature_count(parcels, layer)
     with stage("partition by county", total=total, unit="parcels") as progress:
         counties = partition_layer(
             parcels,
@@ -306,22 +307,13 @@ def partition_parcels(
             overwrite=overwrite,
             advance=progress.advance,
         )
-    log.info("%d parcels in %d county partitions in %s", total or 0, len(counties), folder)
+    log.info(
+        "%d parcels in %d county partitions in %s",
+        sum(c.parcels for c in counties),
+        len(counties),
+        folder,
+    )
     return counties
-
-
-def _feature_count(parcels: str | Path, layer: str | None) -> int | None:
-    """The layer's feature count when GDAL knows it cheaply (for the progress), else None."""
-    import pyogrio
-
-    from landplan.io.layers import split_layer_spec
-
-    path, spec_layer = split_layer_spec(parcels)
-    try:
-        count = pyogrio.read_info(path, layer=layer or spec_layer)["features"]
-    except Exception:  # the partitioning itself reports unreadable files clearly
-        return None
-    return int(count) if count is not None and count >= 0 else None
 
 
 #: Output of :func:`classify_partitioned`: a folder of county GeoParquet, or one GeoPackage.
@@ -462,22 +454,14 @@ def classify_partitioned(
 
 def _prepare_output(out: Path, output_format: str, *, overwrite: bool) -> Path:
     """Refuse an existing output unless *overwrite*; then remove it."""
-    if not out.exists():
-        return out.resolve()
-    if not overwrite:
-        raise OutputExistsError(
-            f"{out} exists; pass overwrite=True (CLI --overwrite) to replace it"
-        )
-    if out.is_dir():
+    if overwrite and out.is_dir():  # only a folder of classified counties (or none) goes
         if output_format == "gpkg" or not (is_partitioned(out) or not any(out.iterdir())):
             raise OutputExistsError(
                 f"{out} is a folder that holds other files than classified counties; "
                 "choose another output"
             )
         shutil.rmtree(out)
-    else:
-        out.unlink()
-    return out.resolve()
+    return check_writable(out, overwrite=overwrite).resolve()
 
 
 def _classify_counties(

@@ -45,7 +45,7 @@ from landplan.engines.partition import (
 )
 from landplan.engines.pipeline import ClassifyJob, classify_frame
 from landplan.engines.processes import run_processes
-from landplan.engines.screen import invalid_problems, screen_parcels
+from landplan.engines.screen import invalid_problems, screen_parcels, set_aside
 from landplan.outputs.result import Result
 from landplan.survey.schema import survey_attributes
 
@@ -177,11 +177,10 @@ def run(
     if len(invalid):
         if not skip_invalid:
             raise InvalidParcelsError(invalid_problems(invalid, source=job.source))
-        codes = invalid.groupby("parcel", sort=False)["check_id"].agg(";".join)
-        job = dataclasses.replace(job, invalid=codes.to_dict())
+        job = set_aside(job, invalid)
         log.warning(
             "%d parcel(s) with invalid data set aside (class OTHER, in no quota or total)",
-            len(codes),
+            len(job.invalid),
         )
     if engine == "single":  # the attributes just parsed serve the whole run
         result = classify_frame(frame, layers, job, attributes=attrs)

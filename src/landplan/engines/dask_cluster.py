@@ -44,7 +44,7 @@ from landplan.engines.partition import (
     read_layers_near,
 )
 from landplan.engines.pipeline import ClassifyJob, classify_frame
-from landplan.engines.screen import invalid_problems, screen_parcels
+from landplan.engines.screen import invalid_problems, screen_parcels, set_aside
 from landplan.io.layers import LayerSource
 from landplan.io.partitions import CountyFile, read_partition, write_partition
 from landplan.outputs.result import Result
@@ -216,8 +216,7 @@ def _classify_county_file(
         tables = None
         if skip_invalid or not len(invalid):
             if len(invalid):
-                codes = invalid.groupby("parcel", sort=False)["check_id"].agg(";".join)
-                job = replace(job, invalid=codes.to_dict())
+                job = set_aside(job, invalid)
             near = read_layers_near(layers, frame)  # files: only the features near the county
             result = classify_frame(frame, near, job, attributes=attrs)
             write_partition(result.parcels, target)

@@ -22,6 +22,7 @@ from landplan.core.errors import InputError, Problem, merge_problems
 from landplan.core.units import M2_PER_WANMU
 from landplan.engines.pipeline import join_output
 from landplan.io.layers import LayerSource
+from landplan.io.partitions import rows_by_key
 from landplan.measure.parcels import Measurement
 from landplan.outputs.aggregate import (
     CITY_TOTAL,
@@ -251,15 +252,7 @@ def plan_counties(
     InputError
         The parcels have no ``ZLDWDM`` column (after *fields*).
     """
-    county = county_codes(frame, fields)
-    codes, inverse = np.unique(county.astype(str), return_inverse=True)
-    order = np.argsort(inverse, kind="stable")
-    starts = np.searchsorted(inverse[order], np.arange(len(codes)))
-    ends = np.r_[starts[1:], len(order)]
-    plans = [
-        CountyPlan(str(code), order[start:end])
-        for code, start, end in zip(codes, starts, ends, strict=True)
-    ]
+    plans = [CountyPlan(code, rows) for code, rows in rows_by_key(county_codes(frame, fields))]
     return sorted(plans, key=lambda p: -len(p.positions))
 
 

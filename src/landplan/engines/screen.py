@@ -6,15 +6,18 @@ stop the run, named by BSM, unless they are set aside (``skip_invalid``).
 
 from __future__ import annotations
 
+import dataclasses
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
 from landplan.core.errors import Problem
+from landplan.engines.pipeline import ClassifyJob
 from landplan.survey.validate import blocking_findings
 
-__all__ = ["invalid_problems", "screen_parcels"]
+__all__ = ["invalid_problems", "screen_parcels", "set_aside"]
 
 
 def screen_parcels(
@@ -42,6 +45,26 @@ def screen_parcels(
     flat = np.flatnonzero(~empty & ~(shapely.area(np.where(empty, None, geoms)) > 0))
     empty[flat] = ~(shapely.area(shapely.make_valid(geoms[flat])) > 0)
     return blocking_findings(attributes, empty, has_dem=has_dem)
+
+
+def set_aside(job: ClassifyJob, findings: pd.DataFrame) -> ClassifyJob:
+    """*job* with the parcels of *findings* set aside as invalid.
+
+    Parameters
+    ----------
+    job
+        The classification job.
+    findings
+        Error-severity findings (:func:`screen_parcels`).
+
+    Returns
+    -------
+    ClassifyJob
+        *job* whose ``invalid`` maps each parcel of *findings* to its ``V_*``
+        codes, ``;``-joined in the order found.
+    """
+    codes = findings.groupby("parcel", sort=False)["check_id"].agg(";".join)
+    return dataclasses.replace(job, invalid=codes.to_dict())
 
 
 def invalid_problems(findings: pd.DataFrame, *, source: str) -> list[Problem]:

@@ -38,9 +38,11 @@ __all__ = [
     "NO_COUNTY",
     "CountyFile",
     "county_partitions",
+    "feature_count",
     "is_partitioned",
     "partition_layer",
     "read_partition",
+    "rows_by_key",
     "write_partition",
 ]
 
@@ -254,6 +256,32 @@ def partition_layer(
     return county_partitions(folder) if writers else []
 
 
+def feature_count(path: str | Path, layer: str | None = None) -> int | None:
+    """The feature count of the layer :func:`partition_layer` reads, when GDAL knows it cheaply.
+
+    Parameters
+    ----------
+    path
+        A parcel file, optionally ``"path|layername=NAME"``.
+    layer
+        Layer inside a multi-layer file, as :func:`partition_layer` takes it.
+
+    Returns
+    -------
+    int or None
+        The count (for a progress total), or None when GDAL cannot tell it
+        without a scan or the file cannot be read (:func:`partition_layer`
+        reports that clearly).
+    """
+    path, spec_layer = split_layer_spec(path)
+    try:
+        chosen = _choose_layer(path, layer or spec_layer, PARCEL_LAYER_NAMES)
+        count = pyogrio.read_info(path, layer=chosen)["features"]
+    except Exception:  # only the progress total is lost; partition_layer reports it
+        return None
+    return int(count) if count is not None and count >= 0 else None
+
+
 def _clear_partitions(folder: Path, *, overwrite: bool) -> None:
     existing = sorted(folder.glob(f"{COUNTY_KEY}=*")) if folder.is_dir() else []
     if existing and not overwrite:
@@ -356,13 +384,31 @@ def _by_county(table: pa.Table, county_column: str) -> list[tuple[str, pa.Table]
         column = pc.cast(column, pa.string())
     codes = pc.fill_null(pc.utf8_slice_codeunits(pc.utf8_trim_whitespace(column), 0, 6), "")
     values = np.asarray(codes.to_numpy(zero_copy_only=False), dtype=object)
-    names, inverse = np.unique(values.astype(str), return_inverse=True)
-    order = np.argsort(inverse, kind="stable")
-    bounds = np.searchsorted(inverse[order], np.arange(len(names) + 1))
-    return [
-        (str(name), table.take(pa.array(order[bounds[i] : bounds[i + 1]])))
-        for i, name in enumerate(names)
-    ]
+    return [(code, table.take(pa.array(rows))) for code, rows in rows_by_key(values)]
+
+
+def rows_by_key(keys: np.ndarray) -> list[tuple[str, np.ndarray]]:
+    """The positions of each distinct key (compared as text), keys sorted, rows in input order.
+
+    Parameters
+    ----------
+    keys
+        One key per row (county codes).
+
+    Returns
+    -------
+    list of tuple of (str, numpy.ndarray)
+        Each key as text and the positions of its rows, ascending.
+
+    Examples
+    --------
+    >>> [(k, rows.tolist()) for k, rows in rows_by_key(np.array(["b", "a", "b", ""]))]
+    [('', [3]), ('a', [1]), ('b', [0, 2])]
+    """
+    names, inverse = np.unique(np.asarray(keys).astype(str), return_inverse=True)
+    order = np.argsort(inverse.ravel(), kind="stable")
+    bounds = np.searchsorted(inverse.ravel()[order], np.arange(len(names) + 1))
+    return [(str(name), order[bounds[i] : bounds[i + 1]]) for i, name in enumerate(names)]
 
 
 def _county_path(folder: Path, code: str) -> Path:
