@@ -23,6 +23,7 @@ from typing import Any, Literal, TypeAlias
 import geopandas as gpd
 import pandas as pd
 
+from landplan.allocate.classes import pbf_mode
 from landplan.audit.balance import Balance, Scope, compare_vintages
 from landplan.core.errors import InputError, OutputExistsError
 from landplan.core.roles import get_role
@@ -230,7 +231,7 @@ def classify(
             "encoding": read.encoding,
             "crs": None if read.crs is None else str(read.crs),
             "profile_parameters": dict(loaded.parameters),
-            "pbf_mode": "existing PBF first" if "pbf_existing" in role_layers else "from scratch",
+            "pbf_mode": pbf_mode(role_layers),
         },
     )
     return dataclasses.replace(result, manifest=manifest)
@@ -434,7 +435,7 @@ def classify_partitioned(
             "fields": dict(fields or {}),
             "crs": None if read.crs is None else str(read.crs),
             "profile_parameters": dict(loaded.parameters),
-            "pbf_mode": "existing PBF first" if "pbf_existing" in role_layers else "from scratch",
+            "pbf_mode": pbf_mode(role_layers),
         },
     )
     if isinstance(targets, pd.DataFrame | Mapping):  # in memory: not a file to hash

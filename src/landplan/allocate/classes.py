@@ -27,7 +27,7 @@ order for RECOVERY; 0 for parcels in no pool.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -50,7 +50,7 @@ from landplan.rules.evaluate import Evidence, class_pool, recovery_pool
 from landplan.rules.kinds import Context
 from landplan.rules.model import Profile
 
-__all__ = ["Assignment", "assign_classes"]
+__all__ = ["Assignment", "assign_classes", "pbf_mode"]
 
 
 @dataclass(frozen=True)
@@ -81,9 +81,6 @@ class Assignment:
         (it breaks a P rule that makes it leave, or is no longer protection
         target), ``ADDED`` (补划 to reach the target), or empty (was and stays
         outside PBF, or no existing PBF was given).
-    pbf_mode
-        ``"existing PBF first"`` with a ``pbf_existing`` layer, else
-        ``"from scratch"``.
     """
 
     lp_class: np.ndarray
@@ -94,7 +91,27 @@ class Assignment:
     target_source: Mapping[str, str]
     problems: tuple[Problem, ...]
     pbf_change: np.ndarray
-    pbf_mode: str
+
+
+def pbf_mode(roles: Collection[str]) -> str:
+    """How PBF is delineated with these constraint roles, for manifests.
+
+    Parameters
+    ----------
+    roles
+        The roles of the constraint layers given.
+
+    Returns
+    -------
+    str
+        ``"existing PBF first"`` with a ``pbf_existing`` layer, else ``"from scratch"``.
+
+    Examples
+    --------
+    >>> pbf_mode(["eco_redline", "pbf_existing"]), pbf_mode([])
+    ('existing PBF first', 'from scratch')
+    """
+    return "existing PBF first" if "pbf_existing" in roles else "from scratch"
 
 
 def _stable_id(index: pd.Index) -> np.ndarray:
@@ -214,7 +231,6 @@ def assign_classes(
         source,
         tuple(problems),
         change,
-        "existing PBF first" if existing is not None else "from scratch",
     )
 
 

@@ -21,12 +21,11 @@ import numpy as np
 import pandas as pd
 
 from landplan.allocate.classes import Assignment, assign_classes
-from landplan.core.roles import get_role
 from landplan.core.timing import stage
 from landplan.core.units import M2_PER_HA, M2_PER_MU
 from landplan.io.targets import CountyTargets
 from landplan.measure.blocks import Blocks, contiguous_blocks
-from landplan.measure.parcels import Measurement, measure_parcels
+from landplan.measure.parcels import Measurement, layer_share, measure_parcels
 from landplan.measure.split import conserve_piece_areas, parcel_areas_of, split_parcels
 from landplan.outputs.aggregate import quota_table, stage_totals
 from landplan.outputs.result import Result
@@ -309,9 +308,9 @@ def _dry_land_grades(
         f"block_ge{float(mu):g}mu": candidate & (size >= float(mu) * (1 - 1e-9))
         for mu in job.profile.parameters["stage_d_block_mu"]
     }
-    water = get_role("irrigation").share_column
-    if water in measures:
-        grades["water"] = candidate & (np.nan_to_num(measures[water].to_numpy(float)) >= 0.5)
+    water = layer_share(measures, "irrigation")
+    if water is not None:
+        grades["water"] = candidate & (water >= 0.5)
     grade = attrs["GDPDJB"].to_numpy(dtype=float, na_value=np.nan)
     grades["flat"] = candidate & (grade <= 2)
     return grades
