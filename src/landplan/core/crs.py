@@ -25,6 +25,7 @@ import pandas as pd
 from pyproj import CRS
 
 from landplan.core.errors import CRSError, Problem
+from landplan.core.threads import chunks, map_threads
 
 __all__ = [
     "CGCS2000",
@@ -35,9 +36,13 @@ __all__ = [
     "ellipsoidal_area",
     "gauss_kruger_zone_crs",
     "require_crs",
+    "to_equal_area",
 ]
 
 log = logging.getLogger(__name__)
+
+#: Fewest geometries reprojected on a thread of their own (fewer are not worth a thread).
+_MIN_THREAD_CHUNK = 5_000
 
 #: Semi-major axis of the CGCS2000 ellipsoid in metres (identical in shape to GRS 1980).
 CGCS2000_A = 6378137.0
@@ -165,10 +170,33 @@ def align_crs(layer: gpd.GeoDataFrame, target: CRS, *, source: str) -> gpd.GeoDa
     return layer.to_crs(target)
 
 
-def _to_equal_area(geoms: gpd.GeoSeries) -> gpd.GeoSeries:
-    """Geometries in :data:`EQUAL_AREA_CRS`, index kept."""
+def to_equal_area(geoms: gpd.GeoSeries, *, threads: int = 1) -> gpd.GeoSeries:
+    """Geometries in :data:`EQUAL_AREA_CRS`, index kept.
+
+    Parameters
+    ----------
+    geoms
+        Geometries with a CRS.
+    threads
+        Threads to reproject on (PROJ releases the GIL): the geometries are cut
+        into that many runs, each reprojected as it would be alone.
+
+    Returns
+    -------
+    geopandas.GeoSeries
+        The geometries in the equal-area CRS, same index.
+
+    Raises
+    ------
+    CRSError
+        When *geoms* have no CRS.
+    """
     require_crs(geoms, "geometry")
-    return geoms.to_crs(EQUAL_AREA_CRS)
+    if threads <= 1 or len(geoms) < 2 * _MIN_THREAD_CHUNK:
+        return geoms.to_crs(EQUAL_AREA_CRS)
+    runs = chunks(len(geoms), min(threads, len(geoms) // _MIN_THREAD_CHUNK))
+    parts = map_threads(lambda at: geoms.iloc[at].to_crs(EQUAL_AREA_CRS), runs, threads=threads)
+    return gpd.GeoSeries(pd.concat(parts), crs=EQUAL_AREA_CRS)
 
 
 def ellipsoidal_area(geoms: gpd.GeoSeries) -> pd.Series:
@@ -199,5 +227,5 @@ def ellipsoidal_area(geoms: gpd.GeoSeries) -> pd.Series:
     >>> round(float(ellipsoidal_area(gk).iloc[0]), 2)  # a 100 m square on the central meridian
     10000.0
     """
-    area = _to_equal_area(geoms).area.fillna(0.0)
+    area = to_equal_area(geoms).area.fillna(0.0)
     return pd.Series(area.to_numpy(dtype=float), index=geoms.index, name="area_m2")

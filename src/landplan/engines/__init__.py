@@ -16,6 +16,12 @@ and totals.
 - ``"dask"``: one task per county on a ``dask.distributed`` cluster (a
   ``LocalCluster`` of *workers* processes, or the scheduler at *scheduler*).
 
+Workers a county cannot use as processes become threads inside it
+(``ClassifyJob.threads``, :mod:`landplan.core.threads`): the single engine
+with *workers* measures on that many threads, and the processes engine gives
+each county ``workers // counties`` of them — one county with two workers
+runs in this process on two threads, not in a pool where one process idles.
+
 Counties ship back only the columns landplan adds (and the evidence); the
 driver puts them in input order and joins them to the input once, so the
 parcels are never copied back and forth whole.
@@ -182,6 +188,10 @@ def run(
             "%d parcel(s) with invalid data set aside (class OTHER, in no quota or total)",
             len(job.invalid),
         )
+    counties = attrs["COUNTY"].nunique(dropna=False)
+    if engine == "processes" and counties == 1:
+        engine = "single"  # one county: its workers are threads in this process
+    job = dataclasses.replace(job, threads=_threads_per_county(engine, workers, counties))
     if engine == "single":  # the attributes just parsed serve the whole run
         result = classify_frame(frame, layers, job, attributes=attrs)
         result = dataclasses.replace(  # listed as the county engines list them
@@ -199,6 +209,23 @@ def run(
             frame, layers, job, engine=engine, workers=workers, scheduler=scheduler, scratch=scratch
         )
     return dataclasses.replace(result, invalid=invalid)
+
+
+def _threads_per_county(engine: Engine, workers: int | None, counties: int) -> int:
+    """Threads measuring each county: the workers a run has beyond one per county.
+
+    Examples
+    --------
+    >>> _threads_per_county("single", 2, 1), _threads_per_county("processes", 4, 12)
+    (2, 1)
+    >>> _threads_per_county("processes", 8, 3), _threads_per_county("dask", 4, 1)
+    (2, 1)
+    """
+    if engine == "dask" or not workers:  # Dask workers run their own thread pools
+        return 1
+    if engine == "single":
+        return workers
+    return max(1, workers // max(counties, 1))
 
 
 def _run_counties(

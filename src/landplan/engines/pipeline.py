@@ -96,6 +96,8 @@ class ClassifyJob:
     source: str = "parcels"
     #: Parcels set aside as invalid (index label → their ``V_*`` codes, ``;``-joined).
     invalid: Mapping[object, str] = field(default_factory=dict)
+    #: Threads measuring one county (:mod:`landplan.core.threads`); answers do not depend on it.
+    threads: int = 1
 
 
 @dataclass(frozen=True)
@@ -152,6 +154,7 @@ def evaluate_frame(
         source=job.source,
         attributes=attrs,
         tolerance_m=float(job.profile.parameters["position_tolerance_m"]),
+        threads=job.threads,
     )
     if whole_areas is not None:
         measurement = dataclasses.replace(

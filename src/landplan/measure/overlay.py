@@ -139,8 +139,13 @@ class ParcelIndex:
         self.area = np.nan_to_num(np.asarray(area, dtype=float))
         self.present = np.flatnonzero(~(shapely.is_missing(geoms) | shapely.is_empty(geoms)))
         self.bounds = shapely.bounds(geoms).reshape(-1, 4)
-        self._pairs = np.empty(0, dtype=np.int64)  # i * n + j, i < j, sorted
-        self._meet = np.empty(0, dtype=bool)
+        # answers kept: pair keys i * n + j (i < j, sorted) and whether they meet; one
+        # tuple, read and replaced whole, so threads measuring layers at once see
+        # keys and answers that belong together (a lost update is only asked again)
+        self._known: tuple[np.ndarray, np.ndarray] = (
+            np.empty(0, dtype=np.int64),
+            np.empty(0, dtype=bool),
+        )
 
     def interiors_meet(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
         """Whether the interiors of parcels *i* and *j* meet, pair by pair (answers kept).
@@ -157,17 +162,18 @@ class ParcelIndex:
         """
         lo, hi = np.minimum(i, j), np.maximum(i, j)
         keys, inverse = np.unique(lo * len(self.geoms) + hi, return_inverse=True)
-        at = np.minimum(np.searchsorted(self._pairs, keys), max(len(self._pairs) - 1, 0))
-        known = self._pairs[at] == keys if len(self._pairs) else np.zeros(len(keys), bool)
+        pairs, answers = self._known
+        at = np.minimum(np.searchsorted(pairs, keys), max(len(pairs) - 1, 0))
+        known = pairs[at] == keys if len(pairs) else np.zeros(len(keys), bool)
         meet = np.zeros(len(keys), dtype=bool)
-        meet[known] = self._meet[at[known]]
+        meet[known] = answers[at[known]]
         new = np.flatnonzero(~known)
         if len(new):
             a, b = np.divmod(keys[new], len(self.geoms))
             meet[new] = shapely.relate_pattern(self.geoms[a], self.geoms[b], "T********")
-            pairs, answers = np.r_[self._pairs, keys[new]], np.r_[self._meet, meet[new]]
-            order = np.argsort(pairs, kind="stable")
-            self._pairs, self._meet = pairs[order], answers[order]
+            pairs, answers = self._known  # as another thread may have left them
+            merged, first = np.unique(np.r_[pairs, keys[new]], return_index=True)
+            self._known = (merged, np.r_[answers, meet[new]][first])
         return meet[inverse.ravel()]
 
 

@@ -19,9 +19,10 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from landplan.core.crs import EQUAL_AREA_CRS, require_crs
+from landplan.core.crs import require_crs, to_equal_area
 from landplan.core.errors import Problem
 from landplan.core.roles import get_role
+from landplan.core.threads import map_threads
 from landplan.core.timing import stage
 from landplan.measure.geometry import repair
 from landplan.measure.overlay import (
@@ -190,6 +191,7 @@ def measure_parcels(
     source: str = "parcels",
     attributes: pd.DataFrame | None = None,
     tolerance_m: float = 0.0,
+    threads: int = 1,
 ) -> Measurement:
     """Measure every parcel: areas, slope (if a DEM is given), overlaps per layer role.
 
@@ -211,6 +213,9 @@ def measure_parcels(
         Positional tolerance in metres (the profile's ``position_tolerance_m``):
         overlap with a layer narrower than this does not count
         (:func:`~landplan.measure.overlay.overlap_areas`).  0 counts every overlap.
+    threads
+        Threads for the projection, the DEM's tiles and the layers
+        (:mod:`landplan.core.threads`); the answers do not depend on it.
 
     Returns
     -------
@@ -277,14 +282,14 @@ def measure_parcels(
         )
     fixed_series = gpd.GeoSeries(fixed, index=parcels.index, crs=parcels.crs)
     with stage("areas"):
-        ea = fixed_series.to_crs(EQUAL_AREA_CRS)
+        ea = to_equal_area(fixed_series, threads=threads)
         parent = parcels["lp_parent"].to_numpy() if "lp_parent" in parcels else None
         table, area_problems = _parcel_areas(ea, attributes, source=source, parent=parent)
     problems += area_problems
     parts = [table]
     if dem is not None:
         with stage("slope"):
-            stats = slope_statistics(fixed_series, dem)
+            stats = slope_statistics(fixed_series, dem, threads=threads)
         county = attributes["COUNTY"].astype(str)
         problems += [
             dataclasses.replace(
@@ -295,8 +300,11 @@ def measure_parcels(
         parts.append(stats)
     parcels_crs = CRS.from_user_input(parcels.crs)
     index = index_parcels(ea, parcel_area_m2=table["area_m2"]) if layers else None
-    for name, layer in (layers or {}).items():
-        role = get_role(name)
+    roles = {name: get_role(name) for name in layers or {}}  # unknown roles stop here
+
+    def _measure_layer(name: str) -> tuple[pd.DataFrame, Problem | None]:
+        """Overlap and share of one layer's role, and the repair of its geometries if any."""
+        layer = (layers or {})[name]
         layer_crs = require_crs(layer, name)
         if not layer_crs.equals(parcels_crs):
             log.info(
@@ -305,18 +313,22 @@ def measure_parcels(
                 layer_crs.name,
                 parcels_crs.name,
             )
-        with stage("overlaps"):
-            prepared = prepare_constraint(layer, name=name)
+        prepared = prepare_constraint(layer, name=name)
+        ov = overlap_areas(ea, prepared, tolerance_m=tolerance_m, index=index)
+        role = roles[name]
+        repaired = None
         if prepared.n_repaired:
-            problems.append(
-                Problem(
-                    "GEOMETRY_REPAIRED",
-                    f"{prepared.n_repaired} invalid geometries repaired",
-                    name,
-                    severity="warning",
-                )
+            repaired = Problem(
+                "GEOMETRY_REPAIRED",
+                f"{prepared.n_repaired} invalid geometries repaired",
+                name,
+                severity="warning",
             )
-        with stage("overlaps"):
-            ov = overlap_areas(ea, prepared, tolerance_m=tolerance_m, index=index)
-        parts.append(ov.set_axis([role.overlap_column, role.share_column], axis=1))
+        return ov.set_axis([role.overlap_column, role.share_column], axis=1), repaired
+
+    if roles:
+        with stage("overlaps", total=len(roles), unit="layers"):
+            measured = map_threads(_measure_layer, roles, threads=threads)
+        parts += [ov for ov, _ in measured]
+        problems += [p for _, p in measured if p is not None]
     return Measurement(pd.concat(parts, axis=1), tuple(problems))

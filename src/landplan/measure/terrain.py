@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -31,7 +32,9 @@ from rasterio.windows import Window
 
 from landplan.core.crs import CGCS2000_A, CGCS2000_RF, require_crs
 from landplan.core.errors import CRSError, Problem
+from landplan.core.threads import map_threads
 from landplan.io.raster import RasterSource, open_raster
+from landplan.measure.rasterize import cell_labels
 from landplan.survey.grades import SLOPE_15_DEG, SLOPE_25_DEG, slope_grade
 
 __all__ = ["SLOPE_COLUMNS", "cell_size_m", "horn_slope", "slope_problems", "slope_statistics"]
@@ -162,16 +165,35 @@ def _shrink(tile: _Tile, bounds: np.ndarray, src: rasterio.io.DatasetReader) -> 
     return _Tile(window, Window(h0, g0, h1 - h0, g1 - g0))
 
 
-def _read_slope(src: rasterio.io.DatasetReader, tile: _Tile, crs: CRS) -> np.ndarray:
-    """Slope of the cells of ``tile.window``, computed on its halo."""
+def _read_halo(src: rasterio.io.DatasetReader, tile: _Tile) -> np.ndarray:
+    """Elevations of ``tile.halo``, NaN where nodata."""
     masked = src.read(1, window=tile.halo, masked=True)
-    z = np.ma.filled(masked.astype(np.float64), np.nan)
+    return np.ma.filled(masked.astype(np.float64), np.nan)
+
+
+def _slope_of(z: np.ndarray, src: rasterio.io.DatasetReader, tile: _Tile, crs: CRS) -> np.ndarray:
+    """Slope of the cells of ``tile.window``, computed on its halo's elevations *z*."""
     rows = np.arange(tile.halo.row_off, tile.halo.row_off + tile.halo.height)
     dx, dy = cell_size_m(src.transform, crs, rows)
     slope = horn_slope(z, dx, dy)
     r = tile.window.row_off - tile.halo.row_off
     c = tile.window.col_off - tile.halo.col_off
     return slope[r : r + tile.window.height, c : c + tile.window.width]
+
+
+def _labels(
+    geoms: np.ndarray, labels: np.ndarray, transform: rasterio.Affine, shape: tuple[int, int]
+) -> np.ndarray:
+    """Label of the parcel under each cell centre of a tile (0 for none)."""
+    if transform.b == 0 and transform.d == 0:
+        return cell_labels(geoms, labels, transform=transform, shape=shape)
+    return rasterize(  # a rotated grid: GDAL's rasterizer
+        zip(_geojson_shapes(geoms), labels.tolist(), strict=True),
+        out_shape=shape,
+        transform=transform,
+        fill=0,
+        dtype="int32",
+    )
 
 
 def _geojson_shapes(geoms: np.ndarray) -> list[dict[str, object]]:
@@ -207,7 +229,11 @@ def _geojson_shapes(geoms: np.ndarray) -> list[dict[str, object]]:
 
 
 def slope_statistics(
-    parcels: gpd.GeoSeries | gpd.GeoDataFrame, dem: RasterSource, *, tile_size: int = 2048
+    parcels: gpd.GeoSeries | gpd.GeoDataFrame,
+    dem: RasterSource,
+    *,
+    tile_size: int = 1024,
+    threads: int = 1,
 ) -> pd.DataFrame:
     """Per-parcel slope statistics from a DEM file.
 
@@ -219,6 +245,8 @@ def slope_statistics(
         Path of the DEM raster (elevations in metres), or a dataset open for reading.
     tile_size
         Width and height, in cells, of the tiles the DEM is read in.
+    threads
+        Threads measuring tiles at once; the statistics do not depend on it.
 
     Returns
     -------
@@ -271,7 +299,9 @@ def slope_statistics(
         points[small] = shapely.point_on_surface(shapes[small])
         px, py = shapely.get_x(points[small]), shapely.get_y(points[small])
         small_idx = np.flatnonzero(small)
-        for tile in _tiles(src.width, src.height, tile_size):
+        reading = threading.Lock()  # one GDAL dataset handle, read by one thread at a time
+
+        def _measure_tile(tile: _Tile) -> tuple[np.ndarray, np.ndarray] | None:
             tb = rasterio.windows.bounds(tile.window, src.transform)
             hit = (
                 valid_geom
@@ -281,7 +311,7 @@ def slope_statistics(
                 & (bounds[:, 3] >= tb[1])
             )
             if not hit.any():
-                continue
+                return None
             extent = bounds[hit]
             part = _shrink(
                 tile,
@@ -290,21 +320,22 @@ def slope_statistics(
                 src,
             )  # fmt: skip
             if part is None:
-                continue
-            tile = part
-            slope = _read_slope(src, tile, dem_crs)
-            tile_transform = rasterio.windows.transform(tile.window, src.transform)
+                return None
+            with reading:
+                z = _read_halo(src, part)
+            slope = _slope_of(z, src, part, dem_crs)
+            tile_transform = rasterio.windows.transform(part.window, src.transform)
             ids = np.flatnonzero(hit)
-            labels = rasterize(
-                # built per tile, so only one tile's shapes exist as Python objects at once
-                zip(_geojson_shapes(shapes[ids]), (ids + 1).tolist(), strict=True),
-                out_shape=slope.shape,
-                transform=tile_transform,
-                fill=0,
-                dtype="int32",
-            ).ravel()
-            _accumulate(acc, labels, slope.ravel())
+            labels = _labels(shapes[ids], ids + 1, tile_transform, slope.shape).ravel()
+            # a point lies in one tile's cells only: tiles write disjoint positions
             _sample_points(point_slope, small_idx, px, py, slope=slope, transform=tile_transform)
+            return ids + 1, _tile_counts(labels, slope.ravel(), ids + 1)
+
+        grid = _tiles(src.width, src.height, tile_size)
+        # added in tile order: the sums do not depend on the threads
+        for done in map_threads(_measure_tile, grid, threads=threads):
+            if done is not None:
+                acc[:, done[0]] += done[1]
     return _finish(acc, point_slope, geoms.index)
 
 
@@ -321,21 +352,48 @@ def _raise_missing_dem_crs(dem: str) -> None:
     )
 
 
-def _accumulate(acc: np.ndarray, labels: np.ndarray, slope: np.ndarray) -> None:
-    inside = labels > 0
-    lab = labels[inside]
-    s = slope[inside]
-    ok = ~np.isnan(s)
-    size = acc.shape[1]
-    acc[0] += np.bincount(lab, minlength=size)
-    lab_ok, s_ok = lab[ok], s[ok]
-    acc[1] += np.bincount(lab_ok, minlength=size)
-    acc[2] += np.bincount(lab_ok, weights=s_ok, minlength=size)
-    acc[3] += np.bincount(lab_ok, weights=s_ok > SLOPE_15_DEG, minlength=size)
-    acc[4] += np.bincount(lab_ok, weights=s_ok > SLOPE_25_DEG, minlength=size)
+def _tile_counts(labels: np.ndarray, slope: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """Per parcel of the tile, the rows of the accumulator.
+
+    Parameters
+    ----------
+    labels
+        Parcel label (position + 1, 0 outside every parcel) of each cell.
+    slope
+        Slope of each cell, degrees, NaN where unknown.
+    present
+        The labels that may occur (sorted, unique).
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(10, len(present))``: all cells, valid cells, slope sum,
+        cells > 15°, cells > 25°, cells of grades 1-5.
+
+    Examples
+    --------
+    >>> counts = _tile_counts(np.array([0, 2, 2, 5]), np.array([1.0, 3.0, 30.0, np.nan]),
+    ...                       np.array([2, 5]))
+    >>> counts[:, 0].tolist()
+    [2.0, 2.0, 33.0, 1.0, 1.0, 0.0, 1.0, 0.0, 0.0, 1.0]
+    """
+    k = len(present)
+    lookup = np.zeros(int(present[-1]) + 1 if k else 1, dtype=np.int64)
+    lookup[present] = np.arange(1, k + 1)
+    local = lookup[labels]  # 0 outside every parcel, else 1 + the parcel's place in present
+    ok = (local > 0) & ~np.isnan(slope)
+    local_ok, s_ok = local[ok], slope[ok]
+    counts = np.zeros((10, k + 1))
+    counts[0] = np.bincount(local, minlength=k + 1)
+    counts[1] = np.bincount(local_ok, minlength=k + 1)
+    counts[2] = np.bincount(local_ok, weights=s_ok, minlength=k + 1)
     grade = slope_grade(s_ok)
-    for g in range(1, 6):
-        acc[4 + g] += np.bincount(lab_ok, weights=grade == g, minlength=size)
+    by_grade = np.bincount(local_ok * 5 + (grade - 1), minlength=5 * (k + 1))
+    counts[5:] = by_grade.reshape(k + 1, 5).T
+    # grade 4 is (15°, 25°] and grade 5 above 25° (survey.grades): the two limits' counts
+    counts[3] = counts[8] + counts[9]
+    counts[4] = counts[9]
+    return counts[:, 1:]
 
 
 def _sample_points(
