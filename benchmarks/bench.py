@@ -1,29 +1,49 @@
-"""City-scale benchmark: ``make bench`` (``BENCH_SIZES=200000,1000000,2000000``).
+"""City-scale benchmark of issue 15: ``make bench`` (``BENCH_SIZES=200000,1000000,2000000``).
 
 For each size N, synthetic data with every constraint role and a 10 m DEM is
 generated once (cached in ``.bench-cache/``).  Then, each in a fresh process
-so that its peak RSS is its own:
+so that its time and peak memory are its own:
 
 - the **I/O floor**: read the parcel layer, write the same parcels to
   GeoPackage with pyogrio;
 - the complete ``classify`` (quotas, tables, styled GeoPackage) in **DEM
-  mode** and in **attribute mode** (slope from GDPDJB), with wall seconds per
-  stage;
-- a plain single-process **exactextract** pass (mean and cell count of the
-  slope raster per parcel) over the same parcels;
-- at one size, the Dask engine on a local cluster of 1 and of 2 workers;
+  mode** and in **attribute mode** (slope from GDPDJB), ``--engine`` on
+  ``--workers`` (all cores by default), with wall seconds per stage;
+- a **tuned exactextract pass**, the fastest known zonal statistics of the one
+  raster DEM mode needs: one core, the slope raster as a NumPy array in memory
+  (``NumPyRasterSource``), the parcels as WKB (read beforehand), mean and count
+  only; only the ``exact_extract`` call is timed;
+- for reference, the **plain exactextract** call: the slope GeoTIFF by name and
+  the parcels through GDAL's Python bindings when installed (read inside the
+  call), else as a GeoDataFrame read beforehand;
 - the **overlap stage** alone (every constraint role, ``overlap_areas``) with
   the positional tolerance off (0) and at the default 1 m, on the layers as
-  generated and shifted by 0.3 m diagonally: the cost of the tolerance;
-- on the bundled sample, the **misregistration check** of issue 11: layers
-  drawn along parcel edges (redline = union of forest parcels, development
-  boundary = union of construction parcels, existing PBF = copies of parcels)
-  shifted 0.3 m in eight directions; the share of farmland parcels whose class
-  changes (target < 0.1 %), and in split mode the change of class areas.
+  generated and shifted by 0.3 m diagonally: the cost of the tolerance.
 
-Figures are printed and written as JSON (``.bench-cache/bench.json``, or
-``--json``) so runs can be compared; the targets of the performance issue are
-checked at the end.
+Once, at ``--county-size`` (default: the smallest N), the city copied as **one
+county** (every ``ZLDWDM`` given the largest county's code, targets summed;
+made once and cached) is classified in DEM mode on the ``processes`` engine
+with 1 and with 2 workers, and the two answers (``lp_class``, ``lp_reasons``)
+compared.  Once, at ``--province-size`` (default: the largest N), the
+**province** run of ``benchmarks/province.py``: ``partition_parcels``, then
+``classify_partitioned`` on a local Dask cluster of 2 workers, attribute mode,
+its answers compared with attribute mode's ``classify`` at that N.  At
+``--dask-size`` (default: the smallest N) the Dask engine classifies in DEM
+mode with 1 and 2 workers.  On the bundled sample, the **misregistration
+check** of issue 11: layers drawn along parcel edges (redline = union of
+forest parcels, development boundary = union of construction parcels,
+existing PBF = copies of parcels) shifted 0.3 m in eight directions; the share
+of farmland parcels whose class changes (target < 0.1 %), and in split mode
+the change of class areas.
+
+Memory is the peak RSS of the whole process tree of each measurement (its
+process and every worker, summed, sampled every 0.05 s: ``benchmarks/rss.py``).
+Everything ends in one table (measurement × N: seconds, parcels/s, peak tree
+RSS, the ratio to its reference, the target and whether it is met or by how
+much it is missed) and is written as JSON (``.bench-cache/bench.json``, or
+``--json``) so runs can be compared.  ``--only`` runs some kinds: io, attr,
+dem, exactextract-tuned, exactextract, overlaps, county, province, dask, shift
+(``attr`` brings the I/O floor and ``dem`` the tuned pass, their references).
 """
 
 from __future__ import annotations
@@ -32,65 +52,86 @@ import argparse
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 GIB = 2**30
-TARGET_DEM_2M_S = 120.0
-TARGET_RSS_GIB = 8.0
-TARGET_IO_RATIO = 4.0
+KINDS = (  # in the table's order
+    "shift", "io", "attr", "exactextract-tuned", "exactextract", "dem", "overlaps", "county",
+    "province", "dask",
+)  # fmt: skip
+TARGET_IO_RATIO = 4.0  # 1: attribute mode ≤ 4 × the I/O floor
+TARGET_DEM_VS_TUNED = 1.0  # 2: DEM mode no slower than the tuned exactextract pass
+TARGET_COUNTY_SPEEDUP = 1.6  # 3: one county, 2 workers over 1
+TARGET_TREE_GIB = 8.0  # 4: DEM mode at 2 M, whole process tree
+TARGET_COUNTY_GIB = 1.0  # 4: one county of 200 k, whole process tree
+TARGET_DRIVER_GIB = 1.0  # 5: the province driver
+TARGET_DEM_2M_S = 120.0  # issue 4
 TARGET_LINEARITY = 0.25
 TARGET_SHIFT_SHARE = 0.001
+BIG_N = 2_000_000  # where the 8 GiB and 120 s targets apply
 SHIFT_M = 0.3
+COUNTY_FIELD = "ZLDWDM"  # county = its first six characters (landplan.survey.schema)
+COUNTY_WORKERS = (1, 2)
+PROVINCE_WORKERS = 2
 
 
-def peak_rss_bytes() -> dict[str, int]:
-    """Peak RSS of this process and of its largest finished child (Linux: KiB)."""
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
-    return {"driver": own, "largest_worker": child}
+# ------------------------------------------------- measurements (child process)
 
 
-# ---------------------------------------------------------------- measurements
+@dataclass(frozen=True)
+class Job:
+    """What a child process measures on: the data folder, engine, workers, a scratch folder."""
+
+    data: Path
+    engine: str = "single"
+    workers: int = 1
+    scratch: Path = Path()
 
 
-def measure_io(data: Path) -> dict[str, Any]:
+def measure_io(job: Job) -> dict[str, Any]:
     from landplan.io.layers import read_parcels, write_layer
 
-    with tempfile.TemporaryDirectory() as tmp:
-        start = time.perf_counter()
-        parcels = read_parcels(data / "parcels.gpkg")
-        read_s = time.perf_counter() - start
-        write_layer(parcels, Path(tmp) / "copy.gpkg", layer="parcels")
-        total = time.perf_counter() - start
+    start = time.perf_counter()
+    parcels = read_parcels(job.data / "parcels.gpkg")
+    read_s = time.perf_counter() - start
+    write_layer(parcels, job.scratch / "copy.gpkg", layer="parcels")
+    total = time.perf_counter() - start
     return {"seconds": total, "stages": {"read": read_s, "write": total - read_s}}
 
 
-def measure_classify(data: Path, *, dem: bool, engine: str, workers: int) -> dict[str, Any]:
+def measure_classify(job: Job, *, dem: bool) -> dict[str, Any]:
+    """The complete classify, written as a styled GeoPackage; its answers kept."""
+    from province import classify_options
+
     import landplan
     from landplan.core.timing import record_stages
-    from landplan.io.layers import list_layers
 
-    constraints = data / "constraints.gpkg"
-    layers = {name: f"{constraints}|layername={name}" for name in list_layers(constraints)}
-    with tempfile.TemporaryDirectory() as tmp, record_stages() as stages:
+    options = classify_options(job.data, dem=dem)
+    with record_stages() as stages:
         start = time.perf_counter()
         result = landplan.classify(
-            data / "parcels.gpkg",
-            dem=data / "dem.tif" if dem else None,
-            layers=layers,
-            targets=data / "targets.csv",
-            engine=engine,  # type: ignore[arg-type]
-            workers=workers,
+            job.data / "parcels.gpkg",
+            engine=job.engine,  # type: ignore[arg-type]
+            workers=job.workers,
+            **options,  # type: ignore[arg-type]
         )
-        result.to_file(Path(tmp) / "out.gpkg")
+        result.to_file(job.scratch / "out.gpkg")
         total = time.perf_counter() - start
-    return {"seconds": total, "stages": dict(stages), "roles": len(layers)}
+    answers = result.parcels[["lp_class", "lp_reasons"]].copy()
+    return {
+        "seconds": total,
+        "stages": dict(stages),
+        "roles": len(options["layers"]),  # type: ignore[arg-type]
+        "answers": answers,
+    }
 
 
 def slope_raster(data: Path) -> Path:
@@ -114,40 +155,105 @@ def slope_raster(data: Path) -> Path:
     return path
 
 
-def measure_exactextract(data: Path) -> dict[str, Any]:
-    """exactextract's mean and count of slope per parcel, reading both files with GDAL.
+def measure_exactextract(job: Job) -> dict[str, Any]:
+    """Plain exactextract: mean and count of slope per parcel, the raster file as given.
 
-    exactextract reads through GDAL's Python bindings when they are installed
-    (much faster); otherwise it is given the parcels as a GeoDataFrame.
+    exactextract reads the parcels through GDAL's Python bindings when they
+    are installed; otherwise it is given them as a GeoDataFrame (read first,
+    not timed).
     """
-    from exactextract import exact_extract
+    from exactextract import exact_extract  # type: ignore[import-untyped]
 
-    raster = slope_raster(data)
+    raster = slope_raster(job.data)
     try:
-        import osgeo  # noqa: F401
+        import osgeo  # type: ignore[import-not-found]  # noqa: F401
 
-        vector: Any = str(data / "parcels.gpkg")
+        vector: Any = str(job.data / "parcels.gpkg")
         sources = "gdal"
     except ImportError:
         from landplan.io.layers import read_parcels
 
-        vector = read_parcels(data / "parcels.gpkg")
-        sources = "python (no GDAL bindings)"
+        vector = read_parcels(job.data / "parcels.gpkg")
+        sources = "python (no GDAL bindings): GeoDataFrame"
     start = time.perf_counter()
     exact_extract(str(raster), vector, ["mean", "count"], output="pandas")
     return {"seconds": time.perf_counter() - start, "stages": {}, "sources": sources}
 
 
-def measure_overlaps(data: Path) -> dict[str, Any]:
+def wkb_features(wkbs: Any, srs_wkt: str) -> Any:
+    """An exactextract ``FeatureSource`` of WKB geometries without attributes.
+
+    exactextract parses a feature's geometry with GEOS straight from WKB when
+    ``geometry()`` returns bytes (its GeoPandas and JSON sources go through
+    GeoJSON text instead).
+    """
+    from exactextract.feature import Feature, FeatureSource  # type: ignore[import-untyped]
+
+    class WkbFeature(Feature):  # type: ignore[misc]
+        def __init__(self, wkb: bytes) -> None:
+            Feature.__init__(self)
+            self.wkb = wkb
+
+        def geometry(self) -> bytes:
+            return self.wkb
+
+        def fields(self) -> list[str]:
+            return []
+
+        def get(self, name: str) -> Any:
+            raise KeyError(name)
+
+        def set(self, name: str, value: Any) -> None:
+            raise KeyError(name)
+
+    class WkbSource(FeatureSource):  # type: ignore[misc]
+        def count(self) -> int:
+            return len(wkbs)
+
+        def __iter__(self) -> Any:
+            return (WkbFeature(wkb) for wkb in wkbs)
+
+        def srs_wkt(self) -> str:
+            return srs_wkt
+
+    return WkbSource()
+
+
+def measure_exactextract_tuned(job: Job) -> dict[str, Any]:
+    """Tuned exactextract: slope in memory, parcels as WKB, one core; only the call timed."""
+    import rasterio
+    import shapely
+    from exactextract import exact_extract
+    from exactextract.raster import NumPyRasterSource  # type: ignore[import-untyped]
+
+    from landplan.io.layers import read_parcels
+
+    with rasterio.open(slope_raster(job.data)) as src:
+        left, bottom, right, top = src.bounds
+        raster = NumPyRasterSource(
+            src.read(1),  # float32, NaN where there is no slope
+            left, bottom, right, top,
+            nodata=src.nodata, srs_wkt=src.crs.to_wkt(), name="slope",
+        )  # fmt: skip
+    parcels = read_parcels(job.data / "parcels.gpkg")
+    features = wkb_features(shapely.to_wkb(parcels.geometry.to_numpy()), parcels.crs.to_wkt())
+    del parcels
+    start = time.perf_counter()
+    stats = exact_extract(raster, features, ["mean", "count"], output="pandas")
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "stages": {}, "features": len(stats)}
+
+
+def measure_overlaps(job: Job) -> dict[str, Any]:
     """The overlap stage alone, every role, tolerance 0 and 1 m, layers as given and shifted."""
     from landplan.core.crs import EQUAL_AREA_CRS
     from landplan.io.layers import list_layers, read_layer, read_parcels
     from landplan.measure.overlay import overlap_areas, prepare_constraint
 
-    parcels = read_parcels(data / "parcels.gpkg")
+    parcels = read_parcels(job.data / "parcels.gpkg")
     ea = parcels.geometry.to_crs(EQUAL_AREA_CRS)
     area = ea.area
-    constraints = data / "constraints.gpkg"
+    constraints = job.data / "constraints.gpkg"
     layers = {name: read_layer(constraints, layer=name) for name in list_layers(constraints)}
     step = SHIFT_M / 2**0.5
     stages: dict[str, float] = {}
@@ -188,14 +294,14 @@ def _edge_layers(parcels: Any, pbf: Any) -> dict[str, Any]:
     }
 
 
-def measure_shift(data: Path) -> dict[str, Any]:
-    """Issue 11's misregistration check on the bundled sample (*data* unused)."""
+def measure_shift(job: Job) -> dict[str, Any]:
+    """Issue 11's misregistration check on the bundled sample (*job* unused)."""
     import math
 
     import landplan
     from landplan.io.sample import load_sample
 
-    del data
+    del job
     sample = load_sample()
     parcels = sample.parcels
     layers = _edge_layers(parcels, sample.layers["pbf_existing"])
@@ -231,19 +337,58 @@ def measure_shift(data: Path) -> dict[str, Any]:
     }
 
 
-def run_one(kind: str, data: Path, engine: str, workers: int) -> None:
-    """Child-process entry: one measurement, printed as JSON on the last line."""
-    if kind == "io":
-        out = measure_io(data)
-    elif kind == "overlaps":
-        out = measure_overlaps(data)
-    elif kind == "shift":
-        out = measure_shift(data)
-    elif kind == "exactextract":
-        out = measure_exactextract(data)
-    else:
-        out = measure_classify(data, dem=kind == "dem", engine=engine, workers=workers)
-    out["peak_rss"] = peak_rss_bytes()
+def measure_province(job: Job) -> dict[str, Any]:
+    """``benchmarks/province.py``'s run: partition, then classify on Dask (attribute mode)."""
+    import province
+
+    p = province.run(job.data, job.scratch, workers=job.workers, dem=False)
+    return {
+        "seconds": p.partition_s + p.classify_s,
+        "stages": {"partition": p.partition_s, "classify on dask": p.classify_s},
+        "counties": p.counties,
+        "driver_after_partition": p.driver_after_partition,
+        "driver_classifying": p.driver_classifying,
+        "summed_task_s": float(p.county_figures["seconds"].sum()),
+        "largest_county_worker_peak": float(p.county_figures["worker_peak_mib"].max() * 2**20),
+        "answers": partial(province.read_answers, job.scratch / "out"),
+    }
+
+
+MEASURES: dict[str, Callable[[Job], dict[str, Any]]] = {
+    "io": measure_io,
+    "attr": partial(measure_classify, dem=False),
+    "dem": partial(measure_classify, dem=True),
+    "exactextract-tuned": measure_exactextract_tuned,
+    "exactextract": measure_exactextract,
+    "overlaps": measure_overlaps,
+    "shift": measure_shift,
+    "province": measure_province,
+}
+
+
+def run_one(kind: str, job: Job, answers: Path | None) -> None:
+    """Child-process entry: one measurement, printed as JSON on the last line.
+
+    The process tree is sampled while it measures; a measurement's
+    ``answers`` (``lp_class`` and ``lp_reasons``, or a function reading them)
+    are written to *answers* afterwards, outside the figures.
+    """
+    import resource
+
+    from rss import own_peak_bytes, sampled_peaks
+
+    with tempfile.TemporaryDirectory(prefix="landplan-bench-") as tmp:
+        with sampled_peaks() as peaks:
+            out = MEASURES[kind](replace(job, scratch=Path(tmp)))
+        driver = own_peak_bytes()
+        kept = out.pop("answers", None)
+        if answers is not None and kept is not None:
+            (kept() if callable(kept) else kept).to_parquet(answers)
+    out["peak_rss"] = {
+        "tree": max(peaks.tree, driver),  # the tree holds the driver
+        "driver": driver,
+        "largest_finished_child": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024,
+    }
     print(json.dumps(out))
 
 
@@ -265,165 +410,432 @@ def ensure_data(cache: Path, n: int, seed: int) -> Path:
     return data
 
 
-def measure(kind: str, data: Path, n: int, *, engine: str = "single", workers: int = 1) -> dict:
-    cmd = [sys.executable, __file__, "--one", kind, "--data", str(data)]
+def ensure_county(cache: Path, n: int, seed: int) -> Path:
+    """The N-parcel city as one county (made once): every county code set to the largest's.
+
+    The first six characters of ``ZLDWDM`` become the code of the county with
+    most parcels; the targets become that county's row with every figure
+    summed over the city.  Layers and DEM are links to the city's.
+    """
+    import pandas as pd
+    import pyogrio
+
+    county = cache / f"county{n}"
+    if (county / "targets.csv").exists():
+        return county
+    data = ensure_data(cache, n, seed)
+    print(f"making a single-county copy of {data} in {county} ...", flush=True)
+    county.mkdir(parents=True, exist_ok=True)
+    layer = pyogrio.list_layers(data / "parcels.gpkg")[0][0]
+    parcels = pyogrio.read_dataframe(data / "parcels.gpkg", layer=layer)
+    code = parcels[COUNTY_FIELD].str[:6].mode()[0]
+    parcels[COUNTY_FIELD] = code + parcels[COUNTY_FIELD].str[6:]
+    pyogrio.write_dataframe(parcels, county / "parcels.gpkg", layer=layer)
+    for name in ("constraints.gpkg", "dem.tif"):
+        (county / name).unlink(missing_ok=True)
+        (county / name).symlink_to((data / name).resolve())
+    targets = pd.read_csv(data / "targets.csv", dtype={"county_code": str}, encoding="utf-8-sig")
+    row = targets[targets["county_code"] == code].copy()
+    figures = targets.select_dtypes("number").columns
+    row[figures] = targets[figures].sum().to_numpy()
+    row.to_csv(county / "targets.csv", index=False, encoding="utf-8-sig")
+    return county
+
+
+def label_of(kind: str, engine: str, workers: int) -> str:
+    """How a run is named in the progress lines and the table."""
+    fixed = {
+        "io": "I/O floor (read, write GPKG)",
+        "exactextract-tuned": "exactextract tuned (1 core)",
+        "exactextract": "exactextract plain (1 core)",
+        "overlaps": "overlap stage alone",
+        "shift": f"{SHIFT_M} m shift check (sample)",
+        "province": f"province: partition+dask×{workers}",
+    }
+    if kind in fixed:
+        return fixed[kind]
+    what = {"attr": "attribute classify", "dem": "DEM classify", "county": "1 county, DEM"}
+    return f"{what.get(kind, 'DEM classify')}, {engine}×{workers}"
+
+
+def measure(
+    kind: str,
+    data: Path,
+    n: int,
+    *,
+    engine: str = "single",
+    workers: int = 1,
+    answers: Path | None = None,
+    runs_as: str | None = None,
+) -> dict[str, Any]:
+    """One measurement in a fresh process; *runs_as* names a run of another kind's code."""
+    cmd = [sys.executable, __file__, "--one", runs_as or kind, "--data", str(data)]
     cmd += ["--engine", engine, "--workers", str(workers)]
-    done = subprocess.run(cmd, check=True, capture_output=True, text=True)
+    if answers is not None:
+        cmd += ["--answers", str(answers)]
+    label = label_of(kind, engine, workers)
+    done = subprocess.run(cmd, check=False, capture_output=True, text=True)
+    if done.returncode != 0:
+        error = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        print(f"  {label:<36} FAILED: {error}", flush=True)
+        failed = {"kind": kind, "label": label, "parcels": n, "engine": engine, "workers": workers}
+        return {**failed, "error": done.stderr[-4000:]}
     out: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    out.update(kind=kind, parcels=n, engine=engine, workers=workers)
+    out.update(kind=kind, label=label, parcels=n, engine=engine, workers=workers)
     out["parcels_per_s"] = n / out["seconds"]
+    if answers is not None:
+        out["answers_file"] = str(answers)
     rss = out["peak_rss"]
-    label = f"{kind} ({engine}, {workers} worker{'s' if workers > 1 else ''})"
     print(
-        f"  {label:<30} {out['seconds']:8.1f} s {out['parcels_per_s']:10,.0f} parcels/s   "
-        f"peak RSS driver {rss['driver'] / GIB:5.2f} GiB, worker {rss['largest_worker'] / GIB:5.2f}"
-        " GiB",
+        f"  {label:<36} {out['seconds']:8.1f} s {out['parcels_per_s']:10,.0f} parcels/s   "
+        f"peak RSS tree {rss['tree'] / GIB:5.2f} GiB, driver {rss['driver'] / GIB:5.2f} GiB",
         flush=True,
     )
     for name, seconds in out["stages"].items():
-        print(f"      {name:<26} {seconds:8.2f} s {n / seconds:12,.0f} parcels/s", flush=True)
+        print(f"      {name:<46} {seconds:8.2f} s {n / seconds:12,.0f} parcels/s", flush=True)
     return out
 
 
-def check_targets(runs: list[dict[str, Any]], sizes: list[int]) -> list[str]:
-    def find(kind: str, n: int) -> dict[str, Any] | None:
-        return next((r for r in runs if r["kind"] == kind and r["parcels"] == n), None)
+def same_answers(a: dict[str, Any] | None, b: dict[str, Any] | None) -> bool | None:
+    """Whether two runs gave the same ``lp_class`` and ``lp_reasons`` (None: not compared)."""
+    import pandas as pd
 
-    lines = []
-    for n in sizes:
-        io, attr = find("io", n), find("attr", n)
-        if io and attr:
-            ratio = attr["seconds"] / io["seconds"]
-            ok = "met" if ratio <= TARGET_IO_RATIO else "MISSED"
-            lines.append(f"N={n:,}: attribute mode {ratio:.2f} × I/O floor (≤ 4): {ok}")
-        dem, ee = find("dem", n), find("exactextract", n)
-        if dem and ee:
-            ok = "met" if dem["seconds"] <= ee["seconds"] else "MISSED"
-            lines.append(
-                f"N={n:,}: DEM pipeline {dem['seconds']:.1f} s vs exactextract pass "
-                f"{ee['seconds']:.1f} s: {ok}"
-            )
-    shift = next((r for r in runs if r["kind"] == "shift"), None)
-    if shift:
-        worst = max(shift["changed_share"].values())
-        ok = "met" if worst < TARGET_SHIFT_SHARE else "MISSED"
-        lines.append(
-            f"edge-drawn layers shifted {SHIFT_M} m (8 directions): at most {worst:.3%} of "
-            f"{shift['farmland_parcels']:,} farmland parcels change class (< 0.1 %): {ok}"
-        )
-        area = shift["split_class_area_change"]
-        ok = "met" if area < TARGET_SHIFT_SHARE else "MISSED"
-        lines.append(
-            f"split mode, same layers shifted {SHIFT_M} m diagonally: class areas change by "
-            f"{area:.3%} of the farmland area at most (< 0.1 %): {ok}"
-        )
-    for n in sizes:
-        ov = find("overlaps", n)
-        if ov:
-            st = ov["stages"]
-            for shifted in ("0.0", f"{SHIFT_M:.1f}"):
-                off = st[f"tolerance 0 m, layers shifted {shifted} m"]
-                on = st[f"tolerance 1 m, layers shifted {shifted} m"]
-                lines.append(
-                    f"N={n:,}: overlap stage, layers shifted {shifted} m: {off:.1f} s without "
-                    f"the tolerance, {on:.1f} s with 1 m ({on / off - 1:+.0%})"
-                )
-    big = find("dem", 2_000_000)
-    if big:
-        rss = (big["peak_rss"]["driver"] + big["peak_rss"]["largest_worker"]) / GIB
-        ok = "met" if big["seconds"] <= TARGET_DEM_2M_S and rss <= TARGET_RSS_GIB else "MISSED"
-        lines.append(
-            f"N=2,000,000 DEM mode: {big['seconds']:.1f} s (≤ 120), peak RSS driver + largest "
-            f"worker {rss:.2f} GiB (≤ 8): {ok}"
-        )
-    lo, hi = min(sizes), max(sizes)
-    for kind in ("dem", "attr"):
-        a, b = find(kind, lo), find(kind, hi)
-        if a and b and lo != hi:
-            growth = (b["seconds"] / hi) / (a["seconds"] / lo) - 1
-            ok = "met" if growth <= TARGET_LINEARITY else "MISSED"
-            lines.append(
-                f"{kind}: time per parcel at {hi:,} is {growth:+.0%} of that at {lo:,} "
-                f"(within 25 %): {ok}"
-            )
-    return lines
+    if not a or not b or "answers_file" not in a or "answers_file" not in b:
+        return None
+    x, y = pd.read_parquet(a["answers_file"]), pd.read_parquet(b["answers_file"])
+    return bool(
+        x.index.equals(y.index)
+        and x["lp_class"].equals(y["lp_class"])
+        and x["lp_reasons"].equals(y["lp_reasons"])
+    )
+
+
+def find(runs: list[dict[str, Any]], kind: str, n: int, workers: int | None = None) -> Any:
+    """The successful run of *kind* at *n* (with *workers*, when given), else None."""
+    wanted = [r for r in runs if r["kind"] == kind and r["parcels"] == n and "error" not in r]
+    return next((r for r in wanted if workers is None or r["workers"] == workers), None)
+
+
+# ---------------------------------------------------------------- the table
+
+Check = tuple[str, str, str]  # figure against its reference, target, met / MISSED by how much
+
+
+def upto(figure: str, value: float, limit: float, unit: str = "×") -> Check:
+    """A ceiling: met, or MISSED by how far *value* is above *limit*."""
+    result = "met" if value <= limit else f"MISSED by {value / limit - 1:.0%}"
+    return figure, f"≤ {limit:g}{unit}", result
+
+
+def atleast(figure: str, value: float, limit: float, unit: str = "×") -> Check:
+    """A floor: met, or MISSED by how far *value* must grow to reach *limit*."""
+    result = "met" if value >= limit else f"MISSED by {limit / value - 1:.0%}"
+    return figure, f"≥ {limit:g}{unit}", result
+
+
+def identical(run: dict[str, Any], other: str) -> Check:
+    same = run.get("identical")
+    if same is None:
+        return f"not compared with {other}", "identical", "—"
+    text = "same answers as" if same else "answers DIFFER from"
+    return f"{text} {other}", "identical", "met" if same else "MISSED"
+
+
+def tree_gib(run: dict[str, Any]) -> float:
+    return float(run["peak_rss"]["tree"]) / GIB
+
+
+def linearity(run: dict[str, Any], runs: list[dict[str, Any]]) -> list[Check]:
+    """Time per parcel at the largest N against the smallest, on the largest N's row."""
+    same = [r for r in runs if r["kind"] == run["kind"] and "error" not in r]
+    lo = min(same, key=lambda r: r["parcels"])
+    if run["parcels"] != max(r["parcels"] for r in same) or lo["parcels"] == run["parcels"]:
+        return []
+    growth = (run["seconds"] / run["parcels"]) / (lo["seconds"] / lo["parcels"])
+    figure = f"s/parcel {growth:.2f}× that at {lo['parcels']:,}"
+    return [upto(figure, growth, 1 + TARGET_LINEARITY)]
+
+
+def attr_checks(run: dict[str, Any], runs: list[dict[str, Any]]) -> list[Check]:
+    out: list[Check] = []
+    io = find(runs, "io", run["parcels"])
+    if io:
+        ratio = run["seconds"] / io["seconds"]
+        out.append(upto(f"{ratio:.2f}× I/O floor", ratio, TARGET_IO_RATIO))
+    return out + linearity(run, runs)
+
+
+def dem_checks(run: dict[str, Any], runs: list[dict[str, Any]]) -> list[Check]:
+    n, seconds = run["parcels"], run["seconds"]
+    out: list[Check] = []
+    tuned = find(runs, "exactextract-tuned", n)
+    if tuned:
+        ratio = seconds / tuned["seconds"]
+        out.append(upto(f"{ratio:.2f}× tuned exactextract", ratio, TARGET_DEM_VS_TUNED))
+    plain = find(runs, "exactextract", n)
+    if plain:
+        out.append((f"{seconds / plain['seconds']:.2f}× plain exactextract", "", ""))
+    if n >= BIG_N:
+        gib = tree_gib(run)
+        out.append(upto(f"tree RSS {gib:.2f} GiB", gib, TARGET_TREE_GIB, " GiB"))
+        out.append(upto(f"{seconds:.0f} s", seconds, TARGET_DEM_2M_S, " s"))
+    return out + linearity(run, runs)
+
+
+def plain_checks(run: dict[str, Any], runs: list[dict[str, Any]]) -> list[Check]:
+    tuned = find(runs, "exactextract-tuned", run["parcels"])
+    if not tuned:
+        return []
+    return [(f"{run['seconds'] / tuned['seconds']:.2f}× tuned exactextract", "", "")]
+
+
+def county_checks(run: dict[str, Any], runs: list[dict[str, Any]]) -> list[Check]:
+    out: list[Check] = []
+    one = find(runs, "county", run["parcels"], workers=1)
+    if run["workers"] > 1 and one:
+        speedup = one["seconds"] / run["seconds"]
+        out.append(atleast(f"{speedup:.2f}× faster than ×1", speedup, TARGET_COUNTY_SPEEDUP))
+        out.append(identical(run, "×1"))
+    gib = tree_gib(run)
+    return [*out, upto(f"tree RSS {gib:.2f} GiB", gib, TARGET_COUNTY_GIB, " GiB")]
+
+
+def province_checks(run: dict[str, Any], runs: list[dict[str, Any]]) -> list[Check]:
+    gib = run["peak_rss"]["driver"] / GIB
+    driver = upto(f"driver RSS {gib:.2f} GiB", gib, TARGET_DRIVER_GIB, " GiB")
+    return [driver, identical(run, "attr classify")]
+
+
+def dask_checks(run: dict[str, Any], runs: list[dict[str, Any]]) -> list[Check]:
+    one = find(runs, "dask", run["parcels"], workers=1)
+    if run["workers"] == 1 or not one:
+        return []
+    return [(f"{one['seconds'] / run['seconds']:.2f}× faster than ×1", "", "")]
+
+
+def overlap_checks(run: dict[str, Any], runs: list[dict[str, Any]]) -> list[Check]:
+    out: list[Check] = []
+    for shifted in ("0.0", f"{SHIFT_M:.1f}"):
+        off = run["stages"][f"tolerance 0 m, layers shifted {shifted} m"]
+        on = run["stages"][f"tolerance 1 m, layers shifted {shifted} m"]
+        out.append((f"1 m tolerance {on / off - 1:+.0%}, shift {shifted} m", "", ""))
+    return out
+
+
+def shift_checks(run: dict[str, Any], runs: list[dict[str, Any]]) -> list[Check]:
+    worst = max(run["changed_share"].values()) * 100
+    area = run["split_class_area_change"] * 100
+    limit = TARGET_SHIFT_SHARE * 100
+    return [
+        upto(f"{worst:.3f} % of farmland changes", worst, limit, " %"),
+        upto(f"split: class areas {area:.3f} %", area, limit, " %"),
+    ]
+
+
+CHECKS: dict[str, Callable[[dict[str, Any], list[dict[str, Any]]], list[Check]]] = {
+    "attr": attr_checks,
+    "dem": dem_checks,
+    "exactextract": plain_checks,
+    "county": county_checks,
+    "province": province_checks,
+    "dask": dask_checks,
+    "overlaps": overlap_checks,
+    "shift": shift_checks,
+}
+
+
+@dataclass
+class Row:
+    """A line of the table: a measurement at N, or a further check of the line above."""
+
+    measurement: str = ""
+    parcels: int | None = None
+    seconds: float | None = None
+    tree_rss_gib: float | None = None
+    ratio: str = ""
+    target: str = ""
+    result: str = ""
+
+
+def table(runs: list[dict[str, Any]]) -> list[Row]:
+    """The rows of every run, by N, then in the order of ``KINDS``."""
+
+    def order(run: dict[str, Any]) -> tuple[bool, int, int, int]:
+        return run["kind"] != "shift", run["parcels"], KINDS.index(run["kind"]), run["workers"]
+
+    rows: list[Row] = []
+    for run in sorted(runs, key=order):
+        row = Row(run["label"], run["parcels"])
+        if "error" in run:
+            error = run["error"].strip().splitlines() or ["no output"]
+            rows.append(replace(row, ratio=error[-1][:34], result="FAILED (see JSON)"))
+            continue
+        row.seconds, row.tree_rss_gib = run["seconds"], tree_gib(run)
+        checks = CHECKS[run["kind"]](run, runs) if run["kind"] in CHECKS else []
+        checks = checks or [("", "", "")]
+        rows.append(replace(row, ratio=checks[0][0], target=checks[0][1], result=checks[0][2]))
+        rows += [Row(ratio=r, target=t, result=m) for r, t, m in checks[1:]]
+    return rows
+
+
+TABLE_NOTES = f"""\
+Issue 15 targets, one row per measurement and N (rows marked · are further checks of the row
+above).  s: wall seconds, each measurement in a fresh process.  RSS: peak of the summed RSS of
+that process and all its descendants (the workers), sampled every 0.05 s, GiB.  ratio: the
+figure against its reference.  MISSED by x %: how far past the target (value / target - 1; for
+a floor such as the speed-up, target / value - 1).  province: benchmarks/province.py's run
+(partition_parcels, then classify_partitioned on a local Dask cluster of {PROVINCE_WORKERS} workers,
+attribute mode); its memory target is the driver's own peak."""
+
+
+def print_table(rows: list[Row]) -> None:
+    line = "{:<31} {:>9} {:>7} {:>9} {:>5}  {:<34} {:<9} {}"
+    print(TABLE_NOTES)
+    print(f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
+    head = line.format("measurement", "N", "s", "parcels/s", "RSS", "ratio", "target", "result")
+    print(head)
+    print("-" * len(head))
+    for r in rows:
+        n = f"{r.parcels:,}" if r.parcels else ""
+        s = f"{r.seconds:.1f}" if r.seconds is not None else ""
+        rate = f"{r.parcels / r.seconds:,.0f}" if r.parcels and r.seconds else ""
+        rss = f"{r.tree_rss_gib:.2f}" if r.tree_rss_gib is not None else ""
+        name = r.measurement or "  ·"
+        print(line.format(name, n, s, rate, rss, r.ratio, r.target, r.result).rstrip())
+
+
+# ---------------------------------------------------------------- the runs
 
 
 def measure_size(args: argparse.Namespace, n: int, wanted: Any) -> list[dict[str, Any]]:
-    """Every measurement *wanted* at one size."""
+    """Every city-wide measurement *wanted* at one size."""
     runs: list[dict[str, Any]] = []
     data = ensure_data(args.cache, n, args.seed)
     print(f"N = {n:,}", flush=True)
-    io = measure("io", data, n) if wanted("io") or wanted("dem") or wanted("attr") else None
-    if io:
-        runs.append(io)
-    for kind in ("dem", "attr"):
-        if io and wanted(kind):
-            run = measure(kind, data, n, engine=args.engine, workers=args.workers)
-            run["io_floor_ratio"] = run["seconds"] / io["seconds"]
-            print(f"    = {run['io_floor_ratio']:.2f} × the I/O floor", flush=True)
-            runs.append(run)
-    if not args.no_exactextract and wanted("exactextract"):
+    classify = partial(measure, data=data, n=n, engine=args.engine, workers=args.workers)
+    if wanted("io") or wanted("attr"):
+        runs.append(measure("io", data, n))
+    if wanted("attr"):
+        keep = n == args.province_size and wanted("province")
+        runs.append(
+            classify("attr", answers=args.cache / f"answers-attr-{n}.parquet" if keep else None)
+        )
+    if wanted("exactextract-tuned") or wanted("dem"):
+        runs.append(measure("exactextract-tuned", data, n))
+    if wanted("exactextract") and not args.no_exactextract:
         runs.append(measure("exactextract", data, n))
+    if wanted("dem"):
+        runs.append(classify("dem"))
     if wanted("overlaps"):
         runs.append(measure("overlaps", data, n))
     return runs
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--sizes", default=os.environ.get("BENCH_SIZES", "200000,1000000,2000000"))
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--cache", type=Path, default=Path(".bench-cache"))
-    parser.add_argument("--json", type=Path, default=None)
-    parser.add_argument("--engine", default="processes", choices=["single", "processes", "dask"])
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--dask-size", type=int, default=200_000, help="0 to skip")
-    parser.add_argument("--no-exactextract", action="store_true")
-    parser.add_argument(
-        "--only",
-        default="",
-        help="comma-separated kinds to run (io, dem, attr, exactextract, overlaps, shift)",
-    )
-    parser.add_argument("--one", help=argparse.SUPPRESS)
-    parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.one:
-        run_one(args.one, args.data, args.engine, args.workers)
-        return
-    sizes = sorted(int(s) for s in args.sizes.split(","))
-    only = set(filter(None, args.only.split(",")))
+def measure_county(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """One county in DEM mode with 1 and 2 workers, the answers compared."""
+    n = args.county_size
+    data = ensure_county(args.cache, n, args.seed)
+    print(f"one county of {n:,} parcels (DEM mode)", flush=True)
+    runs = []
+    for w in COUNTY_WORKERS:
+        answers = args.cache / f"answers-county-{n}-{w}.parquet"
+        run = measure(
+            "county", data, n, engine="processes", workers=w, answers=answers, runs_as="dem"
+        )
+        runs.append(run)
+    runs[-1]["identical"] = same_answers(runs[0], runs[-1])
+    return runs
 
-    def wanted(kind: str) -> bool:
-        return not only or kind in only
 
+def measure_province_run(args: argparse.Namespace, runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """benchmarks/province.py's run, its answers compared with attribute mode's classify."""
+    n = args.province_size
+    data = ensure_data(args.cache, n, args.seed)
+    print(f"province run (benchmarks/province.py), N = {n:,}", flush=True)
+    answers = args.cache / f"answers-province-{n}.parquet"
+    run = measure("province", data, n, workers=PROVINCE_WORKERS, answers=answers)
+    run["identical"] = same_answers(find(runs, "attr", n), run)
+    return run
+
+
+def measure_dask(args: argparse.Namespace) -> list[dict[str, Any]]:
+    n = args.dask_size
+    data = ensure_data(args.cache, n, args.seed)
+    print(f"Dask engine, N = {n:,}", flush=True)
+    return [measure("dask", data, n, engine="dask", workers=w, runs_as="dem") for w in (1, 2)]
+
+
+def measure_all(args: argparse.Namespace, sizes: list[int], wanted: Any) -> list[dict[str, Any]]:
     runs: list[dict[str, Any]] = []
     if wanted("shift"):
         print("misregistration check on the bundled sample", flush=True)
         runs.append(measure("shift", args.cache, 12_000))
     for n in sizes:
         runs += measure_size(args, n, wanted)
+    if args.county_size and wanted("county"):
+        runs += measure_county(args)
+    if args.province_size and wanted("province"):
+        runs.append(measure_province_run(args, runs))
     if args.dask_size and wanted("dask"):
-        data = ensure_data(args.cache, args.dask_size, args.seed)
-        print(f"Dask engine, N = {args.dask_size:,}", flush=True)
-        one = measure("dem", data, args.dask_size, engine="dask", workers=1)
-        two = measure("dem", data, args.dask_size, engine="dask", workers=2)
-        one["kind"] = two["kind"] = "dask"
-        runs += [one, two]
-        print(f"  speed-up of 2 workers over 1: {one['seconds'] / two['seconds']:.2f}×")
-    print("Targets:")
-    lines = check_targets(runs, sizes)
-    for line in lines:
-        print("  " + line)
+        runs += measure_dask(args)
+    return runs
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default=os.environ.get("BENCH_SIZES", "200000,1000000,2000000"))
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--cache", type=Path, default=Path(".bench-cache"))
+    parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--engine", default="processes", choices=["single", "processes", "dask"])
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    size = "parcels; default the {} of --sizes; 0 to skip"
+    parser.add_argument("--county-size", type=int, help=size.format("smallest"))
+    parser.add_argument("--province-size", type=int, help=size.format("largest"))
+    parser.add_argument("--dask-size", type=int, help=size.format("smallest"))
+    parser.add_argument(
+        "--no-exactextract", action="store_true", help="skip the plain exactextract pass"
+    )
+    parser.add_argument("--only", default="", help=f"comma-separated kinds: {', '.join(KINDS)}")
+    parser.add_argument("--one", help=argparse.SUPPRESS)
+    parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--answers", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    unknown = set(filter(None, args.only.split(","))) - set(KINDS)
+    if unknown:
+        parser.error(f"unknown kinds in --only: {', '.join(sorted(unknown))}")
+    return args
+
+
+def main() -> None:
+    args = parse_args()
+    if args.one:
+        run_one(args.one, Job(args.data, args.engine, args.workers), args.answers)
+        return
+    sizes = sorted(int(s) for s in args.sizes.split(","))
+    defaults = {"county_size": sizes[0], "province_size": sizes[-1], "dask_size": sizes[0]}
+    for name, default in defaults.items():
+        if getattr(args, name) is None:
+            setattr(args, name, default)
+    only = set(filter(None, args.only.split(",")))
+
+    def wanted(kind: str) -> bool:
+        return not only or kind in only
+
+    args.cache.mkdir(parents=True, exist_ok=True)
+    runs = measure_all(args, sizes, wanted)
+    rows = table(runs)
+    print()
+    print_table(rows)
     report = {
         "machine": platform.machine(),
         "cpus": os.cpu_count(),
         "python": platform.python_version(),
         "runs": runs,
-        "targets": lines,
+        "table": [asdict(row) for row in rows],
     }
     path = args.json or args.cache / "bench.json"
-    path.write_text(json.dumps(report, indent=2))
+    path.write_text(json.dumps(report, indent=2, ensure_ascii=False))
     print(f"figures written to {path}")
 
 

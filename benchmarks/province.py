@@ -18,52 +18,81 @@ same file and the classes, reasons and quotas are compared (use a small size).
 from __future__ import annotations
 
 import argparse
-import resource
 import tempfile
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-import psutil  # type: ignore[import-untyped]  # a dependency of dask.distributed
+from rss import own_peak_bytes, sampled_peaks
 
 import landplan
 from landplan.io.layers import list_layers
 from landplan.io.partitions import read_partition
 
-
-def _peak_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+MIB = 2**20
 
 
-@contextmanager
-def _sampled_peaks(interval_s: float = 0.1) -> Iterator[dict[str, float]]:
-    """Peak RSS (MiB) of this process (``driver``) and of its whole tree (``tree``)."""
-    me = psutil.Process()
-    peaks = {"driver": 0.0, "tree": 0.0}
-    stop = threading.Event()
+@dataclass
+class Province:
+    """Figures of one run: seconds, peak RSS in bytes, the county figures and quotas."""
 
-    def sample() -> None:
-        while True:
-            driver = me.memory_info().rss
-            tree = driver
-            for child in me.children(recursive=True):
-                with suppress(psutil.Error):  # a process that just ended
-                    tree += child.memory_info().rss
-            peaks["driver"] = max(peaks["driver"], driver / 2**20)
-            peaks["tree"] = max(peaks["tree"], tree / 2**20)
-            if stop.wait(interval_s):
-                return
+    parcels: int
+    counties: int
+    partition_s: float
+    classify_s: float
+    driver_after_partition: int
+    driver_classifying: int
+    tree_classifying: int
+    county_figures: pd.DataFrame
+    quotas: pd.DataFrame
 
-    thread = threading.Thread(target=sample, daemon=True)
-    thread.start()
-    try:
-        yield peaks
-    finally:
-        stop.set()
-        thread.join()
+
+def classify_options(data: Path, *, dem: bool) -> dict[str, object]:
+    """Layers, targets and DEM of a folder written by ``landplan synth``."""
+    constraints = data / "constraints.gpkg"
+    layers = {name: f"{constraints}|layername={name}" for name in list_layers(constraints)}
+    return {
+        "layers": layers,
+        "targets": str(data / "targets.csv"),
+        "dem": str(data / "dem.tif") if dem else None,
+    }
+
+
+def run(data: Path, work: Path, *, workers: int, dem: bool) -> Province:
+    """Partition *data*'s parcels into *work*/parts, classify them into *work*/out on Dask."""
+    options = classify_options(data, dem=dem)
+    start = time.perf_counter()
+    counties = landplan.partition_parcels(data / "parcels.gpkg", work / "parts")
+    partition_s = time.perf_counter() - start
+    after_partition = own_peak_bytes()
+    start = time.perf_counter()
+    with sampled_peaks(interval_s=0.1) as peaks:
+        result = landplan.classify_partitioned(
+            work / "parts",
+            work / "out",
+            workers=workers,
+            **options,  # type: ignore[arg-type]
+        )
+    classify_s = time.perf_counter() - start
+    return Province(
+        parcels=sum(c.parcels for c in counties),
+        counties=len(counties),
+        partition_s=partition_s,
+        classify_s=classify_s,
+        driver_after_partition=after_partition,
+        driver_classifying=peaks.driver,
+        tree_classifying=peaks.tree,
+        county_figures=result.counties,
+        quotas=result.quotas,
+    )
+
+
+def read_answers(out: Path) -> pd.DataFrame:
+    """The classified counties' ``lp_class`` and ``lp_reasons``, in input order."""
+    files = sorted(out.glob("county=*/part.parquet"))
+    frame = pd.concat([read_partition(f, geometry=False) for f in files]).sort_index()
+    return frame[["lp_class", "lp_reasons"]]
 
 
 def main() -> None:
@@ -75,52 +104,38 @@ def main() -> None:
     parser.add_argument("--compare", action="store_true", help="also run the single engine")
     parser.add_argument("--scratch", type=Path, default=None, help="folder for the outputs")
     args = parser.parse_args()
-    parcels = args.data / "parcels.gpkg"
-    constraints = args.data / "constraints.gpkg"
-    layers = {name: f"{constraints}|layername={name}" for name in list_layers(constraints)}
-    options = {
-        "layers": layers,
-        "targets": str(args.data / "targets.csv"),
-        "dem": str(args.data / "dem.tif") if args.dem else None,
-    }
     with tempfile.TemporaryDirectory(prefix="landplan-province-", dir=args.scratch) as tmp:
-        start = time.perf_counter()
-        counties = landplan.partition_parcels(parcels, Path(tmp) / "parts")
-        partition_s = time.perf_counter() - start
-        n = sum(c.parcels for c in counties)
-        after_partition = _peak_mib()
-        start = time.perf_counter()
-        with _sampled_peaks() as peaks:
-            result = landplan.classify_partitioned(
-                Path(tmp) / "parts", Path(tmp) / "out", workers=args.workers, **options
-            )
-        classify_s = time.perf_counter() - start
-        print(f"parcels {n:,} in {len(counties)} counties, {args.workers} workers")
-        print(f"partition: {partition_s:.1f} s ({n / partition_s:,.0f} parcels/s)")
-        print(f"classify on dask: {classify_s:.1f} s")
-        print(f"driver peak RSS: {after_partition:.0f} MiB after partition, {_peak_mib():.0f} MiB")
+        p = run(args.data, Path(tmp), workers=args.workers, dem=args.dem)
+        n = p.parcels
+        print(f"parcels {n:,} in {p.counties} counties, {args.workers} workers")
+        print(f"partition: {p.partition_s:.1f} s ({n / p.partition_s:,.0f} parcels/s)")
+        print(f"classify on dask: {p.classify_s:.1f} s")
         print(
-            f"while classifying (sampled): driver {peaks['driver']:.0f} MiB, "
-            f"process tree {peaks['tree']:.0f} MiB"
+            f"driver peak RSS: {p.driver_after_partition / MIB:.0f} MiB after partition, "
+            f"{own_peak_bytes() / MIB:.0f} MiB"
         )
-        figures = result.counties.sort_values("parcels", ascending=False)
+        print(
+            f"while classifying (sampled): driver {p.driver_classifying / MIB:.0f} MiB, "
+            f"process tree {p.tree_classifying / MIB:.0f} MiB"
+        )
+        figures = p.county_figures.sort_values("parcels", ascending=False)
         figures["s_per_1k"] = figures["seconds"] / figures["parcels"] * 1000
         print(figures.drop(columns="worker").round(2).to_string(index=False))
         busy = figures["seconds"].sum()
         print(f"summed task time {busy:.1f} s = {busy / n * 1e6:.0f} µs per parcel (one core)")
         if args.compare:
-            _compare(parcels, Path(tmp) / "out", result, options)
+            _compare(args.data, Path(tmp) / "out", p.quotas, dem=args.dem)
 
 
-def _compare(parcels: Path, out: Path, result: object, options: dict[str, object]) -> None:
-    single = landplan.classify(parcels, **options)  # type: ignore[arg-type]
-    files = sorted(out.glob("county=*/part.parquet"))
-    dask = pd.concat([read_partition(f, geometry=False) for f in files]).sort_index()
+def _compare(data: Path, out: Path, quotas: pd.DataFrame, *, dem: bool) -> None:
+    options = classify_options(data, dem=dem)
+    single = landplan.classify(data / "parcels.gpkg", **options)  # type: ignore[arg-type]
+    dask = read_answers(out)
     same = (
         dask.index.equals(single.parcels.index)
         and dask["lp_class"].tolist() == single.parcels["lp_class"].tolist()
         and dask["lp_reasons"].tolist() == single.parcels["lp_reasons"].tolist()
-        and result.quotas.equals(single.quotas)  # type: ignore[attr-defined]
+        and quotas.equals(single.quotas)
     )
     print(f"identical to the single engine (lp_class, lp_reasons, quotas): {same}")
 

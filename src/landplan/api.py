@@ -201,7 +201,7 @@ def classify(
         source=source,
     )
     with stage("read layers"):
-        role_layers = read_role_layers(layers, crs=read.crs)
+        role_layers = read_role_layers(layers, crs=read.crs, threads=workers or 1)
     result = run(
         frame,
         role_layers,

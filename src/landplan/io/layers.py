@@ -20,6 +20,7 @@ from pyproj import CRS
 
 from landplan.core.errors import CRSError, InputError, OutputExistsError, Problem, ReadError
 from landplan.core.roles import get_role
+from landplan.core.threads import map_threads
 from landplan.io.encoding import shapefile_encoding
 from landplan.survey.schema import check_fields
 
@@ -404,7 +405,7 @@ LayerInput: TypeAlias = "str | Path | gpd.GeoDataFrame | gpd.GeoSeries"
 
 
 def read_role_layers(
-    layers: Mapping[str, LayerInput] | None, *, crs: Any = None
+    layers: Mapping[str, LayerInput] | None, *, crs: Any = None, threads: int = 1
 ) -> dict[str, gpd.GeoDataFrame | gpd.GeoSeries]:
     """Constraint layers by role: in-memory layers kept, paths read.
 
@@ -417,6 +418,8 @@ def read_role_layers(
         Role → path (``path|layername=NAME`` allowed) or GeoDataFrame/GeoSeries.
     crs
         CRS of every file that declares none; files that declare one keep it.
+    threads
+        Files read at once (:func:`~landplan.core.threads.map_threads`).
 
     Returns
     -------
@@ -431,18 +434,23 @@ def read_role_layers(
     ReadError
         A file that cannot be read.
     """
-    for role in layers or {}:
-        get_role(role)
-    read: dict[str, gpd.GeoDataFrame | gpd.GeoSeries] = {}
-    problems = []
-    for given, value in (layers or {}).items():
-        role = get_role(given).name  # any case or dash spelling, one key
+    given_layers = dict(layers or {})
+    roles = {given: get_role(given).name for given in given_layers}  # one key per role
+
+    def read_one(given: str) -> gpd.GeoDataFrame | gpd.GeoSeries:
+        value = given_layers[given]
         if isinstance(value, gpd.GeoDataFrame | gpd.GeoSeries):
-            read[role] = value
-            continue
-        read[role] = read_layer(value, crs=crs, preferred_layers=(role, given))
-        if read[role].crs is None:
-            problems.append(_crs_missing(f"{given}={value}", value))
+            return value
+        return read_layer(value, crs=crs, preferred_layers=(roles[given], given))
+
+    # each file read on its own GDAL handle, so files can be read on threads
+    frames = map_threads(read_one, given_layers, threads=threads)
+    read = {roles[given]: frame for given, frame in zip(given_layers, frames, strict=True)}
+    problems = [
+        _crs_missing(f"{given}={value}", value)
+        for (given, value), frame in zip(given_layers.items(), frames, strict=True)
+        if not isinstance(value, gpd.GeoDataFrame | gpd.GeoSeries) and frame.crs is None
+    ]
     if problems:
         raise CRSError(problems)
     return read
