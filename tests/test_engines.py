@@ -286,3 +286,11 @@ def test_parcels_of_several_counties_in_one_problem() -> None:
         for engine in ("single", "processes")
     ]
     assert problem_list(runs[0]) == problem_list(runs[1])
+
+
+def test_pools_left_unjudged_merge_across_counties(one_layer_runs: dict[str, Result]) -> None:
+    """Without an abandoned_land layer, stage B leaves ponds out in every county that has them."""
+    single = one_layer_runs["single"].evidence.unjudged_pools
+    assert single and set(single) == {"B"}
+    for engine in ("processes", "dask"):
+        assert one_layer_runs[engine].evidence.unjudged_pools == single

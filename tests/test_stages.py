@@ -167,3 +167,86 @@ def test_classify_prints_why_a_county_is_short(tmp_path) -> None:
     assert run.exit_code == 0, run.output
     line = [x for x in run.output.splitlines() if "short 0.150" in x]
     assert line and "eligible left 0.000" in line[0] and "P_ECO_REDLINE 0.150" in line[0]
+
+
+def ponds_and_mines() -> gpd.GeoDataFrame:
+    """Six 100 m squares (1 ha each, KCXS 0): ponds (1104), mining land (0602), other forest."""
+    return square_parcels(6, 1, DLBM=["1104", "1104", "0602", "0602", "0307", "1104"], GDPDJB=None)
+
+
+def abandoned_layer() -> gpd.GeoSeries:
+    """废弃坑塘/废弃采矿用地范围: 95 % of pond 0, 60 % of mine 2, 40 % of mine 3, all of pond 5."""
+    return gpd.GeoSeries(
+        [
+            box(X0 - 5, Y0 - 5, X0 + 95, Y0 + 105),  # pond 0: x 0-95 of 0-100; none of pond 1
+            box(X0 + 240, Y0 - 5, X0 + 300, Y0 + 105),  # mine 2: x 240-300 of 200-300
+            box(X0 + 300, Y0 - 5, X0 + 340, Y0 + 105),  # mine 3: x 300-340 of 300-400
+            box(X0 + 500, Y0 - 5, X0 + 605, Y0 + 105),  # pond 5
+        ],
+        crs=GK38,
+    )
+
+
+def test_abandoned_ponds_and_mining_land_join_stage_b_where_the_layer_marks_them() -> None:
+    """003 ch.7 §1: 全市划定耕地后备资源 35.03 万亩，其中林地 19.83 万亩（灌木林地 2.94 万亩、
+    其他林地 16.89 万亩），非林地 15.20 万亩（果园 2.83 万亩、茶园 0.12 万亩、其他园地 2.28 万亩、
+    其他草地 9.16 万亩、废弃采矿用地 0 万亩、废弃坑塘水面 0.55 万亩、裸土地 0.26 万亩）.
+    The survey's 1104 / 0602 say nothing of abandonment: the abandoned_land layer does, on at
+    least half a parcel (abandoned_land_min_share).
+
+    By hand: pond 0 (covered) and mine 2 (60 %) join; pond 1 (uncovered) and mine 3 (40 %)
+    do not; the forest joins as always; pond 5 joins and the redline excludes it.  Candidates
+    1 ha each: 废弃坑塘 1, 废弃采矿用地 1, 其他林地 1 = 3 ha, 2 of them 非林地; excluded 1 ha.
+    """
+    redline = gpd.GeoSeries(
+        [box(X0 + 100, Y0, X0 + 200, Y0 + 100), box(X0 + 500, Y0, X0 + 600, Y0 + 100)], crs=GK38
+    )
+    result = classify(
+        ponds_and_mines(), layers={"abandoned_land": abandoned_layer(), "eco_redline": redline}
+    )
+    assert result.parcels["lp_stage_b"].tolist() == [
+        "CANDIDATE", "", "CANDIDATE", "", "CANDIDATE", "EXCLUDED",
+    ]  # fmt: skip
+    # the redline over pond 1 fires no B rule: pond 1 is in no pool
+    assert result.parcels["lp_reasons"].iloc[1] == ""
+    assert "B_ECO_REDLINE" in result.parcels["lp_reasons"].iloc[5].split(";")
+    row = result.stage_b.set_index("county_code").loc["430421"]
+    assert row["candidate_m2"] == pytest.approx(30_000, rel=1e-6)
+    assert row["forest_m2"] == pytest.approx(10_000, rel=1e-6)
+    assert row["nonforest_m2"] == pytest.approx(20_000, rel=1e-6)
+    assert row["dlbm_1104_m2"] == pytest.approx(10_000, rel=1e-6)  # 废弃坑塘水面
+    assert row["dlbm_0602_m2"] == pytest.approx(10_000, rel=1e-6)  # 废弃采矿用地
+    assert row["dlbm_0307_m2"] == pytest.approx(10_000, rel=1e-6)
+    assert row["excluded_m2"] == pytest.approx(10_000, rel=1e-6)
+    assert not [p for p in result.problems if p.code == "POOL_NOT_EVALUATED"]
+
+
+def test_without_the_layer_ponds_and_mining_land_stay_out_and_the_run_says_so() -> None:
+    """No abandoned_land layer: no pond or mining parcel can be told 废弃, none is 耕地后备资源,
+    their columns are 0 (as 003 prints 废弃采矿用地 0 万亩), and a warning names the layer."""
+    result = classify(ponds_and_mines())
+    assert result.parcels["lp_stage_b"].tolist() == ["", "", "", "", "CANDIDATE", ""]
+    row = result.stage_b.set_index("county_code").loc["430421"]
+    assert row["candidate_m2"] == pytest.approx(10_000, rel=1e-6)
+    assert row["dlbm_1104_m2"] == 0 and row["dlbm_0602_m2"] == 0
+    (problem,) = [p for p in result.problems if p.code == "POOL_NOT_EVALUATED"]
+    assert problem.severity == "warning" and problem.counties == ("430421",)
+    assert "no abandoned_land layer" in problem.message
+    assert "--layer abandoned_land=PATH" in problem.message
+    assert "1104, 0602" in problem.message
+
+
+def test_a_profile_threshold_decides_how_much_of_a_parcel_the_layer_must_cover(tmp_path) -> None:
+    """abandoned_land_min_share = 0.3: mine 3, 40 % covered, joins too (4 candidates)."""
+    path = tmp_path / "share.toml"
+    path.write_text(
+        '[profile]\nid = "share"\nextends = "hunan-hengyang"\n\n'
+        "[parameters]\nabandoned_land_min_share = 0.3\n",
+        encoding="utf-8",
+    )
+    result = classify(
+        ponds_and_mines(), layers={"abandoned_land": abandoned_layer()}, profile=str(path)
+    )
+    assert result.parcels["lp_stage_b"].tolist()[:4] == ["CANDIDATE", "", "CANDIDATE", "CANDIDATE"]
+    row = result.stage_b.set_index("county_code").loc["430421"]
+    assert row["dlbm_0602_m2"] == pytest.approx(20_000, rel=1e-6)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import geopandas as gpd
@@ -128,6 +129,21 @@ def test_a_layer_for_every_role(small_synthetic: Path) -> None:
         layer = gpd.read_file(small_synthetic / "constraints.gpkg", layer=name)
         assert len(layer) > 0, name
         assert layer.crs.to_epsg() == 4546
+
+
+def test_abandoned_land_holds_pond_parcels_and_mining_ground(
+    small_synthetic: Path, parcels
+) -> None:
+    """废弃坑塘 features are pond parcels (1104 without a suffix), one in six of them, whole."""
+    layer = gpd.read_file(small_synthetic / "constraints.gpkg", layer="abandoned_land")
+    ponds = layer[layer["NAME"] == "废弃坑塘"]
+    by_bsm = parcels.set_index("BSM")
+    assert set(by_bsm.loc[ponds["BSM"], "DLBM"]) == {"1104"}
+    per_county = parcels["DLBM"].eq("1104").groupby(parcels["ZLDWDM"].str[:6]).sum()
+    assert len(ponds) == sum(math.ceil(n / 6) for n in per_county)  # the 1st, 7th ... of each
+    drawn = shapely.equals_exact(ponds.geometry.to_numpy(), by_bsm.loc[ponds["BSM"]].geometry, 0)
+    assert drawn.all()
+    assert (layer["NAME"] != "废弃坑塘").sum() >= 1  # the mines' ground
 
 
 def test_targets_have_the_reference_shape(small_synthetic: Path) -> None:

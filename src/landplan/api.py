@@ -618,7 +618,8 @@ def balance(
     Balance
         ``summary`` (per county and city: out, in, paddy, exempt, shortfall,
         balanced, in m², 亩 and 万亩), ``flows`` (by class), ``pieces`` (the
-        changed pieces for a map) and ``problems``; ``to_files`` writes them.
+        changed pieces for a map), ``counties`` (county outlines) and
+        ``problems``; ``to_files`` writes them and draws the map.
 
     Raises
     ------

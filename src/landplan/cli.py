@@ -876,10 +876,11 @@ _BALANCE_ROLES = ["return_forest", "damaged", "river_lake", "river_channel"]
     "--output",
     type=click.Path(path_type=Path),
     required=True,
-    help="A .csv (county table, and <stem>_flows.csv by class), .xlsx (both as sheets) or "
-    ".gpkg (layer balance_pieces of the changed pieces for a map, and both tables); any "
-    "other path is a folder that receives balance.csv, balance_flows.csv, balance.xlsx "
-    "and balance.gpkg.",
+    help="A .csv (county table, and <stem>_flows.csv by class), .xlsx (both as sheets), "
+    ".gpkg (layer balance_pieces of the changed pieces, and both tables) or .png / .svg (a "
+    "map of the changed pieces by direction, paddy apart, with county boundaries, legend, "
+    "scale bar and north arrow); any other path is a folder that receives balance.csv, "
+    "balance_flows.csv, balance.xlsx, balance.gpkg, balance_map.png and balance_map.svg.",
 )
 @click.option(
     "--layer",

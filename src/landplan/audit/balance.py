@@ -55,6 +55,7 @@ import shapely
 
 from landplan.core.crs import EQUAL_AREA_CRS, require_crs
 from landplan.core.errors import InputError, Problem
+from landplan.core.palette import BALANCE_DIRECTIONS
 from landplan.core.roles import get_role
 from landplan.core.units import M2_PER_MU, M2_PER_WANMU
 from landplan.io.files import write_csv, write_xlsx
@@ -62,6 +63,7 @@ from landplan.io.layers import check_writable, write_layer, write_table
 from landplan.io.reference import county_names
 from landplan.measure.geometry import polygonal_part, repair
 from landplan.measure.overlay import PreparedConstraint, prepare_constraint
+from landplan.outputs.outlines import county_outlines
 from landplan.survey.schema import LAND_CLASSES, survey_attributes
 
 __all__ = [
@@ -103,17 +105,8 @@ Scope = Literal["agricultural", "all"]
 #: ``all``: every farmland loss and gain counts.
 SCOPES: tuple[str, ...] = ("agricultural", "all")
 
-#: Piece directions with their Chinese labels, in table order.
-DIRECTIONS: Mapping[str, str] = MappingProxyType(
-    {
-        "out": "转出",
-        "in": "转进",
-        "excluded": "除外减少",
-        "out_other": "其他减少（不计入进出平衡）",
-        "in_other": "其他增加（不计入进出平衡）",
-        "gap": "新图层未覆盖",
-    }
-)
+#: Piece directions with their Chinese labels, in table order (:data:`BALANCE_DIRECTIONS`).
+DIRECTIONS: Mapping[str, str] = MappingProxyType({d.code: d.zh for d in BALANCE_DIRECTIONS})
 
 #: Area columns of :attr:`Balance.summary`, each in ``_m2``, ``_mu`` and ``_wanmu``.
 AREA_COLUMNS: tuple[str, ...] = (
@@ -136,6 +129,9 @@ AREA_COLUMNS: tuple[str, ...] = (
     "shortfall",
     "paddy_shortfall",
 )
+
+#: Kinds of :func:`output_files` that are the drawn map.
+MAP_KINDS: tuple[str, ...] = ("map.png", "map.svg")
 
 #: Areas below this (m²) are rounding noise: a balance short by less is met, and overlay
 #: pieces smaller are dropped (slivers along edges the vintages share, where projecting the
@@ -209,6 +205,9 @@ class Balance:
         Gaps and overlaps between the vintages, KCXS missing.
     scope
         ``agricultural`` or ``all`` (:data:`SCOPES`).
+    counties
+        The new vintage's parcels dissolved by county (``county_code``), in its
+        CRS: the boundaries of the map; None draws none.
     """
 
     summary: pd.DataFrame
@@ -216,19 +215,21 @@ class Balance:
     pieces: gpd.GeoDataFrame
     problems: list[Problem] = field(default_factory=list)
     scope: str = "agricultural"
+    counties: gpd.GeoDataFrame | None = None
 
     def to_files(self, path: str | Path, *, overwrite: bool = False) -> list[Path]:
-        """Write the tables and the map layer.
+        """Write the tables, the map layer and the drawn map.
 
         Parameters
         ----------
         path
             A ``.csv`` (the county table, and the flows beside it as
-            ``<stem>_flows.csv``), ``.xlsx`` (sheets ``summary`` and ``flows``)
-            or ``.gpkg`` file (layer ``balance_pieces``, tables
-            ``balance_summary`` and ``balance_flows``); any other path is a
-            folder that receives all of them as ``balance.*``.  CSV is UTF-8
-            with a BOM.
+            ``<stem>_flows.csv``), ``.xlsx`` (sheets ``summary`` and ``flows``),
+            ``.gpkg`` (layer ``balance_pieces``, tables ``balance_summary`` and
+            ``balance_flows``), ``.png`` or ``.svg`` file (the map of the changed
+            pieces, :func:`~landplan.outputs.plot.balance_map`); any other path
+            is a folder that receives all of them as ``balance.*``, the map as
+            ``balance_map.png`` and ``balance_map.svg``.  CSV is UTF-8 with a BOM.
         overwrite
             Replace files that exist.
 
@@ -245,10 +246,22 @@ class Balance:
         targets = output_files(path)
         for target in targets.values():
             check_writable(target, overwrite=overwrite)  # all refused before any is written
-        written = []
-        for kind, target in targets.items():
-            written.append(self._write(kind, target))
-        return written
+        maps = [target for kind, target in targets.items() if kind in MAP_KINDS]
+        written = [self._write(kind, t) for kind, t in targets.items() if kind not in MAP_KINDS]
+        return written + (self._write_maps(maps) if maps else [])
+
+    def _write_maps(self, targets: list[Path]) -> list[Path]:
+        """The map of the changed pieces, drawn once, saved in each format."""
+        from matplotlib.figure import Figure
+
+        from landplan.io.files import write_figure
+        from landplan.outputs.plot import balance_map, chart_style
+
+        with chart_style() as language:
+            figure = Figure(figsize=(10, 8))  # outside pyplot: no backend is chosen or changed
+            balance_map(self.pieces, counties=self.counties, ax=figure.subplots(),
+                        language=language)  # fmt: skip
+            return [write_figure(figure, target, dpi=150) for target in targets]
 
     def _write(self, kind: str, target: Path) -> Path:
         if kind == ".csv":
@@ -269,26 +282,31 @@ def output_files(path: str | Path) -> dict[str, Path]:
     Parameters
     ----------
     path
-        A ``.csv``, ``.xlsx`` or ``.gpkg`` file, or a folder.
+        A ``.csv``, ``.xlsx``, ``.gpkg``, ``.png`` or ``.svg`` file, or a folder.
 
     Returns
     -------
     dict
-        Kind (``.csv``, ``flows.csv``, ``.xlsx``, ``.gpkg``) → file.
+        Kind (``.csv``, ``flows.csv``, ``.xlsx``, ``.gpkg``, ``map.png``,
+        ``map.svg``) → file.
 
     Examples
     --------
     >>> sorted(p.name for p in output_files("out/b.csv").values())
     ['b.csv', 'b_flows.csv']
     >>> sorted(p.name for p in output_files("out").values())
-    ['balance.csv', 'balance.gpkg', 'balance.xlsx', 'balance_flows.csv']
+    ['balance.csv', 'balance.gpkg', 'balance.xlsx', 'balance_flows.csv', 'balance_map.png',
+     'balance_map.svg']
     """
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix in (".csv", ".xlsx", ".gpkg"):
         targets = {suffix: path}
+    elif suffix in (".png", ".svg"):
+        targets = {f"map{suffix}": path}
     else:
         targets = {s: path / f"balance{s}" for s in (".csv", ".xlsx", ".gpkg")}
+        targets.update({kind: path / f"balance_{kind}" for kind in MAP_KINDS})
     if ".csv" in targets:
         csv = targets[".csv"]
         targets["flows.csv"] = csv.with_name(f"{csv.stem}_flows.csv")
@@ -514,8 +532,13 @@ def compare_vintages(
         ``river_lake`` / ``river_channel`` (永久淹没, where the new class is
         river or lake water, 1101 / 1102).
     scope
-        ``"agricultural"`` (the plan's balance: farmland to and from other
-        agricultural land) or ``"all"`` (every farmland loss and gain).
+        ``"agricultural"`` (the default, the plan's balance: farmland to and
+        from other agricultural land) or ``"all"`` (every farmland loss and
+        gain).  003 ch.2 §3: "严格管控耕地转为其他农用地，对耕地转为其他农用地及农业设施
+        建设用地实行年度进出平衡"; ch.5 §3: "确需将一般耕地转为其他农用地的，应当以进定出原则";
+        construction is settled by 占补平衡 instead, ch.3 §1: "对非农建设占用现状耕地
+        （含城镇村范围内耕地）的，严格落实耕地占补平衡", ch.5 §2: "非农业建设占用现状耕地的，
+        依法落实耕地占补平衡" (004 ch.5 §2, §3 say the same).
     cause_field
         Column of *new* marking exempt losses per parcel: ``eco_return``,
         ``disaster``, ``flooded`` or their Chinese names (生态退耕, 灾毁,
@@ -585,7 +608,19 @@ def compare_vintages(
         pieces=_piece_layer(pieces, old_v, new_v, unmatched, new.crs),
         problems=problems,
         scope=scope,
+        counties=_county_outlines(new_v, new.crs),
     )
+
+
+def _county_outlines(vintage: _Vintage, crs: object) -> gpd.GeoDataFrame:
+    """The vintage's parcels dissolved by county, in *crs* (for the map's boundaries).
+
+    The union is on a millimetre grid: parcel edges reprojected to the equal-area CRS
+    bend by nanometres, where a neighbour's vertex on them does not.
+    """
+    geometry = gpd.GeoSeries(vintage.geoms, crs=EQUAL_AREA_CRS)
+    outlines = county_outlines(geometry, vintage.county, grid_size=0.001)
+    return outlines.to_crs(crs) if crs is not None else outlines
 
 
 def _counted(pieces: pd.DataFrame, old: _Vintage, new: _Vintage) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Classes, their labels and colours: one source for tables, plots and QGIS styles."""
+"""Classes and balance directions with labels and colours: one source for tables, plots, QGIS."""
 
 from __future__ import annotations
 
@@ -9,11 +9,14 @@ from types import MappingProxyType
 from landplan.core.roles import ROLES
 
 __all__ = [
+    "BALANCE_DIRECTIONS",
+    "BALANCE_PADDY_COLOURS",
     "BY_CODE",
     "CLASSES",
     "CLASS_CODES",
     "FIELD_ALIASES_ZH",
     "PRIORITY_RAMP",
+    "BalanceDirection",
     "ParcelClass",
     "priority_colours",
 ]
@@ -56,6 +59,49 @@ CLASSES: tuple[ParcelClass, ...] = (
 BY_CODE: Mapping[str, ParcelClass] = MappingProxyType({c.code: c for c in CLASSES})
 #: Codes of :data:`CLASSES`, in the same order.
 CLASS_CODES: tuple[str, ...] = tuple(c.code for c in CLASSES)
+
+
+@dataclass(frozen=True)
+class BalanceDirection:
+    """A direction of a changed piece of the in/out balance (``direction`` of its map layer).
+
+    Attributes
+    ----------
+    code
+        The value itself, e.g. ``"out"``.
+    zh
+        Chinese label (tables, legends).
+    en
+        English label.
+    colour
+        Fill colour on the map, ``#RRGGBB``; paddy pieces of ``out`` and ``in``
+        take :data:`BALANCE_PADDY_COLOURS` instead.
+    """
+
+    code: str
+    zh: str
+    en: str
+    colour: str  # #RRGGBB
+
+
+#: Directions of the in/out balance's changed pieces, in the order of tables and legends:
+#: losses red, gains blue (a diverging pair that reads in colour-blind vision and greyscale),
+#: the exempt losses purple, changes outside the balance brown and teal.
+BALANCE_DIRECTIONS: tuple[BalanceDirection, ...] = (
+    BalanceDirection("out", "转出", "turned out", "#f4a582"),
+    BalanceDirection("in", "转进", "turned in", "#92c5de"),
+    BalanceDirection("excluded", "除外减少", "exempt loss", "#9970ab"),
+    BalanceDirection(
+        "out_other", "其他减少（不计入进出平衡）", "other loss (outside the balance)", "#bf812d"
+    ),
+    BalanceDirection(
+        "in_other", "其他增加（不计入进出平衡）", "other gain (outside the balance)", "#80cdc1"
+    ),
+    BalanceDirection("gap", "新图层未覆盖", "not covered by the new vintage", "#404040"),
+)
+#: Darker fills of paddy (水田, 0101) turned out and turned in, by direction.
+BALANCE_PADDY_COLOURS: Mapping[str, str] = MappingProxyType({"out": "#b2182b", "in": "#2166ac"})
+
 
 #: Recovery-candidate priority bands, first (dark) to last (light): the QGIS style and plots.
 PRIORITY_RAMP: tuple[str, ...] = ("#08306b", "#2171b5", "#6baed6", "#c6dbef")

@@ -91,6 +91,7 @@ _ROLES = [
     Role("former_plan_construction", "原规划建设用地范围（一致性处理）", "fcon"),
     Role("strategic_mining", "战略性矿产露天采矿区", "smin"),
     Role("irrigation", "灌溉水源保障范围（灌区）", "irr"),
+    Role("abandoned_land", "废弃坑塘/废弃采矿用地范围", "aban"),
 ]
 
 #: Roles by name, in the order of RULES.md §1.

@@ -312,10 +312,13 @@ def merge_results(
     first = results[0]
     missing: dict[str, str] = {}
     unevaluated: dict[str, tuple[str, dict[str, int]]] = {}
+    pools: dict[str, tuple[str, tuple[str, ...], set[str]]] = {}
     for r in results:
         missing.update(r.evidence.missing)
         for rule_id, (why, counts) in r.evidence.unevaluated.items():
             unevaluated.setdefault(rule_id, (why, {}))[1].update(counts)
+        for pool, (why, classes, counties) in r.evidence.unjudged_pools.items():
+            pools.setdefault(pool, (why, classes, set()))[2].update(counties)
     quotas = (
         pd.concat([r.quotas for r in results]).sort_values("county_code").reset_index(drop=True)
     )
@@ -354,6 +357,7 @@ def merge_results(
             first.evidence.units,
             missing,
             {rule_id: unevaluated[rule_id] for rule_id in sorted(unevaluated)},
+            {pool: (why, classes, tuple(sorted(c))) for pool, (why, classes, c) in pools.items()},
         ),
         Measurement(merged["measures"], problems=tuple(measure_problems)),
         first.profile,

@@ -478,6 +478,10 @@ def stage_b_table(totals: pd.DataFrame, classes: Sequence[str]) -> pd.DataFrame:
         ``adjacent_m2`` (candidates contiguous with existing farmland: 现有耕地
         周边补充耕地潜力),
         ``dlbm_<code>_m2`` per class, ``excluded_m2``, each with its 万亩 twin.
+        Classes of ``stage_b_abandoned_classes`` enter the pool only where the
+        ``abandoned_land`` layer marks them, so by default ``dlbm_1104_m2``
+        is 废弃坑塘水面 and ``dlbm_0602_m2`` 废弃采矿用地, both 宜耕非林地 as
+        003 ch.7 §1 counts them.
     """
     rows = _stage_rows(totals, "B")
     forest = rows["dlbm"].str.startswith("03").to_numpy()

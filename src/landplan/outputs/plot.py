@@ -33,7 +33,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from landplan.core.errors import LandplanError, LandplanWarning
-from landplan.core.palette import CLASSES
+from landplan.core.palette import BALANCE_DIRECTIONS, BALANCE_PADDY_COLOURS, CLASSES
 from landplan.core.units import M2_PER_WANMU
 from landplan.io.files import shipped_font
 from landplan.io.reference import county_names
@@ -45,12 +45,15 @@ from landplan.outputs.indicators import (
     Thresholds,
     grade_indicator,
 )
+from landplan.outputs.outlines import county_outlines
 
 __all__ = [
     "CJK_FONT_FAMILY",
     "FontError",
     "MissingGlyphWarning",
     "area_by_county",
+    "balance_categories",
+    "balance_map",
     "chart_style",
     "cjk_font",
     "class_map",
@@ -250,21 +253,17 @@ def _crs_note(crs: Any) -> str:
 
 def _draw_counties(ax: Axes, frame: gpd.GeoDataFrame, names: Mapping[str, str]) -> None:
     """County boundaries (parcels dissolved by ``lp_county``) and names, as vectors."""
-    import shapely
+    _draw_outlines(ax, county_outlines(frame.geometry, frame["lp_county"]), names)
+
+
+def _draw_outlines(ax: Axes, outlines: gpd.GeoDataFrame, names: Mapping[str, str]) -> None:
+    """County boundaries and names (at a point inside each county), as vectors."""
     from matplotlib import patheffects
 
-    counties = []
-    for code, group in frame.groupby("lp_county", sort=True):
-        geometry = group.geometry.to_numpy()
-        try:
-            shape = shapely.coverage_union_all(geometry)
-        except shapely.errors.GEOSException:
-            shape = shapely.union_all(geometry)
-        counties.append((str(code), shape))
-    outlines = gpd.GeoSeries([s for _, s in counties], crs=frame.crs)
     outlines.boundary.plot(ax=ax, color=_BOUNDARY, linewidth=0.9)
     halo = [patheffects.withStroke(linewidth=3, foreground="white")]
-    for (code, _), point in zip(counties, outlines.representative_point(), strict=True):
+    codes = outlines["county_code"].astype(str)
+    for code, point in zip(codes, outlines.representative_point(), strict=True):
         ax.text(point.x, point.y, names.get(code, code), ha="center", va="center",
                 fontproperties=_font(10), path_effects=halo, zorder=5)  # fmt: skip
 
@@ -319,23 +318,182 @@ def class_map(
         Patch(facecolor=c.colour, edgecolor="#787878", label=_label(c.code, language))
         for c in CLASSES
     ]
-    handles.append(Line2D([], [], color=_BOUNDARY, label="县级界线" if language == "zh" else
-                          "county boundary"))  # fmt: skip
-    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False,
-              title="图例" if language == "zh" else "Legend", fontsize="small")  # fmt: skip
     place = names.get(county, county) if county else None
     if language == "zh":
         ax.set_title(f"{place or '全域'}耕地保护分类图")
     else:
         ax.set_title(f"Farmland protection classes — {place or 'all counties'}")
-    ax.set_aspect("equal")
+    _finish_map(ax, handles, frame.crs, language, boundaries=True)
+    return ax
+
+
+def _finish_map(
+    ax: Axes,
+    handles: list[Any],
+    crs: Any,
+    language: str,
+    *,
+    boundaries: bool,
+    adjustable: Literal["box", "datalim"] = "box",
+) -> None:
+    """Legend right of the map, scale bar, north arrow, CRS note; texts in the shipped font.
+
+    With *adjustable* ``"datalim"`` the map keeps the Axes' shape and widens
+    its extent instead, so that a long thin extent leaves room for the legend.
+    """
+    if boundaries:
+        handles = [*handles, Line2D([], [], color=_BOUNDARY, label="县级界线" if language == "zh"
+                                    else "county boundary")]  # fmt: skip
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False,
+              title="图例" if language == "zh" else "Legend", fontsize="small")  # fmt: skip
+    ax.set_aspect("equal", adjustable=adjustable)
     ax.set_axis_off()
-    _add_scale_bar(ax, frame.crs, language)
+    _add_scale_bar(ax, crs, language)
     _add_north_arrow(ax, language)
-    ax.text(1.0, -0.015, ("坐标系：" if language == "zh" else "CRS: ") + _crs_note(frame.crs),
+    ax.text(1.0, -0.015, ("坐标系：" if language == "zh" else "CRS: ") + _crs_note(crs),
             transform=ax.transAxes, ha="right", va="top", fontsize=8,
             color="#505050")  # fmt: skip
     _style_texts(ax)
+
+
+#: Categories of the balance map in legend order (drawn in reverse: the first on top): code,
+#: direction, and which farmland (True: paddy only, False: other farmland only, None: all).
+_BALANCE_CATEGORIES: tuple[tuple[str, str, bool | None], ...] = (
+    ("out_paddy", "out", True),
+    ("out", "out", False),
+    ("in_paddy", "in", True),
+    ("in", "in", False),
+    ("excluded", "excluded", None),
+    ("out_other", "out_other", None),
+    ("in_other", "in_other", None),
+    ("gap", "gap", None),
+)
+_FARMLAND_ZH = {True: "（水田）", False: "（水浇地、旱地）"}
+_FARMLAND_EN = {True: " (paddy)", False: " (irrigated and dry land)"}
+
+
+def balance_categories(pieces: pd.DataFrame, language: Language = "zh") -> list[dict[str, Any]]:
+    """The categories of the balance map present in *pieces*, legend order (first on top).
+
+    Pieces are coloured by ``direction``, from :data:`~landplan.core.palette.BALANCE_DIRECTIONS`;
+    farmland turned out and turned in is split into paddy (水田, 0101: the
+    old class of a piece turned out, the new class of one turned in, as the
+    plan's 转进水田不少于转出水田 counts it), in the darker
+    :data:`~landplan.core.palette.BALANCE_PADDY_COLOURS`, and other farmland.
+
+    Parameters
+    ----------
+    pieces
+        The balance's changed pieces (``Balance.pieces``): ``direction``,
+        ``class_old``, ``class_new``.
+    language
+        ``"zh"`` or ``"en"``: the language of the labels.
+
+    Returns
+    -------
+    list of dict
+        ``code`` (``out_paddy``, ``out``, ``in_paddy``, ``in``, ``excluded``,
+        ``out_other``, ``in_other`` or ``gap``), ``label``, ``colour`` and
+        ``mask`` (boolean, aligned to *pieces*), one per category with pieces.
+
+    Examples
+    --------
+    >>> pieces = pd.DataFrame({"direction": ["out", "out", "in"],
+    ...                        "class_old": ["0101", "0103", "0301"],
+    ...                        "class_new": ["0201", "0301", "0102"]})
+    >>> [(c["code"], int(c["mask"].sum())) for c in balance_categories(pieces)]
+    [('out_paddy', 1), ('out', 1), ('in', 1)]
+    >>> [c["label"] for c in balance_categories(pieces)][:2]
+    ['转出（水田）', '转出（水浇地、旱地）']
+    """
+    direction = pieces["direction"].astype(str).to_numpy()
+    paddy = (
+        np.where(
+            direction == "in", pieces["class_new"].astype(str), pieces["class_old"].astype(str)
+        )
+        == "0101"
+    )
+    styles = {d.code: d for d in BALANCE_DIRECTIONS}
+    out = []
+    for code, name, is_paddy in _BALANCE_CATEGORIES:
+        style = styles[name]
+        mask = direction == name
+        label = style.zh if language == "zh" else style.en
+        colour = style.colour
+        if is_paddy is not None:
+            mask = mask & (paddy == is_paddy)
+            label += (_FARMLAND_ZH if language == "zh" else _FARMLAND_EN)[is_paddy]
+            colour = BALANCE_PADDY_COLOURS[name] if is_paddy else colour
+        if mask.any():
+            out.append({"code": code, "label": label, "colour": colour, "mask": mask})
+    return out
+
+
+def balance_map(
+    pieces: gpd.GeoDataFrame,
+    *,
+    counties: gpd.GeoDataFrame | None = None,
+    ax: Axes | None = None,
+    language: Language = "zh",
+    names: Mapping[str, str] | None = None,
+) -> Axes:
+    """Map of the in/out balance's changed pieces by direction, with counties, legend, scale bar.
+
+    One patch collection per category of :func:`balance_categories`, its
+    ``gid`` the category's code, drawn with a thin outline of its own colour
+    so that pieces far smaller than a pixel still show; losses are drawn
+    over gains, those counted in the balance over the rest.  County
+    boundaries and names come from *counties*; the legend sits right of the
+    map, the CRS is noted below.
+
+    Parameters
+    ----------
+    pieces
+        The changed pieces (``Balance.pieces``): ``direction``, ``class_old``,
+        ``class_new`` and their geometry.
+    counties
+        County outlines (``Balance.counties``: ``county_code`` and geometry);
+        None draws none.
+    ax
+        Axes to draw on; None draws on a new figure.
+    language
+        ``"zh"`` (default) or ``"en"``: the language of title, legend and notes.
+    names
+        County code → name; by default the names shipped with landplan.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes drawn on.
+
+    Raises
+    ------
+    FontError
+        The shipped CJK font cannot be loaded.
+    """
+    names = dict(names) if names is not None else _names(None)
+    ax = _axes(ax, figsize=(9, 8))
+    categories = balance_categories(pieces, language)
+    crs = pieces.crs
+    boundaries = counties is not None and len(counties) > 0
+    if counties is not None and boundaries:
+        if crs is not None and counties.crs is not None:
+            counties = counties.to_crs(crs)
+        _draw_outlines(ax, counties, names)
+    for category in reversed(categories):  # the first of the legend is drawn last, on top
+        part = pieces[category["mask"]]
+        part.plot(ax=ax, facecolor=category["colour"], edgecolor=category["colour"],
+                  linewidth=0.4, zorder=3)  # fmt: skip
+        ax.collections[-1].set_gid(category["code"])
+    if not categories:
+        ax.text(0.5, 0.5, "无变化图斑" if language == "zh" else "no changed pieces",
+                transform=ax.transAxes, ha="center", va="center", fontsize=12)  # fmt: skip
+    handles: list[Any] = [
+        Patch(facecolor=c["colour"], edgecolor=c["colour"], label=c["label"]) for c in categories
+    ]
+    ax.set_title("耕地进出平衡变化图斑" if language == "zh" else
+                 "Farmland in/out balance: changed pieces")  # fmt: skip
+    _finish_map(ax, handles, crs, language, boundaries=boundaries, adjustable="datalim")
     return ax
 
 

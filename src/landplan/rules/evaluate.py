@@ -14,10 +14,21 @@ import numpy as np
 import pandas as pd
 
 from landplan.core.errors import Problem
+from landplan.measure.parcels import layer_share
 from landplan.rules.kinds import KINDS, Context
 from landplan.rules.model import Profile
 
-__all__ = ["Evidence", "class_pool", "evaluate_rules", "recovery_pool"]
+__all__ = [
+    "ABANDONED_ROLE",
+    "Evidence",
+    "abandoned_land",
+    "class_pool",
+    "evaluate_rules",
+    "recovery_pool",
+]
+
+#: The role whose layer marks 废弃坑塘 and 废弃采矿用地 for stage B (``stage_b_abandoned_classes``).
+ABANDONED_ROLE = "abandoned_land"
 
 
 @dataclass(frozen=True)
@@ -37,6 +48,11 @@ class Evidence:
     unevaluated
         Rules that could not be evaluated on some parcels of their stage:
         rule ID → (why, number of such parcels per county code).
+    unjudged_pools
+        Stages whose pool could not be judged on some parcels, which it then
+        leaves out: stage letter → (why, the land classes that need the
+        layer, the county codes of parcels of those classes).  Stage B without an ``abandoned_land``
+        layer: ponds and mining land cannot be told abandoned.
     """
 
     hits: pd.DataFrame  # bool, one column per rule ID in profile order
@@ -44,6 +60,9 @@ class Evidence:
     units: Mapping[str, str]
     missing: Mapping[str, str]  # rule ID -> why it could not be evaluated
     unevaluated: Mapping[str, tuple[str, Mapping[str, int]]] = dataclasses.field(
+        default_factory=dict
+    )
+    unjudged_pools: Mapping[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = dataclasses.field(
         default_factory=dict
     )
 
@@ -127,7 +146,9 @@ class Evidence:
             One ``RULE_NOT_EVALUATED`` warning per cause (a missing layer or
             field) naming the rules it blocks, which fire for no parcel; one
             ``RULE_NOT_EVALUATED_ON_PARCELS`` warning per rule and county
-            counting the parcels it could not judge.
+            counting the parcels it could not judge; one ``POOL_NOT_EVALUATED``
+            warning per stage whose pool left parcels out for want of a layer,
+            naming their counties.
         """
         by_cause: dict[str, list[str]] = {}
         for rule_id, why in self.missing.items():
@@ -153,6 +174,18 @@ class Evidence:
                 )
                 for county, n in counts.items()
             ]
+        for stage, (why, classes, counties) in self.unjudged_pools.items():
+            problems.append(
+                Problem(
+                    "POOL_NOT_EVALUATED",
+                    f"{why}: parcels of class {', '.join(classes)} cannot be told abandoned "
+                    f"(废弃坑塘, 废弃采矿用地) and are left out of stage {stage} (耕地后备资源). "
+                    f"Give the layer with --layer {ABANDONED_ROLE}=PATH.",
+                    f"stage_{stage.lower()}_abandoned_classes",
+                    severity="warning",
+                    counties=counties,
+                )
+            )
         return problems
 
 
@@ -184,10 +217,48 @@ def class_pool(ctx: Context, profile: Profile, stage: str) -> np.ndarray:
     Returns
     -------
     numpy.ndarray
-        Boolean mask of the parcels whose base class is one of the stage's classes.
+        Boolean mask of the parcels whose base class is one of the stage's
+        classes; for stage B, those of ``stage_b_abandoned_classes`` only
+        where they are abandoned (:func:`abandoned_land`).
     """
     classes = profile.parameters[f"stage_{stage.lower()}_classes"]
-    return ctx.attributes["DLBM_BASE"].isin(classes).to_numpy(dtype=bool)
+    pool = ctx.attributes["DLBM_BASE"].isin(classes).to_numpy(dtype=bool)
+    if stage == "B":
+        needs_mark, marked = abandoned_land(ctx, profile)
+        pool = pool & (~needs_mark | (marked if marked is not None else False))
+    return pool
+
+
+def abandoned_land(ctx: Context, profile: Profile) -> tuple[np.ndarray, np.ndarray | None]:
+    """Parcels that count for stage B only when abandoned, and which of them are.
+
+    003 ch.7 §1 counts 废弃坑塘水面 and 废弃采矿用地 among the 耕地后备资源, but
+    the survey's 1104 坑塘水面 and 0602 采矿用地 carry no mark of abandonment: the
+    ``abandoned_land`` layer (废弃坑塘/废弃采矿用地范围) gives it, covering at
+    least ``abandoned_land_min_share`` of a parcel.
+
+    Parameters
+    ----------
+    ctx
+        What the rules are evaluated on (``DLBM_BASE`` and the layer's share).
+    profile
+        The profile: ``stage_b_classes``, ``stage_b_abandoned_classes`` and
+        ``abandoned_land_min_share``.
+
+    Returns
+    -------
+    needs_mark : numpy.ndarray
+        Parcels of a class in both ``stage_b_classes`` and ``stage_b_abandoned_classes``.
+    marked : numpy.ndarray or None
+        Parcels the layer covers enough of; None without the layer.
+    """
+    params = profile.parameters
+    classes = set(params["stage_b_classes"]) & set(params["stage_b_abandoned_classes"])
+    needs_mark = ctx.attributes["DLBM_BASE"].isin(sorted(classes)).to_numpy(dtype=bool)
+    share = layer_share(ctx.measures, ABANDONED_ROLE)
+    if share is None:
+        return needs_mark, None
+    return needs_mark, share >= float(params["abandoned_land_min_share"])
 
 
 def recovery_pool(ctx: Context, profile: Profile) -> np.ndarray:
@@ -276,4 +347,20 @@ def evaluate_rules(profile: Profile, ctx: Context) -> Evidence:
         units,
         missing,
         unevaluated,
+        _unjudged_pools(ctx, profile, county),
     )
+
+
+def _unjudged_pools(
+    ctx: Context, profile: Profile, county: np.ndarray
+) -> dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]]:
+    """Stage B without the ``abandoned_land`` layer: the classes and counties it leaves out."""
+    needs_mark, marked = abandoned_land(ctx, profile)
+    if marked is not None or not needs_mark.any():
+        return {}
+    params = profile.parameters
+    classes = tuple(
+        c for c in params["stage_b_abandoned_classes"] if c in params["stage_b_classes"]
+    )
+    counties = tuple(sorted(set(county[needs_mark])))
+    return {"B": (f"no {ABANDONED_ROLE} layer", classes, counties)}

@@ -331,11 +331,27 @@ PARAMETERS: Mapping[str, Parameter] = {
         "二调 farmland classes (three-digit 二调 codes and 三调 codes)",
     ),
     "stage_b_classes": Parameter(
-        ["0201", "0202", "0204", "0305", "0307", "0404", "1206"],
+        ["0201", "0202", "0204", "0305", "0307", "0404", "1206", "1104", "0602"],
         "DLBM codes",
-        "耕地后备资源 candidates (003 ch.7 §1: 其他草地, 果园, 茶园, 其他园地, 灌木林地, 其他林地, "
-        "裸土地; 废弃坑塘 and 废弃采矿用地 need a mark of abandonment the survey does not "
-        "carry, so they are left to a user's profile)",
+        "耕地后备资源 candidates (003 ch.7 §1: 林地（灌木林地、其他林地），非林地（果园、茶园、"
+        "其他园地、其他草地、废弃采矿用地、废弃坑塘水面、裸土地）); those of "
+        "stage_b_abandoned_classes only where the abandoned_land layer marks them",
+    ),
+    "stage_b_abandoned_classes": Parameter(
+        ["1104", "0602"],
+        "DLBM codes",
+        "classes of stage_b_classes that are 耕地后备资源 only when abandoned: 003 ch.7 §1 "
+        "counts 废弃采矿用地 0 万亩、废弃坑塘水面 0.55 万亩 (004 ch.7 §1: 废弃坑塘水面0.05万亩), "
+        "but the survey's 1104 坑塘水面 and 0602 采矿用地 carry no mark of abandonment; they "
+        "join the pool where the abandoned_land layer (废弃坑塘/废弃采矿用地范围) covers at least "
+        "abandoned_land_min_share of them, and without the layer they stay out (reported)",
+    ),
+    "abandoned_land_min_share": Parameter(
+        0.5,
+        "share 0-1",
+        "a pond or mining parcel is abandoned when the abandoned_land layer covers at least "
+        "this share of it: such layers are drawn from survey parcels, so a parcel is in or "
+        "out; a majority decides where they were redrawn (as pbf_existing_min_share)",
     ),
     "stage_d_classes": Parameter(
         ["0103"], "DLBM codes", "旱改水 candidates: 以现状旱地为对象 (003 ch.7 §1; 004 ch.7 §1)"

@@ -35,7 +35,7 @@ from landplan.io.reference import reference_table
 from landplan.survey.schema import FARMLAND_CODES
 from landplan.synthetic.dem import write_dem
 from landplan.synthetic.landscape import SYNTHETIC_CRS, build_landscape, layout_counties
-from landplan.synthetic.layers import constraint_layers, pbf_layers
+from landplan.synthetic.layers import abandoned_ponds, constraint_layers, pbf_layers
 from landplan.synthetic.parcels import county_parcels
 
 __all__ = ["SYNTHETIC_CRS", "generate"]
@@ -91,10 +91,11 @@ def generate(
     counties = layout_counties(n_parcels)
     land = build_landscape(counties, rng)
     farmland_m2: dict[str, float] = {}
-    pbf_parts: dict[str, list[gpd.GeoDataFrame]] = {
+    parcel_parts: dict[str, list[gpd.GeoDataFrame]] = {
         "pbf_2017": [],
         "pbf_existing": [],
         "farmland_2009": [],
+        "abandoned_land": [],
     }
     first_id = 1
     for county in counties:
@@ -106,10 +107,14 @@ def generate(
         farmland_m2[county.code] = float(frame.loc[farm, "TBDLMJ"].sum())
         write_layer(frame, parcels_path, layer="DLTB", append=parcels_path.exists())
         for name, layer in pbf_layers(frame, rng).items():
-            pbf_parts[name].append(layer)
+            parcel_parts[name].append(layer)
+        parcel_parts["abandoned_land"].append(abandoned_ponds(frame))
     layers = constraint_layers(land, rng)
-    for name, parts in pbf_parts.items():
-        layers[name] = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=SYNTHETIC_CRS)
+    for name, parts in parcel_parts.items():
+        drawn = [layers[name]] if name in layers else []  # abandoned mining land, then ponds
+        layers[name] = gpd.GeoDataFrame(
+            pd.concat([*drawn, *parts], ignore_index=True), crs=SYNTHETIC_CRS
+        )
     for name, layer in layers.items():
         write_layer(layer, constraints_path, layer=name)
     if progress:

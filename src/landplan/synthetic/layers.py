@@ -11,7 +11,7 @@ import shapely
 from landplan.survey.schema import FARMLAND_CODES
 from landplan.synthetic.landscape import SYNTHETIC_CRS, Landscape
 
-__all__ = ["constraint_layers", "pbf_layers"]
+__all__ = ["abandoned_ponds", "constraint_layers", "pbf_layers"]
 
 
 def _blob(
@@ -74,7 +74,8 @@ def constraint_layers(land: Landscape, rng: np.random.Generator) -> dict[str, gp
     Returns
     -------
     dict of str to geopandas.GeoDataFrame
-        One layer per role, with a ``NAME`` column.
+        One layer per role, with a ``NAME`` column; ``abandoned_land`` holds
+        the abandoned mining land, :func:`abandoned_ponds` adds the ponds.
     """
     hills, towns, villages = land.hills, land.towns, land.villages
     steep = _or_first(hills[hills[:, 2] / hills[:, 3] > 0.8], hills)
@@ -155,6 +156,8 @@ def constraint_layers(land: Landscape, rng: np.random.Generator) -> dict[str, gp
         ),
         # irrigated land: the low ground along the rivers (灌区 served by them)
         "irrigation": [ln.buffer(hw * 12.0) for ln in rivers],
+        # 废弃采矿用地: worked-out pits by the mines (abandoned ponds: abandoned_ponds)
+        "abandoned_land": _blobs(np.c_[mines, np.full(len(mines), 200.0)], rng),
     }
     return {name: _frame(geoms, name) for name, geoms in layers.items()}
 
@@ -197,3 +200,28 @@ def pbf_layers(parcels: gpd.GeoDataFrame, rng: np.random.Generator) -> dict[str,
         sel = parcels.loc[mask, ["BSM", "DLBM", "ZLDWDM", "geometry"]]
         out[name] = gpd.GeoDataFrame(sel.reset_index(drop=True), crs=parcels.crs)
     return out
+
+
+def abandoned_ponds(parcels: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Every sixth pond parcel (1104 without suffix: not 1104A, 1104K) as 废弃坑塘, whole.
+
+    Chosen by position, not by the random generator, so the data drawn after
+    them stays as it was.
+
+    Parameters
+    ----------
+    parcels
+        Synthetic parcels (:func:`~landplan.synthetic.parcels.county_parcels`).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``NAME``, the parcels' ``BSM`` and geometry.
+    """
+    ponds = np.flatnonzero(parcels["DLBM"].to_numpy(dtype=str) == "1104")[::6]
+    picked = parcels.iloc[ponds]
+    return gpd.GeoDataFrame(
+        {"NAME": "废弃坑塘", "BSM": picked["BSM"].to_numpy()},
+        geometry=picked.geometry.to_numpy(),
+        crs=parcels.crs,
+    )
