@@ -80,7 +80,7 @@ def test_one_line_per_stage_without_a_terminal(tmp_path: Path) -> None:
     # every stage block is reported once when it ends, and only those
     assert set(names) == set(seconds)
     assert names.count("read parcels") == names.count("attributes") == 1
-    assert names.count("overlaps") == 2  # one constraint layer: prepared, then overlaid
+    assert names.count("overlaps") == 1  # one stage over every constraint layer
     n_parcels = len(load_sample().parcels)
     counted = {m["name"]: int(m["count"].replace(",", "")) for m in lines if m["count"]}
     assert counted["attributes"] == counted["screen"] == n_parcels

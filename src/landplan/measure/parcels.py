@@ -327,7 +327,7 @@ def measure_parcels(
         return ov.set_axis([role.overlap_column, role.share_column], axis=1), repaired
 
     if roles:
-        with stage("overlaps", total=len(roles), unit="layers"):
+        with stage("overlaps"):
             measured = map_threads(_measure_layer, roles, threads=threads)
         parts += [ov for ov, _ in measured]
         problems += [p for _, p in measured if p is not None]

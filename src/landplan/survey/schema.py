@@ -297,7 +297,7 @@ def survey_attributes(
     -------
     pandas.DataFrame
         Aligned to ``parcels.index``: every canonical field (numbers as float,
-        codes and grades as ``Int64``, text as object; NA where a field or
+        codes and grades as ``Int64``, text as ``str`` (Arrow strings); NA where a field or
         value is missing), ``DLBM_BASE`` (二调 codes converted),
         ``DLBM_SUFFIX`` (``K``, ``A`` or ``""``), ``COUNTY`` (first six
         characters of ``ZLDWDM``) and ``IS_FARMLAND`` (bool).
@@ -333,7 +333,7 @@ def survey_attributes(
     out["DLBM_BASE"] = base.to_numpy()
     out["DLBM_SUFFIX"] = suffix.to_numpy()
     out["COUNTY"] = county_of(parcels[resolved["ZLDWDM"]]).to_numpy()
-    out["ZLDWDM"] = parcels[resolved["ZLDWDM"]].astype("string").str.strip().astype(object)
+    out["ZLDWDM"] = parcels[resolved["ZLDWDM"]].astype("string").str.strip().astype("str")
     out["IS_FARMLAND"] = out["DLBM_BASE"].isin(FARMLAND_CODES).to_numpy()
     if problems:
         raise SchemaError(problems)
@@ -349,7 +349,7 @@ def _typed(
     if canonical in _INTEGER:
         return _to_integer(values, canonical, column, source, problems)
     text = values.astype("string").str.strip()
-    return text.where(text != "", pd.NA).astype(object)
+    return text.where(text != "", pd.NA).astype("str")
 
 
 def _to_integer(
@@ -381,7 +381,7 @@ def _add_absent_fields(out: pd.DataFrame) -> None:
             out[canonical] = pd.Series(pd.NA, index=out.index, dtype="Int64")
     for canonical in _TEXT:
         if canonical not in out:
-            out[canonical] = pd.Series(pd.NA, index=out.index, dtype=object)
+            out[canonical] = pd.Series(pd.NA, index=out.index, dtype="str")
 
 
 def _to_numeric(
