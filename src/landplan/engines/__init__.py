@@ -39,6 +39,7 @@ from typing import Literal, TypeAlias, get_args
 import geopandas as gpd
 
 from landplan.core.errors import InputError, InvalidParcelsError, Problem
+from landplan.core.memory import release_freed_memory
 from landplan.core.progress import StageProgress
 from landplan.core.timing import stage
 from landplan.engines.dask_cluster import run_dask
@@ -268,7 +269,9 @@ def _run_counties(
                 done=done,
             )
     with stage("merge", total=len(frame), unit="parcels"):
-        return merge_results(results, plans, frame, split=job.split)
+        merged = merge_results(results, plans, frame, split=job.split)
+    release_freed_memory()  # the county tables, merged: before the output is written
+    return merged
 
 
 def _county_done(plans: list[CountyPlan], progress: StageProgress) -> Callable[[int], None]:

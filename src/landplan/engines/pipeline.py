@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from landplan.allocate.classes import Assignment, assign_classes
+from landplan.core.memory import release_freed_memory
 from landplan.core.timing import stage
 from landplan.core.units import M2_PER_HA, M2_PER_MU
 from landplan.io.targets import CountyTargets
@@ -163,6 +164,7 @@ def evaluate_frame(
                 measurement.table, frame["lp_parent"].to_numpy(), whole_areas
             ),
         )
+    release_freed_memory()  # projected parcels, layers' parts, DEM tiles: before what follows
     with stage("blocks", total=len(frame), unit="parcels"):
         table = measurement.table.join(farmland_blocks(frame, attrs, measurement.table, job))
     measurement = dataclasses.replace(measurement, table=table)

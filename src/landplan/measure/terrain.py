@@ -7,8 +7,10 @@ radii of curvature, so a plane stored in EPSG:4490 has the same slope as in
 a Gauss-Krüger zone.
 
 Per-parcel statistics are zonal: every DEM cell whose centre lies inside a
-parcel counts for that parcel.  The DEM is processed in tiles with a
-one-cell halo, so it is never loaded whole.  A parcel too small to contain a
+parcel counts for that parcel (found by :mod:`landplan.measure.rasterize`'s
+scanline fill; GDAL's rasterizer for a rotated DEM).  The DEM is processed
+in tiles with a one-cell halo, so it is never loaded whole, and tiles can be
+measured on several threads.  A parcel too small to contain a
 cell centre takes the slope of the cell under a point inside it.  Parcels
 outside the DEM or over nodata get NaN, never 0.
 """
