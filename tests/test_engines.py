@@ -16,6 +16,7 @@ import landplan
 from landplan.core.errors import Problem
 from landplan.engines import resolve_engine
 from landplan.engines.partition import layers_near, merge_county_problems, plan_counties
+from landplan.engines.pipeline import measure_columns
 from landplan.io.layers import list_layers
 from landplan.io.sample import load_sample
 from landplan.outputs.result import Result
@@ -40,6 +41,10 @@ def assert_same_answers(a: Result, b: Result, *, problems: bool = True) -> None:
     for column in ("lp_class", "lp_reasons", "lp_prio", "lp_county"):
         assert a.parcels[column].tolist() == b.parcels[column].tolist(), column
     np.testing.assert_allclose(a.parcels["lp_area_ha"], b.parcels["lp_area_ha"], rtol=1e-12)
+    # the same columns in the same order, the measures among them (counties ship them once)
+    assert a.parcels.columns.tolist() == b.parcels.columns.tolist()
+    shown = measure_columns(a.measurement.table).columns
+    pd.testing.assert_frame_equal(a.parcels[shown], b.parcels[shown], rtol=1e-9)
     pd.testing.assert_frame_equal(a.summary, b.summary)
     pd.testing.assert_frame_equal(a.quotas, b.quotas)
     pd.testing.assert_frame_equal(a.evidence.hits, b.evidence.hits)

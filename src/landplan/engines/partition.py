@@ -20,7 +20,7 @@ from pyproj import CRS, Transformer
 
 from landplan.core.errors import InputError, Problem, merge_problems
 from landplan.core.units import M2_PER_WANMU
-from landplan.engines.pipeline import join_output
+from landplan.engines.pipeline import join_output, measure_columns
 from landplan.io.layers import LayerSource
 from landplan.io.partitions import rows_by_key
 from landplan.measure.parcels import Measurement
@@ -44,7 +44,6 @@ __all__ = [
     "county_codes",
     "county_partition",
     "county_tables",
-    "in_input_order",
     "layers_near",
     "merge_county_problems",
     "merge_county_tables",
@@ -278,74 +277,6 @@ def county_partition(frame: gpd.GeoDataFrame, plan: CountyPlan, layers: Layers) 
     return Partition(plan.county, part, layers_near(layers, part))
 
 
-def in_input_order(
-    parts: list[pd.DataFrame], positions: Sequence[np.ndarray], index: pd.Index
-) -> pd.DataFrame:
-    """One table of the counties' tables, each row at its parcel's input position.
-
-    Columns of a NumPy dtype are copied, county by county, into one array per
-    dtype made for all parcels, and each county's table is dropped once
-    copied: the merge holds a table about once, where concatenating and then
-    reordering held it up to three times.  Other columns (``Int64``, strings)
-    are concatenated and reordered.
-
-    Parameters
-    ----------
-    parts
-        The counties' tables, with the same columns; emptied as they are copied.
-    positions
-        Input positions of each table's rows.
-    index
-        Index of the whole table (the input parcels' index).
-
-    Returns
-    -------
-    pandas.DataFrame
-        The rows in input order, indexed by *index*, columns as in the parts.
-
-    Examples
-    --------
-    >>> parts = [pd.DataFrame({"a": [1.0, 2.0], "b": ["x", "y"]}),
-    ...          pd.DataFrame({"a": [3.0], "b": ["z"]})]
-    >>> merged = in_input_order(parts, [np.array([2, 0]), np.array([1])], pd.Index([7, 8, 9]))
-    >>> merged.to_dict("list"), parts
-    ({'a': [2.0, 3.0, 1.0], 'b': ['y', 'z', 'x']}, [])
-    """
-    columns = parts[0].columns
-    concatenated = np.concatenate(list(positions))
-    order = np.empty(len(concatenated), dtype=np.int64)
-    order[concatenated] = np.arange(len(concatenated))
-    if not columns.is_unique or not all(p.columns.equals(columns) for p in parts):
-        whole = pd.concat(parts)
-        parts.clear()
-        return whole.iloc[order].set_axis(index)
-    by_dtype: dict[np.dtype, list[object]] = {}
-    for column in columns:
-        dtype = parts[0][column].dtype
-        if not isinstance(dtype, np.dtype) or dtype.kind not in "biufcmM":
-            continue  # extension dtypes and Python objects: concatenated below
-        if all(p[column].dtype == dtype for p in parts):
-            by_dtype.setdefault(dtype, []).append(column)
-    filled = {dtype: np.empty((len(index), len(cols)), dtype) for dtype, cols in by_dtype.items()}
-    placed = {c for cols in by_dtype.values() for c in cols}
-    others = [c for c in columns if c not in placed]
-    rest = []
-    for at in positions:
-        part = parts.pop(0)
-        for dtype, cols in by_dtype.items():
-            filled[dtype][at] = part[cols].to_numpy(dtype=dtype)
-        rest.append(part[others])
-    series: dict[object, pd.Series] = {
-        c: pd.Series(filled[dtype][:, k], index=index, name=c, copy=False)
-        for dtype, cols in by_dtype.items()
-        for k, c in enumerate(cols)
-    }
-    if others:
-        remaining = pd.concat(rest).iloc[order].set_axis(index)
-        series.update({c: remaining[c] for c in others})
-    return pd.DataFrame({c: series[c] for c in columns}, index=index, copy=False)
-
-
 def merge_results(
     results: list[Result],
     plans: Sequence[CountyPlan],
@@ -401,19 +332,21 @@ def merge_results(
         "measures": [r.measurement.table for r in results],
     }
     results.clear()
+    merged = {name: pd.concat(tables.pop(name)) for name in list(tables)}
     if split:
-        merged = {name: pd.concat(tables.pop(name)) for name in list(tables)}
         parent_position = frame.index.get_indexer(merged["parcels"]["lp_parent"])
         order = np.lexsort((merged["parcels"]["lp_piece"].to_numpy(), parent_position))
-        index = pd.RangeIndex(len(order))
-        for name in merged:
-            merged[name] = merged[name].iloc[order].set_axis(index)
+        index: pd.Index = pd.RangeIndex(len(order))
     else:
-        positions = [p.positions for p in plans]
-        merged = {
-            name: in_input_order(tables.pop(name), positions, frame.index) for name in list(tables)
-        }
+        concatenated = np.concatenate([p.positions for p in plans])
+        order = np.empty(len(concatenated), dtype=np.int64)
+        order[concatenated] = np.arange(len(concatenated))
+        index = frame.index
+    for name in merged:
+        merged[name] = merged[name].iloc[order].set_axis(index)
     parcels = merged.pop("parcels")
+    if not split:  # counties ship their measures once, in the measurement table
+        parcels = pd.concat([parcels, measure_columns(merged["measures"])], axis=1)
     return Result(
         gpd.GeoDataFrame(
             parcels if split else join_output(frame, parcels),

@@ -43,6 +43,7 @@ __all__ = [
     "evaluate_frame",
     "farmland_blocks",
     "join_output",
+    "measure_columns",
     "measured_frame",
     "output_columns",
 ]
@@ -247,8 +248,10 @@ def classify_frame(
         Profile, DEM, targets and options.
     join
         With False (not in split mode), the result's ``parcels`` hold only the
-        columns landplan adds, indexed like *frame*: what an engine ships back
-        from a county before :func:`join_output` puts them beside the input columns.
+        columns landplan adds, without the measures, indexed like *frame*: what
+        an engine ships back from a county, beside the measurement table, before
+        :func:`join_output` puts them and :func:`measure_columns` beside the
+        input columns.
     attributes
         The parcels' survey attributes when already parsed.
 
@@ -285,8 +288,9 @@ def classify_frame(
         reasons = evidence.reasons()
         if excluded.any():
             reasons = reasons.where(~excluded, invalid_reasons.to_numpy())
-        added = output_columns(attrs, measures, reasons, assignment)
-        out = join_output(frame, added) if join or job.split else added
+        whole = join or job.split
+        added = output_columns(attrs, measures, reasons, assignment, with_measures=whole)
+        out = join_output(frame, added) if whole else added
         stages = stage_totals(
             attrs["COUNTY"].to_numpy(dtype=object),
             attrs["DLBM_BASE"].to_numpy(dtype=object),
@@ -339,7 +343,12 @@ def _next_to_farmland(
 
 
 def output_columns(
-    attrs: pd.DataFrame, measures: pd.DataFrame, reasons: pd.Series, assignment: Assignment
+    attrs: pd.DataFrame,
+    measures: pd.DataFrame,
+    reasons: pd.Series,
+    assignment: Assignment,
+    *,
+    with_measures: bool = True,
 ) -> pd.DataFrame:
     """The output contract (``lp_class`` ...) followed by the measures, indexed like *attrs*.
 
@@ -353,6 +362,10 @@ def output_columns(
         ``lp_reasons`` of every parcel.
     assignment
         Class, priority rank and pools of every parcel.
+    with_measures
+        Whether the measures follow (:func:`measure_columns`); a county
+        engine leaves them out, as its driver has them in the measurement
+        table and adds them after merging, so they travel once.
 
     Returns
     -------
@@ -381,8 +394,25 @@ def output_columns(
         "lp_stage_d": _stage_status(assignment, "stage_d"),
     }
     extra = pd.DataFrame(added, index=attrs.index)
+    return pd.concat([extra, measure_columns(measures)], axis=1) if with_measures else extra
+
+
+def measure_columns(measures: pd.DataFrame) -> pd.DataFrame:
+    """The measures as output columns: names of :data:`OUTPUT_COLUMNS`, blocks left out.
+
+    Parameters
+    ----------
+    measures
+        The measurement table.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Its columns, ``block_id`` and ``block_m2`` dropped (the output carries
+        them as ``lp_block_id`` and ``lp_block_mu``), renamed.
+    """
     shown = measures.drop(columns=["block_id", "block_m2"], errors="ignore")
-    return pd.concat([extra, shown.rename(columns=OUTPUT_COLUMNS)], axis=1)
+    return shown.rename(columns=OUTPUT_COLUMNS)
 
 
 def _stage_status(assignment: Assignment, pool: str) -> np.ndarray:

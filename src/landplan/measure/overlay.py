@@ -207,7 +207,11 @@ def index_parcels(
         if parcels.crs is not None and EQUAL_AREA_CRS.equals(parcels.crs)
         else (parcels.to_crs(EQUAL_AREA_CRS))
     )
-    geoms = ea.to_numpy()
+    # valid in their own CRS, a piece with a millimetre spike can cross itself once
+    # projected, and GEOS then intersects it with a layer into nonsense without an error
+    geoms, n_repaired = repair(ea.to_numpy())
+    if n_repaired:
+        log.debug("repaired %d parcel geometries invalid in the equal-area CRS", n_repaired)
     area = shapely.area(geoms) if parcel_area_m2 is None else parcel_area_m2.to_numpy(float)
     return ParcelIndex(geoms, area)
 
