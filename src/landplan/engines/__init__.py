@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 from collections.abc import Callable
 from numbers import Integral
 from pathlib import Path
@@ -190,9 +191,10 @@ def run(
             len(job.invalid),
         )
     counties = attrs["COUNTY"].nunique(dropna=False)
+    cores = workers or ((os.cpu_count() or 1) if engine == "processes" else None)
     if engine == "processes" and counties == 1:
         engine = "single"  # one county: its workers are threads in this process
-    job = dataclasses.replace(job, threads=_threads_per_county(engine, workers, counties))
+    job = dataclasses.replace(job, threads=_threads_per_county(engine, cores, counties))
     if engine == "single":  # the attributes just parsed serve the whole run
         result = classify_frame(frame, layers, job, attributes=attrs)
         result = dataclasses.replace(  # listed as the county engines list them
