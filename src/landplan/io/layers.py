@@ -437,14 +437,14 @@ def read_role_layers(
     given_layers = dict(layers or {})
     roles = {given: get_role(given).name for given in given_layers}  # one key per role
 
-    def read_one(given: str) -> gpd.GeoDataFrame | gpd.GeoSeries:
+    def _read_one(given: str) -> gpd.GeoDataFrame | gpd.GeoSeries:
         value = given_layers[given]
         if isinstance(value, gpd.GeoDataFrame | gpd.GeoSeries):
             return value
         return read_layer(value, crs=crs, preferred_layers=(roles[given], given))
 
     # each file read on its own GDAL handle, so files can be read on threads
-    frames = map_threads(read_one, given_layers, threads=threads)
+    frames = map_threads(_read_one, given_layers, threads=threads)
     read = {roles[given]: frame for given, frame in zip(given_layers, frames, strict=True)}
     problems = [
         _crs_missing(f"{given}={value}", value)
