@@ -199,11 +199,7 @@ def slope_grade_ascending(ctx: SelectContext) -> np.ndarray:
     grade = rules.attributes["GDPDJB"].to_numpy(dtype=float, na_value=np.nan)
     if rules.has_dem and "slope_grade" in rules.measures:
         dem = rules.measures["slope_grade"].to_numpy(dtype=float, na_value=np.nan)
-        # as for the slope rules: the survey's grade decides for farmland unless the
-        # profile's farmland_slope_source is "dem"; the DEM decides elsewhere
-        farmland = rules.attributes["IS_FARMLAND"].to_numpy(dtype=bool)
-        survey = ~np.isnan(grade) & (rules.slope_source == "survey") & farmland
-        grade = np.where(np.isnan(dem) | survey, grade, dem)
+        grade = np.where(rules.survey_grade_decides(~np.isnan(dem)), grade, dem)
     return np.where(np.isnan(grade), np.inf, grade)
 
 

@@ -62,6 +62,27 @@ class Context:
     has_dem: bool
     slope_source: str = "survey"
 
+    def survey_grade_decides(self, dem_known: np.ndarray) -> np.ndarray:
+        """Where the survey's GDPDJB grade, not the DEM, gives a parcel's slope.
+
+        Where the parcel has a grade and the DEM gives it no slope, or it is
+        farmland and ``slope_source`` is ``"survey"``.  The slope rules and the
+        slope-grade priority both choose by it.
+
+        Parameters
+        ----------
+        dem_known
+            Boolean per parcel: whether the DEM gives its slope.
+
+        Returns
+        -------
+        numpy.ndarray
+            Boolean per parcel.
+        """
+        has_grade = self.attributes["GDPDJB"].notna().to_numpy(dtype=bool)
+        farmland = self.attributes["IS_FARMLAND"].to_numpy(dtype=bool)
+        return has_grade & (~dem_known | ((self.slope_source == "survey") & farmland))
+
     def field(self, name: str) -> pd.Series | None:
         """A field by canonical or raw name, as stripped text; None when absent.
 
@@ -235,9 +256,7 @@ def _slope(ctx: Context) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         else np.full(len(grade), np.nan)
     )
     floor, ceil = grade_bounds(grade)
-    has_grade, has_dem = ~np.isnan(grade), ~np.isnan(dem)
-    farmland = ctx.attributes["IS_FARMLAND"].to_numpy(dtype=bool)
-    use_grade = has_grade & (~has_dem | ((ctx.slope_source == "survey") & farmland))
+    use_grade = ctx.survey_grade_decides(~np.isnan(dem))
     low = np.where(use_grade, floor, dem)
     high = np.where(use_grade, ceil, dem)
     return low, high, use_grade
