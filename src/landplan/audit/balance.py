@@ -64,7 +64,13 @@ from landplan.io.reference import county_names
 from landplan.measure.geometry import polygonal_part, repair
 from landplan.measure.overlay import PreparedConstraint, prepare_constraint
 from landplan.outputs.outlines import county_outlines
-from landplan.survey.schema import LAND_CLASSES, survey_attributes
+from landplan.survey.schema import (
+    KCXS_FIX,
+    KCXS_MISSING_MESSAGE,
+    LAND_CLASSES,
+    kcxs_checks,
+    survey_attributes,
+)
 
 __all__ = [
     "AGRICULTURAL_CODES",
@@ -341,27 +347,23 @@ def _vintage(
     """Attributes and equal-area geometries of a vintage; KCXS checked."""
     require_crs(frame, source)
     attrs = survey_attributes(frame, fields=fields, source=source)
-    kcxs = attrs["KCXS"].to_numpy(dtype=float, na_value=np.nan)
-    farm = attrs["IS_FARMLAND"].to_numpy(dtype=bool)
-    bad = ~np.isnan(kcxs) & ((kcxs < 0) | (kcxs >= 1))
+    kcxs, bad, missing = kcxs_checks(attrs)
     if bad.any():
         raise InputError(
             Problem(
                 "BALANCE_KCXS_RANGE",
                 "KCXS (扣除地类系数) outside [0, 1): the parcels' land-class area is unknown. "
-                "Fix KCXS (a fraction, e.g. 0.08, not 8) or map another field with "
-                "--field KCXS=<column>.",
+                f"{KCXS_FIX} or map another field with --field KCXS=<column>.",
                 source,
                 parcels=_names(frame, attrs, bad),
             )
         )
     problems = []
-    missing = np.isnan(kcxs) & farm
     if missing.any():
         problems.append(
             Problem(
                 "KCXS_MISSING",
-                "farmland parcels have no KCXS; counted without deduction (KCXS = 0).",
+                KCXS_MISSING_MESSAGE,
                 source,
                 severity="warning",
                 parcels=_names(frame, attrs, missing),
@@ -373,7 +375,7 @@ def _vintage(
         geoms=geoms,
         base=attrs["DLBM_BASE"].astype(str).to_numpy(),
         kcxs=np.nan_to_num(kcxs),
-        farm=farm,
+        farm=attrs["IS_FARMLAND"].to_numpy(dtype=bool),
         county=attrs["COUNTY"].astype(str).to_numpy(),
         bsm=bsm,
         labels=frame.index.to_numpy(),

@@ -5,12 +5,9 @@ frees them, glibc's allocator keeps the pages for reuse, so the process's
 resident size stays at the stage's peak and the next stage's peak adds to
 it.  ``malloc_trim`` returns free pages at the top and in the middle of the
 heap (as ``dask.distributed`` does for its workers).  Elsewhere than glibc
-it does nothing.
-
-Examples
---------
->>> release_freed_memory() in (True, False)
-True
+it does nothing.  Its effect is measured by ``benchmarks/bench.py`` (peak
+RSS per stage), not asserted by a test: how much comes back depends on the
+allocator's state.
 """
 
 from __future__ import annotations

@@ -385,7 +385,7 @@ def overlap_areas(
     overlap = np.zeros(len(geoms))
     whole, pi, ci = _candidate_pairs(index, constraint)
     overlap[whole] = area[whole]
-    pieces = _intersection(geoms[pi], constraint.parts[ci])
+    pieces = shapely.intersection(geoms[pi], constraint.parts[ci])  # both valid
     piece_area = shapely.area(pieces)
     positive = piece_area > 0
     pi, ci, pieces, piece_area = pi[positive], ci[positive], pieces[positive], piece_area[positive]
@@ -463,21 +463,6 @@ def _copies(
         equal = shapely.equals_exact(constraint.parts[ci[same]], index.geoms[pi[same]], 0.0)
         copy_of[ci[same[equal]]] = pi[same[equal]]
     return copy_of
-
-
-def _intersection(parcels: np.ndarray, parts: np.ndarray) -> np.ndarray:
-    """Pairwise intersection; parcels that reprojection left invalid are repaired first.
-
-    Parcels are valid in their own CRS, but a piece cut with a sliver can become
-    invalid after projection to the equal-area CRS; GEOS then refuses the whole
-    batch.  Checking validity only on that rare path keeps the common one fast.
-    """
-    try:
-        return shapely.intersection(parcels, parts)
-    except shapely.errors.GEOSException:
-        fixed, n = repair(parcels)
-        log.debug("repaired %d parcel geometries invalid in the equal-area CRS", n)
-        return shapely.intersection(fixed, parts)
 
 
 def check_tolerance(tolerance_m: float) -> None:

@@ -32,7 +32,13 @@ from landplan.measure.overlay import (
     prepare_constraint,
 )
 from landplan.measure.terrain import slope_problems, slope_statistics
-from landplan.survey.schema import TBMJ_TOLERANCE, survey_attributes
+from landplan.survey.schema import (
+    KCXS_FIX,
+    KCXS_MISSING_MESSAGE,
+    TBMJ_TOLERANCE,
+    kcxs_checks,
+    survey_attributes,
+)
 
 __all__ = ["Measurement", "layer_share", "measure_parcels"]
 
@@ -126,25 +132,23 @@ def _parcel_areas(
     """
     problems: list[Problem] = []
     area = np.nan_to_num(shapely.area(geoms.to_numpy()))
-    kcxs = attributes["KCXS"].to_numpy(dtype=float, na_value=np.nan)
-    bad = ~np.isnan(kcxs) & ((kcxs < 0) | (kcxs >= 1))
+    kcxs, bad, missing = kcxs_checks(attributes)
     if bad.any():
         problems.append(
             Problem(
                 "KCXS_OUT_OF_RANGE",
                 "parcels have KCXS outside [0, 1); their land-class area is unknown (NaN). "
-                "Fix KCXS (a fraction, e.g. 0.08, not 8).",
+                f"{KCXS_FIX}.",
                 source,
                 parcels=tuple(geoms.index[bad]),
                 counties=_counties(attributes, bad),
             )
         )
-    missing = np.isnan(kcxs) & attributes["IS_FARMLAND"].to_numpy(dtype=bool)
     if missing.any():
         problems.append(
             Problem(
                 "KCXS_MISSING",
-                "farmland parcels have no KCXS; counted without deduction (KCXS = 0).",
+                KCXS_MISSING_MESSAGE,
                 source,
                 severity="warning",
                 parcels=tuple(geoms.index[missing]),

@@ -24,11 +24,14 @@ __all__ = [
     "ERDIAO_CODES",
     "FARMLAND_CODES",
     "FIELDS",
+    "KCXS_FIX",
+    "KCXS_MISSING_MESSAGE",
     "LAND_CLASSES",
     "REQUIRED",
     "TBMJ_TOLERANCE",
     "check_fields",
     "county_of",
+    "kcxs_checks",
     "resolve_fields",
     "survey_attributes",
 ]
@@ -125,6 +128,41 @@ LAND_CLASSES: Mapping[str, str] = MappingProxyType(
 FARMLAND_CODES: frozenset[str] = frozenset({"0101", "0102", "0103"})
 #: Relative difference between computed area and TBMJ above which a parcel is reported.
 TBMJ_TOLERANCE = 0.001
+#: How to fix a KCXS outside [0, 1), for messages.
+KCXS_FIX = "Fix KCXS (a fraction, e.g. 0.08, not 8)"
+#: The warning about farmland parcels without KCXS.
+KCXS_MISSING_MESSAGE = "farmland parcels have no KCXS; counted without deduction (KCXS = 0)."
+
+
+def kcxs_checks(attributes: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """KCXS of every parcel, which are outside [0, 1) and which farmland parcels lack one.
+
+    Parameters
+    ----------
+    attributes
+        :func:`survey_attributes` of the parcels.
+
+    Returns
+    -------
+    kcxs
+        The coefficients, NaN where missing.
+    out_of_range
+        Boolean: a KCXS below 0 or at least 1 (the land-class area is unknown).
+    missing
+        Boolean: farmland parcels without KCXS (counted without deduction).
+
+    Examples
+    --------
+    >>> attrs = pd.DataFrame({"KCXS": [0.08, 8.0, np.nan, np.nan],
+    ...                       "IS_FARMLAND": [True, True, True, False]})
+    >>> [a.tolist() for a in kcxs_checks(attrs)[1:]]
+    [[False, True, False, False], [False, False, True, False]]
+    """
+    kcxs = attributes["KCXS"].to_numpy(dtype=float, na_value=np.nan)
+    out_of_range = ~np.isnan(kcxs) & ((kcxs < 0) | (kcxs >= 1))
+    missing = np.isnan(kcxs) & attributes["IS_FARMLAND"].to_numpy(dtype=bool)
+    return kcxs, out_of_range, missing
+
 
 #: DLBM suffixes: K adjustable (可调整), A aquaculture pond.
 DLBM_SUFFIXES: frozenset[str] = frozenset({"K", "A"})
