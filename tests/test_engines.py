@@ -48,6 +48,7 @@ def assert_same_answers(a: Result, b: Result, *, problems: bool = True) -> None:
     pd.testing.assert_frame_equal(a.summary, b.summary)
     pd.testing.assert_frame_equal(a.quotas, b.quotas)
     pd.testing.assert_frame_equal(a.evidence.hits, b.evidence.hits)
+    pd.testing.assert_frame_equal(a.evidence.values, b.evidence.values, rtol=1e-9)
 
 
 @pytest.fixture(scope="module")

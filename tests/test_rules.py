@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pytest
 from shapely.geometry import box
 
@@ -229,6 +230,26 @@ def test_min_overlap_is_strict_and_in_square_metres(tmp_path) -> None:
     # with the shipped 1 m tolerance, strips a few millimetres wide are misregistration
     result = classify(parcels, layers={"eco_redline": eco})
     assert not result.evidence.hits["P_ECO_REDLINE"].any()
+
+
+def test_an_overlap_rule_records_the_overlap_once_in_square_metres(tmp_path) -> None:
+    """The value of P_ECO_REDLINE is each parcel's overlap (strips 0.5, 1.5, 0 m² by hand),
+    read from the measurement table rather than kept a second time in the evidence."""
+    parcels = square_parcels(3, 1)
+    eco = gpd.GeoSeries(
+        [box(X0, Y0, X0 + 0.005, Y0 + 100), box(X0 + 100, Y0, X0 + 100.015, Y0 + 100)], crs=GK38
+    )
+    exact = _profile_with(tmp_path, position_tolerance_m=0.0)
+    evidence = classify(parcels, layers={"eco_redline": eco}, profile=exact).evidence
+    assert evidence.measured["P_ECO_REDLINE"] == "ov_eco"
+    assert "P_ECO_REDLINE" not in evidence.own_values
+    np.testing.assert_allclose(evidence.values["P_ECO_REDLINE"], [0.5, 1.5, 0.0], atol=1e-3)
+    long = evidence.long()  # every parcel and rule, the values beside the hits
+    eco = long[long["rule_id"] == "P_ECO_REDLINE"]
+    assert eco["hit"].tolist() == [False, True, False]  # above 1 m² only
+    np.testing.assert_allclose(eco["value"], [0.5, 1.5, 0.0], atol=1e-3)
+    # rules with values of their own keep them: the small-fragment area, 100 × 100 m
+    np.testing.assert_allclose(evidence.values["T_SMALL_FRAGMENT"], 1e4, rtol=1e-3)
 
 
 def _profile_with(tmp_path, **parameters: str | float) -> str:

@@ -328,7 +328,7 @@ def merge_results(
     tables = {
         "parcels": [r.parcels for r in results],
         "hits": [r.evidence.hits for r in results],
-        "values": [r.evidence.values for r in results],
+        "values": [r.evidence.own_values for r in results],
         "measures": [r.measurement.table for r in results],
     }
     results.clear()
@@ -354,12 +354,16 @@ def merge_results(
             crs=frame.crs,
         ),
         Evidence(
-            merged["hits"],
-            merged["values"],
-            first.evidence.units,
-            missing,
-            {rule_id: unevaluated[rule_id] for rule_id in sorted(unevaluated)},
-            {pool: (why, classes, tuple(sorted(c))) for pool, (why, classes, c) in pools.items()},
+            hits=merged["hits"],
+            own_values=merged["values"],
+            units=first.evidence.units,
+            missing=missing,
+            unevaluated={rule_id: unevaluated[rule_id] for rule_id in sorted(unevaluated)},
+            unjudged_pools={
+                pool: (why, classes, tuple(sorted(c))) for pool, (why, classes, c) in pools.items()
+            },
+            measured=first.evidence.measured,
+            measures=merged["measures"],
         ),
         Measurement(merged["measures"], problems=tuple(measure_problems)),
         first.profile,

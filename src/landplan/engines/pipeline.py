@@ -272,6 +272,8 @@ def classify_frame(
         )
         measurement = dataclasses.replace(measurement, table=measures)
         ctx = dataclasses.replace(ctx, measures=measures)
+        # the same layer overlaps: one table for the evidence too, shipped once
+        evidence = dataclasses.replace(evidence, measures=measures)
     measures = measurement.table
     with stage("quotas and classes"):
         assignment = assign_classes(

@@ -52,6 +52,7 @@ import pandas as pd
 import shapely
 
 from landplan.core.crs import EQUAL_AREA_CRS, require_crs
+from landplan.core.threads import chunks
 from landplan.measure.geometry import polygonal_part, repair
 
 __all__ = [
@@ -70,6 +71,9 @@ log = logging.getLogger(__name__)
 
 #: Parts with more vertices than this are cut into tiles before overlaying.
 MAX_PART_VERTICES = 256
+
+#: Parcels whose candidate pairs are found at once: bounds the pair arrays' memory.
+QUERY_CHUNK = 50_000
 
 
 @dataclass(frozen=True)
@@ -216,6 +220,20 @@ def index_parcels(
     return ParcelIndex(geoms, area)
 
 
+def _polygons(geoms: np.ndarray, source: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The polygons of *geoms* and the *source* of each: polygons as they are, multi-parts split.
+
+    ``shapely.get_parts`` would copy every geometry; only multi-part ones need it.
+    """
+    multi = shapely.get_type_id(geoms) != shapely.GeometryType.POLYGON
+    if not multi.any():
+        return geoms, source
+    parts, index = shapely.get_parts(geoms[multi], return_index=True)
+    keep = np.r_[np.flatnonzero(~multi), np.flatnonzero(multi)[index]]
+    order = np.argsort(keep, kind="stable")  # in the layer's order, as get_parts gives them
+    return np.r_[geoms[~multi], parts][order], source[keep][order]
+
+
 def _subdivide(parts: np.ndarray, source: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Cut parts with many vertices into quadrants until each is small."""
     done_parts, done_source = [parts[:0]], [source[:0]]
@@ -301,9 +319,7 @@ def prepare_constraint(layer: gpd.GeoDataFrame | gpd.GeoSeries, *, name: str) ->
     if n_repaired:
         log.warning("%s: repaired %d invalid geometries", name, n_repaired)
     empty = shapely.is_missing(fixed) | shapely.is_empty(fixed)
-    fixed = polygonal_part(fixed[~empty])
-    parts, index = shapely.get_parts(fixed, return_index=True)
-    source = np.flatnonzero(~empty)[index]
+    parts, source = _polygons(polygonal_part(fixed[~empty]), np.flatnonzero(~empty))
     keep = shapely.area(parts) > 0
     parts, source = _subdivide(parts[keep], source[keep])
     shapely.prepare(parts)
@@ -409,12 +425,29 @@ def _candidate_pairs(
     Returns the mask of covered parcels and the positions of the parcels and
     parts of every other pair whose interiors meet.
     """
-    geoms, ids = index.geoms, index.present
+    ids = index.present
     if len(constraint.bounds):  # only parcels within the layer's extent can meet it
         x0, y0 = constraint.bounds[:, :2].min(axis=0)
         x1, y1 = constraint.bounds[:, 2:].max(axis=0)
         box = index.bounds[ids]
         ids = ids[(box[:, 0] <= x1) & (box[:, 2] >= x0) & (box[:, 1] <= y1) & (box[:, 3] >= y0)]
+    whole = np.zeros(len(index.geoms), dtype=bool)
+    pairs = [
+        _pairs_to_intersect(index, constraint, ids[at], whole)
+        for at in chunks(len(ids), -(-len(ids) // QUERY_CHUNK))
+    ]
+    return (
+        whole,
+        np.concatenate([pi for pi, _ in pairs]),
+        np.concatenate([ci for _, ci in pairs]),
+    )
+
+
+def _pairs_to_intersect(
+    index: ParcelIndex, constraint: PreparedConstraint, ids: np.ndarray, whole: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_candidate_pairs` for the parcels *ids*; marks in *whole* those covered."""
+    geoms = index.geoms
     pi, ci = constraint.tree.query(geoms[ids])  # pairs whose bounding boxes meet
     pi = ids[pi]
     # a parcel covered by one part overlaps by its whole area; only a part whose box
@@ -426,7 +459,6 @@ def _candidate_pairs(
         & (part_box[:, 2] >= box[:, 2])
         & (part_box[:, 3] >= box[:, 3])
     )
-    whole = np.zeros(len(geoms), dtype=bool)
     copy_of = _copies(index, constraint, pi[boxed], ci[boxed])
     whole[copy_of[copy_of >= 0]] = True
     boxed = boxed[~whole[pi[boxed]]]
@@ -446,7 +478,7 @@ def _candidate_pairs(
     keep[copied] = index.interiors_meet(pi[copied], copy_of[ci[copied]])
     other = np.flatnonzero(~copied)
     keep[other] = shapely.relate_pattern(constraint.parts[ci[other]], geoms[pi[other]], "T********")
-    return whole, pi[keep], ci[keep]
+    return pi[keep], ci[keep]
 
 
 def _copies(

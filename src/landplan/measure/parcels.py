@@ -21,6 +21,7 @@ from pyproj import CRS
 
 from landplan.core.crs import require_crs, to_equal_area
 from landplan.core.errors import Problem
+from landplan.core.memory import release_freed_memory
 from landplan.core.roles import get_role
 from landplan.core.threads import map_threads
 from landplan.core.timing import stage
@@ -294,6 +295,7 @@ def measure_parcels(
     if dem is not None:
         with stage("slope"):
             stats = slope_statistics(fixed_series, dem, threads=threads)
+        release_freed_memory()  # the DEM's tiles, before the layers' overlays
         county = attributes["COUNTY"].astype(str)
         problems += [
             dataclasses.replace(
@@ -318,13 +320,16 @@ def measure_parcels(
                 parcels_crs.name,
             )
         prepared = prepare_constraint(layer, name=name)
+        n_repaired = prepared.n_repaired
         ov = overlap_areas(ea, prepared, tolerance_m=tolerance_m, index=index)
+        del prepared
+        release_freed_memory()  # the layer's parts and pairs, freed in this thread's arena
         role = roles[name]
         repaired = None
-        if prepared.n_repaired:
+        if n_repaired:
             repaired = Problem(
                 "GEOMETRY_REPAIRED",
-                f"{prepared.n_repaired} invalid geometries repaired",
+                f"{n_repaired} invalid geometries repaired",
                 name,
                 severity="warning",
             )

@@ -39,8 +39,9 @@ class Evidence:
     ----------
     hits
         Whether each rule fired, boolean, one column per rule ID in profile order.
-    values
-        What each rule measured, float, the same shape as *hits*.
+    own_values
+        What each rule measured, float, one column per rule whose value is not
+        a column of *measures* (see *measured*).
     units
         Unit of each rule's values, by rule ID.
     missing
@@ -53,10 +54,17 @@ class Evidence:
         leaves out: stage letter → (why, the land classes that need the
         layer, the county codes of parcels of those classes).  Stage B without an ``abandoned_land``
         layer: ponds and mining land cannot be told abandoned.
+    measured
+        Rules whose value is a column of *measures* as it stands (the overlap
+        with one layer): rule ID → that column.  Their values are read there,
+        not kept twice.
+    measures
+        The measurement table the rules were evaluated on (aligned to *hits*),
+        where the *measured* rules' values are.
     """
 
     hits: pd.DataFrame  # bool, one column per rule ID in profile order
-    values: pd.DataFrame  # float, same shape
+    own_values: pd.DataFrame  # float, the rules not in `measured`
     units: Mapping[str, str]
     missing: Mapping[str, str]  # rule ID -> why it could not be evaluated
     unevaluated: Mapping[str, tuple[str, Mapping[str, int]]] = dataclasses.field(
@@ -65,6 +73,41 @@ class Evidence:
     unjudged_pools: Mapping[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = dataclasses.field(
         default_factory=dict
     )
+    measured: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    measures: pd.DataFrame | None = None
+
+    def value(self, rule_id: str) -> np.ndarray:
+        """What rule *rule_id* measured, a float per parcel.
+
+        Parameters
+        ----------
+        rule_id
+            A rule ID of the profile.
+
+        Returns
+        -------
+        numpy.ndarray
+            The values, aligned to :attr:`hits` (a view, not to be modified).
+        """
+        column = self.measured.get(rule_id)
+        if column is None:
+            return self.own_values[rule_id].to_numpy(dtype=float)
+        if self.measures is None:
+            raise ValueError(f"{rule_id}'s value is the measure {column}, but no measures are kept")
+        return self.measures[column].to_numpy(dtype=float)
+
+    @property
+    def values(self) -> pd.DataFrame:
+        """What each rule measured, float, the same shape as :attr:`hits` (built when asked).
+
+        Returns
+        -------
+        pandas.DataFrame
+            One column per rule ID in profile order, aligned to :attr:`hits`.
+        """
+        return pd.DataFrame(
+            {rule_id: self.value(rule_id) for rule_id in self.hits.columns}, index=self.hits.index
+        )
 
     def stage_hit(self, stage: str, rules: Collection[str] | None = None) -> np.ndarray:
         """Parcels for which any rule of *stage* (or any of *rules*) fired.
@@ -127,12 +170,16 @@ class Evidence:
             rows, cols = np.divmod(np.arange(hits.size), hits.shape[1])
         columns = np.array(self.hits.columns, dtype=object)
         units = np.array([self.units[c] for c in self.hits.columns], dtype=object)
+        value = np.empty(len(rows))
+        for k, rule_id in enumerate(self.hits.columns):  # a rule's values, not all at once
+            at = np.flatnonzero(cols == k)
+            value[at] = self.value(rule_id)[rows[at]]
         return pd.DataFrame(
             {
                 "parcel": self.hits.index.to_numpy()[rows],
                 "rule_id": columns[cols],
                 "hit": hits[rows, cols],
-                "value": self.values.to_numpy(dtype=float)[rows, cols],
+                "value": value,
                 "unit": units[cols],
             }
         )
@@ -321,14 +368,17 @@ def evaluate_rules(profile: Profile, ctx: Context) -> Evidence:
     """
     scopes = _stage_scopes(ctx, profile)
     county = ctx.attributes["COUNTY"].astype(str).to_numpy()
-    hits, values, units, missing, unevaluated = {}, {}, {}, {}, {}
+    hits, values, measured, units, missing, unevaluated = {}, {}, {}, {}, {}, {}
     for rule in profile.rules:
         kind = KINDS[rule.kind]
         params = {name: spec.default for name, spec in kind.params.items() if not spec.required}
         params.update(rule.params)
         outcome = kind.func(ctx, **params)
         hits[rule.id] = np.asarray(outcome.hit, dtype=bool) & scopes[rule.stage]
-        values[rule.id] = np.asarray(outcome.value, dtype=float)
+        if outcome.value_column:
+            measured[rule.id] = outcome.value_column
+        else:
+            values[rule.id] = np.asarray(outcome.value, dtype=float)
         units[rule.id] = outcome.unit
         if outcome.missing:
             missing[rule.id] = outcome.missing
@@ -342,12 +392,14 @@ def evaluate_rules(profile: Profile, ctx: Context) -> Evidence:
                 )
     index = ctx.attributes.index
     return Evidence(
-        pd.DataFrame(hits, index=index),
-        pd.DataFrame(values, index=index),
-        units,
-        missing,
-        unevaluated,
-        _unjudged_pools(ctx, profile, county),
+        hits=pd.DataFrame(hits, index=index),
+        own_values=pd.DataFrame(values, index=index, dtype=float),
+        units=units,
+        missing=missing,
+        unevaluated=unevaluated,
+        unjudged_pools=_unjudged_pools(ctx, profile, county),
+        measured=measured,
+        measures=ctx.measures,
     )
 
 

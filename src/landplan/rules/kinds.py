@@ -127,6 +127,9 @@ class Outcome:
         None when there are none.
     missing_on
         Why it could not be evaluated on the *unevaluated* parcels.
+    value_column
+        The column of ``ctx.measures`` that *value* is, unchanged, if it is one:
+        the evidence then reads the values there instead of keeping them twice.
     """
 
     hit: np.ndarray
@@ -135,6 +138,7 @@ class Outcome:
     missing: str = ""  # why the rule could not be evaluated, if it could not
     unevaluated: np.ndarray | None = None
     missing_on: str = ""
+    value_column: str = ""
 
 
 @dataclass(frozen=True)
@@ -509,6 +513,7 @@ def overlaps_layer(
         missing_on=f"exemption not checked: no {exempt_role} layer"
         if unevaluated is not None
         else "",
+        value_column=columns[0] if len(columns) == 1 else "",
     )
 
 
