@@ -16,7 +16,7 @@ from landplan.core.errors import (
     InputError,
     ReadError,
 )
-from landplan.io.layers import read_layer, read_parcels, write_layer
+from landplan.io.layers import list_layers, read_layer, read_parcels, write_layer
 from landplan.survey.schema import survey_attributes
 
 from .conftest import square_parcels
@@ -197,3 +197,13 @@ def test_multi_layer_files(tmp_path: Path) -> None:
     write_layer(chinese_parcels(), path, layer="DLTB")
     assert len(read_parcels(path)) == 3
     assert len(read_layer(f"{path}|layername=XZQ")) == 3
+
+
+def test_layers_are_listed_again_when_the_file_changes(tmp_path: Path) -> None:
+    """The layer names are kept per version of a file: a layer added later is seen."""
+    path = tmp_path / "layers.gpkg"
+    write_layer(square_parcels(1, 1), path, layer="first")
+    assert list_layers(path) == ["first"]
+    write_layer(square_parcels(1, 1), path, layer="second")
+    assert list_layers(path) == ["first", "second"]
+    assert read_layer(f"{path}|layername=second").shape[0] == 1

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import shutil
 import tempfile
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TypeAlias
@@ -184,24 +186,39 @@ def classify(
             code="PARTITIONED_INPUT",
             source=str(parcels),
         )
-    with stage("read parcels"):
-        frame = (
-            parcels
-            if isinstance(parcels, gpd.GeoDataFrame)
-            else read_parcels(parcels, fields=fields, encoding=read.encoding, crs=read.crs)
+    threads = workers or ((os.cpu_count() or 1) if engine == "processes" else 1)
+    # with cores to spare the layers are read while the parcels are; errors keep their
+    # order (parcels, profile, targets, then layers)
+    with ThreadPoolExecutor(max_workers=1) as background:
+        reading = (
+            background.submit(read_role_layers, layers, crs=read.crs, threads=threads)
+            if threads > 1
+            else None
         )
-    source = str(parcels) if not isinstance(parcels, gpd.GeoDataFrame) else "parcels"
-    loaded = load_profile(profile)
-    job = ClassifyJob(
-        profile=loaded,
-        dem=None if dem is None else str(dem),
-        targets=load_targets(targets, column=targets_column, county_column=targets_county_column),
-        split=split,
-        fields=fields,
-        source=source,
-    )
-    with stage("read layers"):
-        role_layers = read_role_layers(layers, crs=read.crs, threads=workers or 1)
+        with stage("read parcels"):
+            frame = (
+                parcels
+                if isinstance(parcels, gpd.GeoDataFrame)
+                else read_parcels(parcels, fields=fields, encoding=read.encoding, crs=read.crs)
+            )
+        source = str(parcels) if not isinstance(parcels, gpd.GeoDataFrame) else "parcels"
+        loaded = load_profile(profile)
+        job = ClassifyJob(
+            profile=loaded,
+            dem=None if dem is None else str(dem),
+            targets=load_targets(
+                targets, column=targets_column, county_column=targets_county_column
+            ),
+            split=split,
+            fields=fields,
+            source=source,
+        )
+        with stage("read layers"):
+            role_layers = (
+                reading.result()
+                if reading is not None
+                else read_role_layers(layers, crs=read.crs, threads=threads)
+            )
     result = run(
         frame,
         role_layers,

@@ -7,6 +7,7 @@ objects.  A layer inside a multi-layer file is named QGIS-style,
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -145,9 +146,20 @@ def list_layers(path: PathLike) -> list[str]:
     if path.suffix.lower() in _PARQUET:
         return [path.stem]
     try:
-        return [str(name) for name in pyogrio.list_layers(path)[:, 0]]
+        stat = path.stat()
+        return list(_layer_names(path.resolve(), stat.st_mtime_ns, stat.st_size))
     except Exception as exc:  # pyogrio raises several DataSourceError subclasses
         raise _unreadable(path, exc) from exc
+
+
+@functools.lru_cache(maxsize=64)
+def _layer_names(path: Path, mtime_ns: int, size: int) -> tuple[str, ...]:
+    """The file's layer names, asked of GDAL once per version of the file.
+
+    Listing a GeoPackage's layers costs ~10 ms; every role read from one
+    file would ask again.  *mtime_ns* and *size* make a changed file a new key.
+    """
+    return tuple(str(name) for name in pyogrio.list_layers(path)[:, 0])
 
 
 def _unreadable(source: object, exc: Exception) -> ReadError:

@@ -12,6 +12,7 @@ import dataclasses
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import cast
 
 import geopandas as gpd
 import numpy as np
@@ -292,21 +293,15 @@ def measure_parcels(
         table, area_problems = _parcel_areas(ea, attributes, source=source, parent=parent)
     problems += area_problems
     parts = [table]
-    if dem is not None:
-        with stage("slope"):
-            stats = slope_statistics(fixed_series, dem, threads=threads)
-        release_freed_memory()  # the DEM's tiles, before the layers' overlays
-        county = attributes["COUNTY"].astype(str)
-        problems += [
-            dataclasses.replace(
-                p, counties=tuple(sorted(set(county.loc[pd.Index(p.parcels)].to_numpy())))
-            )
-            for p in slope_problems(stats, source=str(dem))
-        ]
-        parts.append(stats)
     parcels_crs = CRS.from_user_input(parcels.crs)
     index = index_parcels(ea, parcel_area_m2=table["area_m2"]) if layers else None
     roles = {name: get_role(name) for name in layers or {}}  # unknown roles stop here
+
+    def _slope(tile_threads: int) -> pd.DataFrame:
+        """The DEM's slope statistics, its freed tiles returned before the overlays go on."""
+        stats = slope_statistics(fixed_series, dem, threads=tile_threads)
+        release_freed_memory()
+        return stats
 
     def _measure_layer(name: str) -> tuple[pd.DataFrame, Problem | None]:
         """Overlap and share of one layer's role, and the repair of its geometries if any."""
@@ -335,9 +330,35 @@ def measure_parcels(
             )
         return ov.set_axis([role.overlap_column, role.share_column], axis=1), repaired
 
-    if roles:
-        with stage("overlaps"):
-            measured = map_threads(_measure_layer, roles, threads=threads)
-        parts += [ov for ov, _ in measured]
-        problems += [p for _, p in measured if p is not None]
+    stats: pd.DataFrame | None = None
+    measured: list[tuple[pd.DataFrame, Problem | None]] = []
+    if dem is not None and roles and threads > 1:
+        # the slope, on one thread, beside the layers on the others: no core waits
+        # while the DEM's last tiles or the last layer finish alone
+        with stage("slope and overlaps"):
+            done = map_threads(
+                lambda task: _slope(1) if task is None else _measure_layer(task),
+                [None, *roles],
+                threads=threads,
+            )
+        stats = cast(pd.DataFrame, done[0])
+        measured = cast(list[tuple[pd.DataFrame, Problem | None]], done[1:])
+    else:
+        if dem is not None:
+            with stage("slope"):
+                stats = _slope(threads)
+        if roles:
+            with stage("overlaps"):
+                measured = map_threads(_measure_layer, roles, threads=threads)
+    if stats is not None:
+        county = attributes["COUNTY"].astype(str)
+        problems += [
+            dataclasses.replace(
+                p, counties=tuple(sorted(set(county.loc[pd.Index(p.parcels)].to_numpy())))
+            )
+            for p in slope_problems(stats, source=str(dem))
+        ]
+        parts.append(stats)
+    parts += [ov for ov, _ in measured]
+    problems += [p for _, p in measured if p is not None]
     return Measurement(pd.concat(parts, axis=1), tuple(problems))
