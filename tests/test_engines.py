@@ -19,6 +19,7 @@ from landplan.engines.partition import layers_near, merge_county_problems, plan_
 from landplan.engines.pipeline import measure_columns
 from landplan.io.layers import list_layers
 from landplan.io.sample import load_sample
+from landplan.measure.parcels import with_layer_shares, without_layer_shares
 from landplan.outputs.result import Result
 from landplan.synthetic import generate
 
@@ -186,6 +187,15 @@ def test_engines_agree_on_50k_synthetic_parcels(tmp_path_factory: pytest.TempPat
             **kwargs,  # type: ignore[arg-type]
         )
         assert_same_answers(single, other)
+
+
+def test_counties_ship_no_shares_and_the_driver_computes_the_same(sample_single: Result) -> None:
+    """The layer shares a county engine leaves out are computed again to the bit."""
+    table = sample_single.measurement.table
+    slim = without_layer_shares(table)
+    shares = [c for c in table.columns if c.startswith("os_")]
+    assert len(shares) > 5 and not set(shares) & set(slim.columns)
+    pd.testing.assert_frame_equal(with_layer_shares(slim), table, check_exact=True)
 
 
 def test_partitions_cover_every_parcel_once() -> None:

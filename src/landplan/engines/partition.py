@@ -23,7 +23,7 @@ from landplan.core.units import M2_PER_WANMU
 from landplan.engines.pipeline import join_output, measure_columns
 from landplan.io.layers import LayerSource
 from landplan.io.partitions import rows_by_key
-from landplan.measure.parcels import Measurement
+from landplan.measure.parcels import Measurement, with_layer_shares
 from landplan.outputs.aggregate import (
     CITY_TOTAL,
     add_total_row,
@@ -329,7 +329,10 @@ def merge_results(
         "parcels": [r.parcels for r in results],
         "hits": [r.evidence.hits for r in results],
         "values": [r.evidence.own_values for r in results],
-        "measures": [r.measurement.table for r in results],
+        "measures": [
+            r.measurement.table if split else with_layer_shares(r.measurement.table)
+            for r in results
+        ],
     }
     results.clear()
     merged = {name: pd.concat(tables.pop(name)) for name in list(tables)}

@@ -26,7 +26,12 @@ from landplan.core.timing import stage
 from landplan.core.units import M2_PER_HA, M2_PER_MU
 from landplan.io.targets import CountyTargets
 from landplan.measure.blocks import Blocks, contiguous_blocks
-from landplan.measure.parcels import Measurement, layer_share, measure_parcels
+from landplan.measure.parcels import (
+    Measurement,
+    layer_share,
+    measure_parcels,
+    without_layer_shares,
+)
 from landplan.measure.split import conserve_piece_areas, parcel_areas_of, split_parcels
 from landplan.outputs.aggregate import quota_table, stage_totals
 from landplan.outputs.result import Result
@@ -249,9 +254,10 @@ def classify_frame(
     join
         With False (not in split mode), the result's ``parcels`` hold only the
         columns landplan adds, without the measures, indexed like *frame*: what
-        an engine ships back from a county, beside the measurement table, before
-        :func:`join_output` puts them and :func:`measure_columns` beside the
-        input columns.
+        an engine ships back from a county, beside the measurement table
+        (without the layer shares, :func:`~landplan.measure.parcels.without_layer_shares`),
+        before :func:`join_output` puts them and :func:`measure_columns` beside
+        the input columns.
     attributes
         The parcels' survey attributes when already parsed.
 
@@ -304,6 +310,10 @@ def classify_frame(
             },
         )
     problems = (*measurement.problems, *evidence.problems(), *assignment.problems)
+    if not whole:  # shipped to the driver, which computes the shares again
+        slim = without_layer_shares(measurement.table)
+        measurement = dataclasses.replace(measurement, table=slim)
+        evidence = dataclasses.replace(evidence, measures=slim)
     return Result(out, evidence, measurement, job.profile, quotas, problems, stages=stages)
 
 

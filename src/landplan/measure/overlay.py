@@ -63,6 +63,7 @@ __all__ = [
     "index_parcels",
     "open_polygons",
     "overlap_areas",
+    "overlap_share",
     "prepare_constraint",
     "subdivide_polygons",
 ]
@@ -410,11 +411,35 @@ def overlap_areas(
     else:
         np.add.at(overlap, pi, piece_area)
         _union_mixed_sources(overlap, pi, constraint.source[ci], pieces)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        share = np.where(area > 0, overlap / area, 0.0)
     return pd.DataFrame(
-        {"overlap_m2": overlap, "overlap_share": np.clip(share, 0.0, 1.0)}, index=parcels.index
+        {"overlap_m2": overlap, "overlap_share": overlap_share(overlap, area)}, index=parcels.index
     )
+
+
+def overlap_share(overlap_m2: np.ndarray, area_m2: np.ndarray) -> np.ndarray:
+    """Share (0-1) of each parcel's area that an overlap covers; 0 for parcels without area.
+
+    Parameters
+    ----------
+    overlap_m2
+        Overlap per parcel, m².
+    area_m2
+        Area per parcel, m² (NaN read as 0).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``overlap_m2 / area_m2`` clipped to [0, 1], 0 where the area is not positive.
+
+    Examples
+    --------
+    >>> overlap_share(np.array([50.0, 5.0, 1.0]), np.array([100.0, 0.0, np.nan])).tolist()
+    [0.5, 0.0, 0.0]
+    """
+    area = np.nan_to_num(np.asarray(area_m2, dtype=float))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(area > 0, np.asarray(overlap_m2, dtype=float) / area, 0.0)
+    return np.clip(share, 0.0, 1.0)
 
 
 def _candidate_pairs(

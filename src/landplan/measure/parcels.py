@@ -23,14 +23,16 @@ from pyproj import CRS
 from landplan.core.crs import require_crs, to_equal_area
 from landplan.core.errors import Problem
 from landplan.core.memory import release_freed_memory
-from landplan.core.roles import get_role
+from landplan.core.roles import ROLES, get_role
 from landplan.core.threads import map_threads
 from landplan.core.timing import stage
 from landplan.measure.geometry import repair
 from landplan.measure.overlay import (
+    ParcelIndex,
     check_tolerance,
     index_parcels,
     overlap_areas,
+    overlap_share,
     prepare_constraint,
 )
 from landplan.measure.terrain import slope_problems, slope_statistics
@@ -42,7 +44,13 @@ from landplan.survey.schema import (
     survey_attributes,
 )
 
-__all__ = ["Measurement", "layer_share", "measure_parcels"]
+__all__ = [
+    "Measurement",
+    "layer_share",
+    "measure_parcels",
+    "with_layer_shares",
+    "without_layer_shares",
+]
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +101,63 @@ def layer_share(measures: pd.DataFrame, role: str) -> np.ndarray | None:
     if column not in measures:
         return None
     return np.nan_to_num(measures[column].to_numpy(dtype=float))
+
+
+def _share_columns(measures: pd.DataFrame) -> dict[str, str]:
+    """Overlap column → share column, for every layer measured in *measures*."""
+    return {
+        r.overlap_column: r.share_column for r in ROLES.values() if r.overlap_column in measures
+    }
+
+
+def without_layer_shares(measures: pd.DataFrame) -> pd.DataFrame:
+    """The measurement table without its layer shares (``os_``), which follow from the rest.
+
+    What a county engine ships back: the shares are a quarter to a half of the
+    table and :func:`with_layer_shares` computes them again, to the bit.
+
+    Parameters
+    ----------
+    measures
+        A :func:`measure_parcels` table, whose ``area_m2`` the shares were computed
+        with (not a split run's, whose piece areas are scaled afterwards).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The table without the share columns.
+    """
+    return measures.drop(columns=list(_share_columns(measures).values()))
+
+
+def with_layer_shares(measures: pd.DataFrame) -> pd.DataFrame:
+    """The shares dropped by :func:`without_layer_shares` put back, each after its overlap.
+
+    Parameters
+    ----------
+    measures
+        A table from :func:`without_layer_shares`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The table as :func:`measure_parcels` made it.
+
+    Examples
+    --------
+    >>> table = pd.DataFrame({"area_m2": [100.0, 0.0], "ov_eco": [25.0, 0.0],
+    ...                       "os_eco": [0.25, 0.0]})
+    >>> with_layer_shares(without_layer_shares(table)).equals(table)
+    True
+    """
+    shares = _share_columns(measures)
+    area = measures["area_m2"].to_numpy(dtype=float)
+    columns: dict[str, object] = {}
+    for name in measures.columns:
+        columns[name] = measures[name]
+        if name in shares:
+            columns[shares[name]] = overlap_share(measures[name].to_numpy(dtype=float), area)
+    return pd.DataFrame(columns, index=measures.index)
 
 
 def _counties(attributes: pd.DataFrame, mask: np.ndarray) -> tuple[str, ...]:
@@ -188,6 +253,69 @@ def _parcel_areas(
     return table, problems
 
 
+def _repaired(parcels: gpd.GeoDataFrame, source: str) -> tuple[gpd.GeoSeries, list[Problem]]:
+    """The parcels' geometries repaired for measuring, and warnings of repaired or empty ones."""
+    problems: list[Problem] = []
+    fixed, n_repaired = repair(parcels.geometry.to_numpy())
+    if n_repaired:
+        problems.append(
+            Problem(
+                "GEOMETRY_REPAIRED",
+                f"{n_repaired} invalid parcel geometries were repaired "
+                "(make_valid) for measuring; the output keeps the input geometry.",
+                source,
+                severity="warning",
+            )
+        )
+    empty = shapely.is_missing(fixed) | shapely.is_empty(fixed)
+    if empty.any():
+        problems.append(
+            Problem(
+                "GEOMETRY_EMPTY",
+                f"{int(empty.sum())} parcel(s) have no geometry; their area is 0.",
+                source,
+                severity="warning",
+                parcels=tuple(parcels.index[empty]),
+            )
+        )
+    return gpd.GeoSeries(fixed, index=parcels.index, crs=parcels.crs), problems
+
+
+def _measure_layer(
+    name: str,
+    layer: gpd.GeoDataFrame | gpd.GeoSeries,
+    ea: gpd.GeoSeries,
+    index: ParcelIndex | None,
+    parcels_crs: CRS,
+    *,
+    tolerance_m: float,
+) -> tuple[pd.DataFrame, Problem | None]:
+    """Overlap and share of one role's layer, and the repair of its geometries if any."""
+    layer_crs = require_crs(layer, name)
+    if not layer_crs.equals(parcels_crs):
+        log.info(
+            "%s: layer CRS %s differs from the parcels' %s; reprojecting",
+            name,
+            layer_crs.name,
+            parcels_crs.name,
+        )
+    prepared = prepare_constraint(layer, name=name)
+    n_repaired = prepared.n_repaired
+    ov = overlap_areas(ea, prepared, tolerance_m=tolerance_m, index=index)
+    del prepared
+    release_freed_memory()  # the layer's parts and pairs, freed in this thread's arena
+    role = get_role(name)
+    repaired = None
+    if n_repaired:
+        repaired = Problem(
+            "GEOMETRY_REPAIRED",
+            f"{n_repaired} invalid geometries repaired",
+            name,
+            severity="warning",
+        )
+    return ov.set_axis([role.overlap_column, role.share_column], axis=1), repaired
+
+
 def measure_parcels(
     parcels: gpd.GeoDataFrame,
     *,
@@ -262,31 +390,7 @@ def measure_parcels(
     check_tolerance(tolerance_m)
     if attributes is None:
         attributes = survey_attributes(parcels, fields=fields, source=source)
-    problems: list[Problem] = []
-    geoms = parcels.geometry
-    fixed, n_repaired = repair(geoms.to_numpy())
-    if n_repaired:
-        problems.append(
-            Problem(
-                "GEOMETRY_REPAIRED",
-                f"{n_repaired} invalid parcel geometries were repaired "
-                "(make_valid) for measuring; the output keeps the input geometry.",
-                source,
-                severity="warning",
-            )
-        )
-    empty = shapely.is_missing(fixed) | shapely.is_empty(fixed)
-    if empty.any():
-        problems.append(
-            Problem(
-                "GEOMETRY_EMPTY",
-                f"{int(empty.sum())} parcel(s) have no geometry; their area is 0.",
-                source,
-                severity="warning",
-                parcels=tuple(parcels.index[empty]),
-            )
-        )
-    fixed_series = gpd.GeoSeries(fixed, index=parcels.index, crs=parcels.crs)
+    fixed_series, problems = _repaired(parcels, source)
     with stage("areas"):
         ea = to_equal_area(fixed_series, threads=threads)
         parent = parcels["lp_parent"].to_numpy() if "lp_parent" in parcels else None
@@ -295,7 +399,9 @@ def measure_parcels(
     parts = [table]
     parcels_crs = CRS.from_user_input(parcels.crs)
     index = index_parcels(ea, parcel_area_m2=table["area_m2"]) if layers else None
-    roles = {name: get_role(name) for name in layers or {}}  # unknown roles stop here
+    roles = list(layers or {})
+    for name in roles:
+        get_role(name)  # unknown roles stop here, before any thread starts
 
     def _slope(tile_threads: int) -> pd.DataFrame:
         """The DEM's slope statistics, its freed tiles returned before the overlays go on."""
@@ -303,32 +409,11 @@ def measure_parcels(
         release_freed_memory()
         return stats
 
-    def _measure_layer(name: str) -> tuple[pd.DataFrame, Problem | None]:
-        """Overlap and share of one layer's role, and the repair of its geometries if any."""
-        layer = (layers or {})[name]
-        layer_crs = require_crs(layer, name)
-        if not layer_crs.equals(parcels_crs):
-            log.info(
-                "%s: layer CRS %s differs from the parcels' %s; reprojecting",
-                name,
-                layer_crs.name,
-                parcels_crs.name,
-            )
-        prepared = prepare_constraint(layer, name=name)
-        n_repaired = prepared.n_repaired
-        ov = overlap_areas(ea, prepared, tolerance_m=tolerance_m, index=index)
-        del prepared
-        release_freed_memory()  # the layer's parts and pairs, freed in this thread's arena
-        role = roles[name]
-        repaired = None
-        if n_repaired:
-            repaired = Problem(
-                "GEOMETRY_REPAIRED",
-                f"{n_repaired} invalid geometries repaired",
-                name,
-                severity="warning",
-            )
-        return ov.set_axis([role.overlap_column, role.share_column], axis=1), repaired
+    def _layer(name: str) -> tuple[pd.DataFrame, Problem | None]:
+        """Overlap and share of one role's layer (see :func:`_measure_layer`)."""
+        return _measure_layer(
+            name, (layers or {})[name], ea, index, parcels_crs, tolerance_m=tolerance_m
+        )
 
     stats: pd.DataFrame | None = None
     measured: list[tuple[pd.DataFrame, Problem | None]] = []
@@ -337,7 +422,7 @@ def measure_parcels(
         # while the DEM's last tiles or the last layer finish alone
         with stage("slope and overlaps"):
             done = map_threads(
-                lambda task: _slope(1) if task is None else _measure_layer(task),
+                lambda task: _slope(1) if task is None else _layer(task),
                 [None, *roles],
                 threads=threads,
             )
@@ -349,7 +434,7 @@ def measure_parcels(
                 stats = _slope(threads)
         if roles:
             with stage("overlaps"):
-                measured = map_threads(_measure_layer, roles, threads=threads)
+                measured = map_threads(_layer, roles, threads=threads)
     if stats is not None:
         county = attributes["COUNTY"].astype(str)
         problems += [
