@@ -81,6 +81,8 @@ SHIFT_M = 0.3
 COUNTY_FIELD = "ZLDWDM"  # county = its first six characters (landplan.survey.schema)
 COUNTY_WORKERS = (1, 2)
 PROVINCE_WORKERS = 2
+#: Constraint roles the classify runs use (``--roles``); () for every layer of the data.
+ROLES: tuple[str, ...] = ()
 
 
 # ------------------------------------------------- measurements (child process)
@@ -94,6 +96,7 @@ class Job:
     engine: str = "single"
     workers: int = 1
     scratch: Path = Path()
+    roles: tuple[str, ...] = ()  # the constraint layers used; () for all
 
 
 def measure_io(job: Job) -> dict[str, Any]:
@@ -114,7 +117,7 @@ def measure_classify(job: Job, *, dem: bool) -> dict[str, Any]:
     import landplan
     from landplan.core.timing import record_stages
 
-    options = classify_options(job.data, dem=dem)
+    options = classify_options(job.data, dem=dem, roles=job.roles or None)
     with record_stages() as stages:
         start = time.perf_counter()
         result = landplan.classify(
@@ -341,7 +344,7 @@ def measure_province(job: Job) -> dict[str, Any]:
     """``benchmarks/province.py``'s run: partition, then classify on Dask (attribute mode)."""
     import province
 
-    p = province.run(job.data, job.scratch, workers=job.workers, dem=False)
+    p = province.run(job.data, job.scratch, workers=job.workers, dem=False, roles=job.roles or None)
     return {
         "seconds": p.partition_s + p.classify_s,
         "stages": {"partition": p.partition_s, "classify on dask": p.classify_s},
@@ -455,7 +458,8 @@ def label_of(kind: str, engine: str, workers: int) -> str:
     if kind in fixed:
         return fixed[kind]
     what = {"attr": "attribute classify", "dem": "DEM classify", "county": "1 county, DEM"}
-    return f"{what.get(kind, 'DEM classify')}, {engine}×{workers}"
+    roles = f", {len(ROLES)} roles" if ROLES else ""
+    return f"{what.get(kind, 'DEM classify')}, {engine}×{workers}{roles}"
 
 
 def measure(
@@ -470,7 +474,7 @@ def measure(
 ) -> dict[str, Any]:
     """One measurement in a fresh process; *runs_as* names a run of another kind's code."""
     cmd = [sys.executable, __file__, "--one", runs_as or kind, "--data", str(data)]
-    cmd += ["--engine", engine, "--workers", str(workers)]
+    cmd += ["--engine", engine, "--workers", str(workers), "--roles", ",".join(ROLES)]
     if answers is not None:
         cmd += ["--answers", str(answers)]
     label = label_of(kind, engine, workers)
@@ -797,6 +801,11 @@ def parse_args() -> argparse.Namespace:
         "--no-exactextract", action="store_true", help="skip the plain exactextract pass"
     )
     parser.add_argument("--only", default="", help=f"comma-separated kinds: {', '.join(KINDS)}")
+    parser.add_argument(
+        "--roles",
+        default="",
+        help="comma-separated constraint roles the classify runs use (default: every layer)",
+    )
     parser.add_argument("--one", help=argparse.SUPPRESS)
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--answers", type=Path, help=argparse.SUPPRESS)
@@ -808,9 +817,11 @@ def parse_args() -> argparse.Namespace:
 
 
 def main() -> None:
+    global ROLES
     args = parse_args()
+    ROLES = tuple(filter(None, args.roles.split(",")))
     if args.one:
-        run_one(args.one, Job(args.data, args.engine, args.workers), args.answers)
+        run_one(args.one, Job(args.data, args.engine, args.workers, roles=ROLES), args.answers)
         return
     sizes = sorted(int(s) for s in args.sizes.split(","))
     defaults = {"county_size": sizes[0], "province_size": sizes[-1], "dask_size": sizes[0]}

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,10 +49,20 @@ class Province:
     quotas: pd.DataFrame
 
 
-def classify_options(data: Path, *, dem: bool) -> dict[str, object]:
-    """Layers, targets and DEM of a folder written by ``landplan synth``."""
+def classify_options(
+    data: Path, *, dem: bool, roles: Sequence[str] | None = None
+) -> dict[str, object]:
+    """Layers, targets and DEM of a folder written by ``landplan synth``.
+
+    *roles*, when given, are the only layers used (each must be in the folder's
+    ``constraints.gpkg``); by default every layer there is.
+    """
     constraints = data / "constraints.gpkg"
-    layers = {name: f"{constraints}|layername={name}" for name in list_layers(constraints)}
+    names = list_layers(constraints)
+    missing = sorted(set(roles or ()) - set(names))
+    if missing:
+        raise SystemExit(f"{constraints} has no layer {', '.join(missing)}; it has {names}")
+    layers = {name: f"{constraints}|layername={name}" for name in (roles or names)}
     return {
         "layers": layers,
         "targets": str(data / "targets.csv"),
@@ -59,9 +70,11 @@ def classify_options(data: Path, *, dem: bool) -> dict[str, object]:
     }
 
 
-def run(data: Path, work: Path, *, workers: int, dem: bool) -> Province:
+def run(
+    data: Path, work: Path, *, workers: int, dem: bool, roles: Sequence[str] | None = None
+) -> Province:
     """Partition *data*'s parcels into *work*/parts, classify them into *work*/out on Dask."""
-    options = classify_options(data, dem=dem)
+    options = classify_options(data, dem=dem, roles=roles)
     start = time.perf_counter()
     counties = landplan.partition_parcels(data / "parcels.gpkg", work / "parts")
     partition_s = time.perf_counter() - start

@@ -208,6 +208,7 @@ def run(
             ),
         )
     else:
+        del attrs  # each county parses its own: not held while the counties run
         result = _run_counties(
             frame, layers, job, engine=engine, workers=workers, scheduler=scheduler, scratch=scratch
         )
