@@ -99,3 +99,27 @@ def test_an_empty_constraint_layer_overlaps_nothing() -> None:
     result = overlap_areas(parcels.geometry, empty)
     assert result["overlap_m2"].tolist() == [0.0, 0.0]
     assert result.index.equals(parcels.index)
+
+
+def test_a_layer_already_in_the_equal_area_crs_is_left_as_given() -> None:
+    """Preparing a layer for overlay never prepares (changes) the caller's own geometries."""
+    given = gpd.GeoSeries([box(0, 0, 100, 100), box(200, 0, 300, 100)], crs=EQUAL_AREA_CRS)
+    prepared = prepare_constraint(given, name="eco")
+    assert not shapely.is_prepared(given.to_numpy()).any()
+    assert shapely.is_prepared(prepared.parts).all()
+    assert shapely.equals(prepared.parts, given.to_numpy()).all()
+
+
+def test_multipolygon_parts_keep_the_layer_order_and_their_source() -> None:
+    """Single polygons are used as they are, multi-polygons split, in the layer's order."""
+    multi = shapely.MultiPolygon(
+        [box(X0, Y0, X0 + 10, Y0 + 10), box(X0 + 20, Y0, X0 + 30, Y0 + 10)]
+    )
+    prepared = prepare_constraint(
+        layer(box(X0 - 50, Y0, X0 - 40, Y0 + 10), multi, box(X0 + 50, Y0, X0 + 60, Y0 + 10)),
+        name="eco",
+    )
+    assert prepared.source.tolist() == [0, 1, 1, 2]
+    # the parts' western edges, projected: west to east as given
+    west = shapely.bounds(prepared.parts)[:, 0]
+    assert (np.diff(west) > 0).all()

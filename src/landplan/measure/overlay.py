@@ -323,6 +323,8 @@ def prepare_constraint(layer: gpd.GeoDataFrame | gpd.GeoSeries, *, name: str) ->
     parts, source = _polygons(polygonal_part(fixed[~empty]), np.flatnonzero(~empty))
     keep = shapely.area(parts) > 0
     parts, source = _subdivide(parts[keep], source[keep])
+    if EQUAL_AREA_CRS.equals(geoms.crs):  # not projected: the caller's geometries, not ours
+        parts = shapely.get_parts(parts)  # to prepare (one part each: copies)
     shapely.prepare(parts)
     return PreparedConstraint(
         name=name,

@@ -302,8 +302,6 @@ def _measure_layer(
     prepared = prepare_constraint(layer, name=name)
     n_repaired = prepared.n_repaired
     ov = overlap_areas(ea, prepared, tolerance_m=tolerance_m, index=index)
-    del prepared
-    release_freed_memory()  # the layer's parts and pairs, freed in this thread's arena
     role = get_role(name)
     repaired = None
     if n_repaired:
