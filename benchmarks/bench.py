@@ -481,7 +481,7 @@ def measure(
     done = subprocess.run(cmd, check=False, capture_output=True, text=True)
     if done.returncode != 0:
         error = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        print(f"  {label:<36} FAILED: {error}", flush=True)
+        print(f"  {label:<40} FAILED: {error}", flush=True)
         failed = {"kind": kind, "label": label, "parcels": n, "engine": engine, "workers": workers}
         return {**failed, "error": done.stderr[-4000:]}
     out: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
@@ -491,7 +491,7 @@ def measure(
         out["answers_file"] = str(answers)
     rss = out["peak_rss"]
     print(
-        f"  {label:<36} {out['seconds']:8.1f} s {out['parcels_per_s']:10,.0f} parcels/s   "
+        f"  {label:<40} {out['seconds']:8.1f} s {out['parcels_per_s']:10,.0f} parcels/s   "
         f"peak RSS tree {rss['tree'] / GIB:5.2f} GiB, driver {rss['driver'] / GIB:5.2f} GiB",
         flush=True,
     )
@@ -693,7 +693,8 @@ attribute mode); its memory target is the driver's own peak."""
 
 
 def print_table(rows: list[Row]) -> None:
-    line = "{:<31} {:>9} {:>7} {:>9} {:>5}  {:<34} {:<9} {}"
+    width = max([31, *(len(r.measurement or "") for r in rows)])
+    line = f"{{:<{width}}} {{:>9}} {{:>7}} {{:>9}} {{:>5}}  {{:<34}} {{:<9}} {{}}"
     print(TABLE_NOTES)
     print(f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
     head = line.format("measurement", "N", "s", "parcels/s", "RSS", "ratio", "target", "result")
