@@ -14,13 +14,15 @@ from shapely.geometry import box
 
 import landplan
 from landplan.core.errors import Problem
-from landplan.engines import resolve_engine
+from landplan.engines import _started_workers, resolve_engine
 from landplan.engines.partition import layers_near, merge_county_problems, plan_counties
-from landplan.engines.pipeline import measure_columns
+from landplan.engines.pipeline import ClassifyJob, measure_columns
 from landplan.io.layers import list_layers
 from landplan.io.sample import load_sample
 from landplan.measure.parcels import with_layer_shares, without_layer_shares
 from landplan.outputs.result import Result
+from landplan.rules.model import DEFAULT_PROFILE
+from landplan.rules.profiles import load_profile
 from landplan.synthetic import generate
 
 
@@ -196,6 +198,24 @@ def test_counties_ship_no_shares_and_the_driver_computes_the_same(sample_single:
     shares = [c for c in table.columns if c.startswith("os_")]
     assert len(shares) > 5 and not set(shares) & set(slim.columns)
     pd.testing.assert_frame_equal(with_layer_shares(slim), table, check_exact=True)
+
+
+def test_workers_start_early_only_for_several_counties() -> None:
+    """The processes engine starts its workers before screening for several counties only:
+    one county runs on threads in the driver, and without ZLDWDM the fields' check speaks."""
+    job = ClassifyJob(profile=load_profile(DEFAULT_PROFILE))
+    parcels = load_sample().parcels
+    assert parcels["ZLDWDM"].str[:6].nunique() > 1
+    pool = _started_workers(parcels, job, "processes", 2)
+    assert pool is not None
+    try:
+        assert pool.submit(sum, [1, 2]).result(timeout=120) == 3
+    finally:
+        pool.shutdown()
+    one_county = parcels.assign(ZLDWDM=parcels["ZLDWDM"].iloc[0])
+    assert _started_workers(one_county, job, "processes", 2) is None
+    assert _started_workers(parcels.drop(columns="ZLDWDM"), job, "processes", 2) is None
+    assert _started_workers(parcels, job, "single", 2) is None
 
 
 def test_partitions_cover_every_parcel_once() -> None:

@@ -33,11 +33,13 @@ import dataclasses
 import logging
 import os
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from numbers import Integral
 from pathlib import Path
 from typing import Literal, TypeAlias, get_args
 
 import geopandas as gpd
+import pandas as pd
 
 from landplan.core.errors import InputError, InvalidParcelsError, Problem
 from landplan.core.memory import release_freed_memory
@@ -47,12 +49,13 @@ from landplan.engines.dask_cluster import run_dask
 from landplan.engines.partition import (
     CountyPlan,
     Layers,
+    county_codes,
     merge_county_problems,
     merge_results,
     plan_counties,
 )
 from landplan.engines.pipeline import ClassifyJob, classify_frame
-from landplan.engines.processes import run_processes
+from landplan.engines.processes import run_processes, start_workers
 from landplan.engines.screen import invalid_problems, screen_parcels, set_aside
 from landplan.outputs.result import Result
 from landplan.survey.schema import survey_attributes
@@ -176,6 +179,55 @@ def run(
         (``TARGETS_NO_COUNTY``), or a parcel index with duplicate labels.
     """
     engine = resolve_engine(engine, workers, scheduler)
+    pool = _started_workers(frame, job, engine, workers)
+    try:
+        return _run(
+            frame,
+            layers,
+            job,
+            engine=engine,
+            workers=workers,
+            scheduler=scheduler,
+            scratch=scratch,
+            skip_invalid=skip_invalid,
+            pool=pool,
+        )
+    finally:
+        if pool is not None:  # a run that stopped, or turned out to be one county
+            pool.shutdown(cancel_futures=True)
+
+
+def _started_workers(
+    frame: gpd.GeoDataFrame, job: ClassifyJob, engine: Engine, workers: int | None
+) -> ProcessPoolExecutor | None:
+    """The ``processes`` engine's workers, started before the parcels are screened.
+
+    Only for parcels of several counties: one county runs on threads in this
+    process, which workers starting beside it would slow down.
+    """
+    if engine != "processes":
+        return None
+    try:
+        counties = len(pd.unique(county_codes(frame, job.fields)))
+    except InputError:  # no ZLDWDM: reported with the other fields when they are read
+        return None
+    n = min(workers or os.cpu_count() or 1, counties)
+    return start_workers(n) if counties > 1 else None
+
+
+def _run(
+    frame: gpd.GeoDataFrame,
+    layers: Layers,
+    job: ClassifyJob,
+    *,
+    engine: Engine,
+    workers: int | None,
+    scheduler: str | None,
+    scratch: str | Path | None,
+    skip_invalid: bool,
+    pool: ProcessPoolExecutor | None,
+) -> Result:
+    """:func:`run` once the engine is known and, for ``processes``, its workers started."""
     with stage("attributes", total=len(frame), unit="parcels"):
         attrs = survey_attributes(frame, fields=job.fields, source=job.source)
     if job.targets is not None:  # the county codes of all parcels are known from here on
@@ -210,7 +262,14 @@ def run(
     else:
         del attrs  # each county parses its own: not held while the counties run
         result = _run_counties(
-            frame, layers, job, engine=engine, workers=workers, scheduler=scheduler, scratch=scratch
+            frame,
+            layers,
+            job,
+            engine=engine,
+            workers=workers,
+            scheduler=scheduler,
+            scratch=scratch,
+            pool=pool,
         )
     return dataclasses.replace(result, invalid=invalid)
 
@@ -241,6 +300,7 @@ def _run_counties(
     workers: int | None,
     scheduler: str | None,
     scratch: str | Path | None,
+    pool: ProcessPoolExecutor | None,
 ) -> Result:
     if not frame.index.is_unique:
         raise InputError(
@@ -259,7 +319,7 @@ def _run_counties(
     with stage(f"counties on {engine}", total=len(plans), unit="counties") as progress:
         done = _county_done(plans, progress)
         if engine == "processes":
-            results = run_processes(frame, layers, plans, job, workers, done=done)
+            results = run_processes(frame, layers, plans, job, workers, done=done, pool=pool)
         else:
             results = run_dask(
                 frame,

@@ -14,7 +14,40 @@ from landplan.engines.partition import CountyPlan, Layers, Partition, county_par
 from landplan.engines.pipeline import ClassifyJob, classify_frame
 from landplan.outputs.result import Result
 
-__all__ = ["classify_partition", "run_processes"]
+__all__ = ["classify_partition", "run_processes", "start_workers"]
+
+
+def _ready() -> None:
+    """A first task: returns once the worker has started and imported landplan."""
+
+
+def start_workers(workers: int) -> ProcessPoolExecutor:
+    """A pool of *workers* processes that start now, importing landplan while the driver works.
+
+    A spawned worker takes about a second to start Python and import the
+    libraries; started before the parcels are screened and partitioned, that
+    second is spent while the driver is busy rather than while it waits.
+
+    Parameters
+    ----------
+    workers
+        Number of worker processes.
+
+    Returns
+    -------
+    concurrent.futures.ProcessPoolExecutor
+        The pool, for :func:`run_processes` (which shuts it down when the
+        counties are done); the caller shuts it down if it is never used.
+    """
+    pool = ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=configure_worker,  # workers log as the driver does (quiet, verbose)
+        initargs=(settings(),),
+    )
+    for _ in range(workers):  # a task per worker, so that all of them start
+        pool.submit(_ready)
+    return pool
 
 
 def classify_partition(part: Partition, job: ClassifyJob) -> tuple[Result, dict[str, float]]:
@@ -46,6 +79,7 @@ def run_processes(
     workers: int | None,
     *,
     done: Callable[[int], None] | None = None,
+    pool: ProcessPoolExecutor | None = None,
 ) -> list[Result]:
     """One task per county on a process pool, partitions built as workers free up.
 
@@ -66,6 +100,10 @@ def run_processes(
         Number of worker processes (all cores when None; never more than counties).
     done
         Called with the position in *plans* of each county as it is done.
+    pool
+        Workers already started (:func:`start_workers`); made here when not
+        given.  Shut down, either way, before this returns, so that idle
+        workers hold no memory while the results are merged.
 
     Returns
     -------
@@ -81,12 +119,7 @@ def run_processes(
     n = max(1, min(workers or multiprocessing.cpu_count(), len(plans)))
     results: list[Result | None] = [None] * len(plans)
     todo = iter(range(len(plans)))
-    with ProcessPoolExecutor(
-        max_workers=n,
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=configure_worker,  # workers log as the driver does (quiet, verbose)
-        initargs=(settings(),),
-    ) as pool:
+    with pool or start_workers(n) as pool:
         pending: dict[Future[tuple[Result, dict[str, float]]], int] = {}
 
         def submit_next() -> None:
