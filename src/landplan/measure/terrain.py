@@ -234,7 +234,7 @@ def slope_statistics(
     parcels: gpd.GeoSeries | gpd.GeoDataFrame,
     dem: RasterSource,
     *,
-    tile_size: int = 1024,
+    tile_size: int = 512,
     threads: int = 1,
 ) -> pd.DataFrame:
     """Per-parcel slope statistics from a DEM file.
@@ -246,7 +246,10 @@ def slope_statistics(
     dem
         Path of the DEM raster (elevations in metres), or a dataset open for reading.
     tile_size
-        Width and height, in cells, of the tiles the DEM is read in.
+        Width and height, in cells, of the tiles the DEM is read in.  512 was
+        the fastest of 256, 512 and 1024 on a county of 200 k parcels (10 m
+        DEM) and holds a quarter of 1024's cells per tile in memory; the
+        statistics do not depend on it but for the last bits of the mean.
     threads
         Threads measuring tiles at once; the statistics do not depend on it.
 
