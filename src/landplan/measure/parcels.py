@@ -300,14 +300,13 @@ def _measure_layer(
             parcels_crs.name,
         )
     prepared = prepare_constraint(layer, name=name)
-    n_repaired = prepared.n_repaired
     ov = overlap_areas(ea, prepared, tolerance_m=tolerance_m, index=index)
     role = get_role(name)
     repaired = None
-    if n_repaired:
+    if prepared.n_repaired:
         repaired = Problem(
             "GEOMETRY_REPAIRED",
-            f"{n_repaired} invalid geometries repaired",
+            f"{prepared.n_repaired} invalid geometries repaired",
             name,
             severity="warning",
         )
