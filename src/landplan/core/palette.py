@@ -23,7 +23,17 @@ __all__ = [
 
 
 @dataclass(frozen=True)
-class ParcelClass:
+class _Labelled:
+    """A coded value with its Chinese and English labels and its fill colour."""
+
+    code: str
+    zh: str
+    en: str
+    colour: str  # #RRGGBB
+
+
+@dataclass(frozen=True)
+class ParcelClass(_Labelled):
     """A value of ``lp_class``.
 
     Attributes
@@ -37,11 +47,6 @@ class ParcelClass:
     colour
         Fill colour, ``#RRGGBB``.
     """
-
-    code: str
-    zh: str
-    en: str
-    colour: str  # #RRGGBB
 
 
 #: The classes, in the order of tables and legends.
@@ -62,7 +67,7 @@ CLASS_CODES: tuple[str, ...] = tuple(c.code for c in CLASSES)
 
 
 @dataclass(frozen=True)
-class BalanceDirection:
+class BalanceDirection(_Labelled):
     """A direction of a changed piece of the in/out balance (``direction`` of its map layer).
 
     Attributes
@@ -77,11 +82,6 @@ class BalanceDirection:
         Fill colour on the map, ``#RRGGBB``; paddy pieces of ``out`` and ``in``
         take :data:`BALANCE_PADDY_COLOURS` instead.
     """
-
-    code: str
-    zh: str
-    en: str
-    colour: str  # #RRGGBB
 
 
 #: Directions of the in/out balance's changed pieces, in the order of tables and legends:
