@@ -9,6 +9,7 @@ import geopandas as gpd
 import pyogrio
 import pytest
 
+from landplan.api import classify
 from landplan.core.errors import (
     CRSError,
     EncodingError,
@@ -207,3 +208,18 @@ def test_layers_are_listed_again_when_the_file_changes(tmp_path: Path) -> None:
     write_layer(square_parcels(1, 1), path, layer="second")
     assert list_layers(path) == ["first", "second"]
     assert read_layer(f"{path}|layername=second").shape[0] == 1
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_unreadable_inputs_are_named_in_order_however_the_layers_are_read(
+    tmp_path: Path, workers: int
+) -> None:
+    """With two workers the layers are read while the parcels are; the parcels' error still
+    comes first, and a layer's error still reaches the caller."""
+    parcels = tmp_path / "parcels.gpkg"
+    write_layer(square_parcels(2, 1), parcels, layer="parcels")
+    layers = {"eco_redline": tmp_path / "missing_redline.gpkg"}
+    with pytest.raises(ReadError, match=r"missing_parcels\.gpkg"):
+        classify(tmp_path / "missing_parcels.gpkg", layers=layers, workers=workers)
+    with pytest.raises(ReadError, match=r"missing_redline\.gpkg"):
+        classify(parcels, layers=layers, workers=workers)

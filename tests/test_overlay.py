@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 from shapely.geometry import Polygon, box
 
 from landplan.core.crs import EQUAL_AREA_CRS
+from landplan.measure import overlay
 from landplan.measure.overlay import MAX_PART_VERTICES, overlap_areas, prepare_constraint
 
 from .conftest import GK38, square_parcels
@@ -123,3 +125,29 @@ def test_multipolygon_parts_keep_the_layer_order_and_their_source() -> None:
     # the parts' western edges, projected: west to east as given
     west = shapely.bounds(prepared.parts)[:, 0]
     assert (np.diff(west) > 0).all()
+
+
+def test_pairs_found_chunk_by_chunk_give_the_same_overlaps(small_synthetic, monkeypatch) -> None:
+    """Candidate pairs are found a chunk of parcels at a time (to bound memory): chunks of 97
+    parcels give the overlaps of one chunk to the bit, copy layers and tolerance included."""
+    parcels = gpd.read_file(small_synthetic / "parcels.gpkg").geometry
+    assert len(parcels) > 10 * 97
+    layers = {
+        role: gpd.read_file(small_synthetic / "constraints.gpkg", layer=role)
+        for role in ("eco_redline", "pbf_2017", "farmland_2009", "town_village")
+    }
+
+    def measure(chunk: int) -> list[pd.DataFrame]:
+        monkeypatch.setattr(overlay, "QUERY_CHUNK", chunk)
+        index = overlay.index_parcels(parcels)  # the pair cache is shared across layers
+        return [
+            overlap_areas(
+                parcels, prepare_constraint(layer, name=role), tolerance_m=1.0, index=index
+            )
+            for role, layer in layers.items()
+        ]
+
+    whole, chunked = measure(len(parcels)), measure(97)
+    for one, many in zip(whole, chunked, strict=True):
+        pd.testing.assert_frame_equal(one, many, check_exact=True)
+    assert any((one["overlap_m2"] > 0).sum() > 100 for one in whole)

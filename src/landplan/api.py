@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 import shutil
 import tempfile
 from collections.abc import Mapping
@@ -30,7 +29,7 @@ from landplan.audit.balance import Balance, Scope, compare_vintages
 from landplan.core.errors import InputError, OutputExistsError
 from landplan.core.roles import get_role
 from landplan.core.timing import stage
-from landplan.engines import Engine, resolve_engine, run
+from landplan.engines import Engine, cores, resolve_engine, run
 from landplan.engines.dask_cluster import CountyRun, PartitionedResult, run_dask_partitions
 from landplan.engines.pipeline import ClassifyJob, measured_frame
 from landplan.io.files import write_csv, write_text
@@ -186,7 +185,7 @@ def classify(
             code="PARTITIONED_INPUT",
             source=str(parcels),
         )
-    threads = workers or ((os.cpu_count() or 1) if engine == "processes" else 1)
+    threads = cores(engine, workers)
     # with cores to spare the layers are read while the parcels are; errors keep their
     # order (parcels, profile, targets, then layers)
     with ThreadPoolExecutor(max_workers=1) as background:

@@ -60,7 +60,7 @@ from landplan.engines.screen import invalid_problems, screen_parcels, set_aside
 from landplan.outputs.result import Result
 from landplan.survey.schema import survey_attributes
 
-__all__ = ["ENGINES", "Engine", "resolve_engine", "run"]
+__all__ = ["ENGINES", "Engine", "cores", "resolve_engine", "run"]
 
 log = logging.getLogger(__name__)
 
@@ -211,8 +211,7 @@ def _started_workers(
         counties = len(pd.unique(county_codes(frame, job.fields)))
     except InputError:  # no ZLDWDM: reported with the other fields when they are read
         return None
-    n = min(workers or os.cpu_count() or 1, counties)
-    return start_workers(n) if counties > 1 else None
+    return start_workers(min(cores(engine, workers), counties)) if counties > 1 else None
 
 
 def _run(
@@ -243,10 +242,10 @@ def _run(
             len(job.invalid),
         )
     counties = attrs["COUNTY"].nunique(dropna=False)
-    cores = workers or ((os.cpu_count() or 1) if engine == "processes" else None)
+    n_cores = cores(engine, workers)
     if engine == "processes" and counties == 1:
         engine = "single"  # one county: its workers are threads in this process
-    job = dataclasses.replace(job, threads=_threads_per_county(engine, cores, counties))
+    job = dataclasses.replace(job, threads=_threads_per_county(engine, n_cores, counties))
     if engine == "single":  # the attributes just parsed serve the whole run
         result = classify_frame(frame, layers, job, attributes=attrs)
         result = dataclasses.replace(  # listed as the county engines list them
@@ -272,6 +271,29 @@ def _run(
             pool=pool,
         )
     return dataclasses.replace(result, invalid=invalid)
+
+
+def cores(engine: Engine, workers: int | None) -> int:
+    """Cores a run uses: *workers* when given, else every core for ``processes``, else one.
+
+    Parameters
+    ----------
+    engine
+        The engine (:func:`resolve_engine`).
+    workers
+        The workers asked for, or None.
+
+    Returns
+    -------
+    int
+        Processes of the ``processes`` engine, or threads of one county's run.
+
+    Examples
+    --------
+    >>> cores("single", None), cores("single", 3), cores("processes", 2)
+    (1, 3, 2)
+    """
+    return workers or ((os.cpu_count() or 1) if engine == "processes" else 1)
 
 
 def _threads_per_county(engine: Engine, workers: int | None, counties: int) -> int:
