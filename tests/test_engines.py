@@ -198,6 +198,9 @@ def test_counties_ship_no_shares_and_the_driver_computes_the_same(sample_single:
     shares = [c for c in table.columns if c.startswith("os_")]
     assert len(shares) > 5 and not set(shares) & set(slim.columns)
     pd.testing.assert_frame_equal(with_layer_shares(slim), table, check_exact=True)
+    # a split run ships its shares, taken before its piece areas were scaled: they are kept
+    scaled = table.assign(area_m2=table["area_m2"] * 1.01)
+    pd.testing.assert_frame_equal(with_layer_shares(scaled), scaled, check_exact=True)
 
 
 def test_workers_start_early_only_for_several_counties() -> None:

@@ -329,10 +329,7 @@ def merge_results(
         "parcels": [r.parcels for r in results],
         "hits": [r.evidence.hits for r in results],
         "values": [r.evidence.own_values for r in results],
-        "measures": [
-            r.measurement.table if split else with_layer_shares(r.measurement.table)
-            for r in results
-        ],
+        "measures": [with_layer_shares(r.measurement.table) for r in results],
     }
     results.clear()
     merged = {name: pd.concat(tables.pop(name)) for name in list(tables)}

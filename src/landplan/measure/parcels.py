@@ -136,7 +136,8 @@ def with_layer_shares(measures: pd.DataFrame) -> pd.DataFrame:
     Parameters
     ----------
     measures
-        A table from :func:`without_layer_shares`.
+        A table from :func:`without_layer_shares`; shares it still has are kept
+        as they are (a split run's, computed before its areas were scaled).
 
     Returns
     -------
@@ -150,12 +151,14 @@ def with_layer_shares(measures: pd.DataFrame) -> pd.DataFrame:
     >>> with_layer_shares(without_layer_shares(table)).equals(table)
     True
     """
-    shares = _share_columns(measures)
+    shares = {o: c for o, c in _share_columns(measures).items() if c not in measures}
+    if not shares:
+        return measures
     area = measures["area_m2"].to_numpy(dtype=float)
     columns: dict[str, object] = {}
     for name in measures.columns:
         columns[name] = measures[name]
-        if name in shares:
+        if name in shares:  # right after its overlap, where measure_parcels puts it
             columns[shares[name]] = overlap_share(measures[name].to_numpy(dtype=float), area)
     return pd.DataFrame(columns, index=measures.index)
 
