@@ -8,7 +8,13 @@ import pandas as pd
 import pytest
 from shapely.geometry import box
 
-from landplan.measure.terrain import horn_slope, slope_problems, slope_statistics
+from landplan.measure.terrain import (
+    MIN_BLOCK_CACHE,
+    block_cache_bytes,
+    horn_slope,
+    slope_problems,
+    slope_statistics,
+)
 from landplan.survey.grades import slope_grade
 
 from .conftest import GK38, square_parcels
@@ -134,3 +140,22 @@ def test_some_parcels_off_the_dem_are_counted_among_all(plane_dem) -> None:
     assert len(problem.parcels) == 1005 and "and 995 more" in str(problem)
     assert problem.parcels == tuple(range(5, 1010))
     assert str(problem).endswith("and 995 more)")
+
+
+@pytest.mark.parametrize(("width", "expected"), [(5000, (512 + 4 * 256) * 5000 * 4), (300, None)])
+def test_the_block_cache_holds_a_row_of_tiles_and_two_rows_of_blocks_more(
+    tmp_path, width: int, expected: int | None
+) -> None:
+    """A row of 512-cell tiles touches 512 rows of cells and two rows of 256-cell blocks."""
+    import rasterio
+    from rasterio.transform import from_origin
+
+    path = tmp_path / "dem.tif"
+    profile = {"driver": "GTiff", "width": width, "height": 16, "count": 1, "dtype": "float32",
+               "crs": GK38, "transform": from_origin(500_000, 3_000_000, 10, 10),
+               "tiled": True, "blockxsize": 256, "blockysize": 256}  # fmt: skip
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(np.zeros((1, 16, width), dtype="float32"))
+    with rasterio.open(path) as src:
+        assert src.block_shapes[0] == (256, 256)
+        assert block_cache_bytes(src, 512) == (expected or MIN_BLOCK_CACHE)

@@ -17,13 +17,14 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
 
 import numpy as np
 
-__all__ = ["chunks", "map_threads"]
+__all__ = ["chunks", "imap_threads", "map_threads"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -52,6 +53,46 @@ def map_threads(fn: Callable[[T], R], items: Iterable[T], *, threads: int = 1) -
         return [fn(item) for item in work]
     with ThreadPoolExecutor(max_workers=min(threads, len(work))) as pool:
         return list(pool.map(fn, work))
+
+
+def imap_threads(fn: Callable[[T], R], items: Iterable[T], *, threads: int = 1) -> Iterator[R]:
+    """``(fn(item) for item in items)``, on up to *threads* threads, results in order.
+
+    Unlike :func:`map_threads`, each result is handed over as soon as it and
+    those before it are done, so that a caller folding them into a total holds
+    at most a few at once rather than all of them.
+
+    Parameters
+    ----------
+    fn
+        Called once per item; must not depend on the order calls run in.
+    items
+        The pieces of work.
+    threads
+        Threads to use; 1 runs each call in the calling thread as it is asked for.
+
+    Yields
+    ------
+    object
+        The results, in the order of *items*.  The first exception raised by
+        a call is raised here.
+
+    Examples
+    --------
+    >>> list(imap_threads(lambda x: x * x, range(5), threads=2))
+    [0, 1, 4, 9, 16]
+    """
+    if threads <= 1:
+        yield from (fn(item) for item in items)
+        return
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        pending: deque[Future[R]] = deque()
+        for item in items:
+            pending.append(pool.submit(fn, item))
+            if len(pending) >= 2 * threads:  # a few ahead, no more
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
 
 
 def chunks(n: int, parts: int) -> list[np.ndarray]:
