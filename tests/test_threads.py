@@ -8,6 +8,8 @@ slope statistics use is checked against GDAL's, a second implementation.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -19,7 +21,7 @@ from shapely.geometry import Polygon, box
 
 import landplan
 from landplan.core.crs import EQUAL_AREA_CRS, to_equal_area
-from landplan.core.threads import chunks, map_threads
+from landplan.core.threads import chunks, imap_threads, map_threads
 from landplan.engines import _threads_per_county
 from landplan.io.sample import load_sample
 from landplan.measure.parcels import measure_parcels
@@ -46,6 +48,25 @@ def test_map_threads_keeps_order_and_raises() -> None:
         map_threads(fail, range(10), threads=3)
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+def test_imap_threads_hands_results_over_in_order_without_taking_every_item_first(
+    threads: int,
+) -> None:
+    # an endless supply: map_threads would never return, imap_threads reads a few ahead
+    first = itertools.islice(imap_threads(lambda x: x * x, itertools.count(), threads=threads), 6)
+    assert list(first) == [0, 1, 4, 9, 16, 25]
+
+    def fail(x: int) -> int:
+        if x == 3:
+            raise KeyError(x)
+        return x
+
+    results = imap_threads(fail, range(10), threads=threads)
+    assert [next(results) for _ in range(3)] == [0, 1, 2]
+    with pytest.raises(KeyError):
+        next(results)
+
+
 @pytest.mark.parametrize(("n", "parts"), [(0, 3), (1, 4), (10, 3), (10_001, 7)])
 def test_chunks_cover_every_position_once(n: int, parts: int) -> None:
     runs = chunks(n, parts)
@@ -69,6 +90,22 @@ def test_measurement_is_identical_on_one_and_two_threads() -> None:
     two = measure_parcels(s.parcels, dem=s.dem, layers=s.layers, tolerance_m=1.0, threads=2)
     pd.testing.assert_frame_equal(one.table, two.table, check_exact=True)
     assert one.problems == two.problems
+
+
+def test_layers_measured_largest_first_are_reported_in_the_order_given() -> None:
+    s = load_sample()
+    roles = sorted(s.layers, key=lambda role: len(s.layers[role]))  # smallest first
+    assert len(s.layers[roles[0]]) < len(s.layers[roles[-1]])
+    layers = {role: s.layers[role] for role in roles}
+    both = measure_parcels(s.parcels, layers=layers, tolerance_m=1.0, threads=2).table
+    measured = [c for c in both.columns if c.startswith(("ov_", "os_"))]
+    expected: list[str] = []
+    for role in roles:
+        alone = measure_parcels(s.parcels, layers={role: layers[role]}, tolerance_m=1.0).table
+        columns = [c for c in alone.columns if c.startswith(("ov_", "os_"))]
+        pd.testing.assert_frame_equal(both[columns], alone[columns], check_exact=True)
+        expected += columns
+    assert measured == expected
 
 
 def test_threaded_tiles_give_the_statistics_of_one_window() -> None:

@@ -155,12 +155,19 @@ def with_layer_shares(measures: pd.DataFrame) -> pd.DataFrame:
     if not shares:
         return measures
     area = measures["area_m2"].to_numpy(dtype=float)
-    columns: dict[str, object] = {}
-    for name in measures.columns:
-        columns[name] = measures[name]
-        if name in shares:  # right after its overlap, where measure_parcels puts it
-            columns[shares[name]] = overlap_share(measures[name].to_numpy(dtype=float), area)
-    return pd.DataFrame(columns, index=measures.index)
+    # runs of the table's own columns, each share right after its overlap (where
+    # measure_parcels puts it), joined without copying the table into one new block
+    pieces: list[pd.DataFrame] = []
+    start = 0
+    for at, name in enumerate(measures.columns, start=1):
+        if name in shares:
+            share = overlap_share(measures[name].to_numpy(dtype=float), area)
+            pieces += [
+                measures.iloc[:, start:at],
+                pd.DataFrame({shares[name]: share}, index=measures.index),
+            ]
+            start = at
+    return pd.concat([*pieces, measures.iloc[:, start:]], axis=1)
 
 
 def _counties(attributes: pd.DataFrame, mask: np.ndarray) -> tuple[str, ...]:
@@ -293,7 +300,7 @@ def _measure_layer(
     *,
     tolerance_m: float,
 ) -> tuple[pd.DataFrame, Problem | None]:
-    """Overlap and share of one role's layer, and the repair of its geometries if any."""
+    """Overlap of one role's layer (its share follows), and the repair of its geometries if any."""
     layer_crs = require_crs(layer, name)
     if not layer_crs.equals(parcels_crs):
         log.info(
@@ -313,7 +320,9 @@ def _measure_layer(
             name,
             severity="warning",
         )
-    return ov.set_axis([role.overlap_column, role.share_column], axis=1), repaired
+    # the share is computed when the table is put together: held for every layer
+    # while the others are measured, it would be a third of the county's peak growth
+    return ov["overlap_m2"].rename(role.overlap_column).copy().to_frame(), repaired
 
 
 def measure_parcels(
@@ -410,11 +419,14 @@ def measure_parcels(
         return stats
 
     def _layer(name: str) -> tuple[pd.DataFrame, Problem | None]:
-        """Overlap and share of one role's layer (see :func:`_measure_layer`)."""
+        """Overlap of one role's layer (see :func:`_measure_layer`)."""
         return _measure_layer(
             name, (layers or {})[name], ea, index, parcels_crs, tolerance_m=tolerance_m
         )
 
+    # the largest layers first: they need the most memory, and start while few overlap
+    # columns are held yet; and no thread is left with a big layer at the end
+    largest_first = sorted(roles, key=lambda name: -len((layers or {})[name]))
     stats: pd.DataFrame | None = None
     measured: list[tuple[pd.DataFrame, Problem | None]] = []
     if dem is not None and roles and threads > 1:
@@ -423,18 +435,21 @@ def measure_parcels(
         with stage("slope and overlaps"):
             done = map_threads(
                 lambda task: _slope(1) if task is None else _layer(task),
-                [None, *roles],
+                [None, *largest_first],
                 threads=threads,
             )
         stats = cast(pd.DataFrame, done[0])
-        measured = cast(list[tuple[pd.DataFrame, Problem | None]], done[1:])
+        by_role = dict(zip(largest_first, done[1:], strict=True))
+        measured = [cast(tuple[pd.DataFrame, Problem | None], by_role[name]) for name in roles]
     else:
         if dem is not None:
             with stage("slope"):
                 stats = _slope(threads)
         if roles:
             with stage("overlaps"):
-                measured = map_threads(_layer, roles, threads=threads)
+                done_layers = map_threads(_layer, largest_first, threads=threads)
+                by_role = dict(zip(largest_first, done_layers, strict=True))
+                measured = [by_role[name] for name in roles]
     if stats is not None:
         county = attributes["COUNTY"].astype(str)
         problems += [
@@ -446,4 +461,4 @@ def measure_parcels(
         parts.append(stats)
     parts += [ov for ov, _ in measured]
     problems += [p for _, p in measured if p is not None]
-    return Measurement(pd.concat(parts, axis=1), tuple(problems))
+    return Measurement(with_layer_shares(pd.concat(parts, axis=1)), tuple(problems))
