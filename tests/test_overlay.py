@@ -30,6 +30,25 @@ def test_known_shares_on_a_grid_of_squares() -> None:
     assert share.round(6).tolist() == [1.0, 0.3, 0.0]
 
 
+@pytest.mark.parametrize("tolerance_m", [0.0, 1.0])
+@pytest.mark.parametrize("chunk", [1, 10**9])
+def test_a_parcel_covered_by_a_part_of_a_later_chunk_counts_its_area_once(
+    monkeypatch, chunk: int, tolerance_m: float
+) -> None:
+    """Squares of 100 m: square 0 lies half in the first feature and wholly in the
+    second (features that overlap, as in a layer merged from two sources), square 1
+    lies 30 m deep in the first.  Looked up one part at a time, square 0 meets the first
+    part before the part covering it is seen; it must still count 10,000 m², not 15,000."""
+    monkeypatch.setattr(overlay, "QUERY_CHUNK", chunk)
+    parcels = square_parcels(2, 1)  # x 0-100, 100-200
+    eco = prepare_constraint(
+        layer(box(X0 + 50, Y0, X0 + 130, Y0 + 100), box(X0 - 10, Y0 - 10, X0 + 110, Y0 + 110)),
+        name="eco",
+    )
+    out = overlap_areas(parcels.geometry, eco, tolerance_m=tolerance_m)
+    assert out["overlap_m2"].tolist() == pytest.approx([10_000.0, 3_000.0], rel=1e-6)
+
+
 def test_overlapping_constraint_polygons_are_not_counted_twice() -> None:
     parcels = square_parcels(1, 1)
     # two polygons each covering 60 % of the square, overlapping on 20 %
@@ -128,26 +147,24 @@ def test_multipolygon_parts_keep_the_layer_order_and_their_source() -> None:
 
 
 def test_pairs_found_chunk_by_chunk_give_the_same_overlaps(small_synthetic, monkeypatch) -> None:
-    """Candidate pairs are found a chunk of parcels at a time (to bound memory): chunks of 97
-    parcels give the overlaps of one chunk to the bit, copy layers and tolerance included."""
+    """Candidate pairs are found a chunk of parts at a time (to bound memory): chunks of 7
+    parts give the overlaps of one chunk to the bit, copy layers and tolerance included; a
+    parcel covered by a part of a later chunk is still measured once, by its whole area."""
     parcels = gpd.read_file(small_synthetic / "parcels.gpkg").geometry
-    assert len(parcels) > 10 * 97
     layers = {
         role: gpd.read_file(small_synthetic / "constraints.gpkg", layer=role)
         for role in ("eco_redline", "pbf_2017", "farmland_2009", "town_village")
     }
 
+    prepared = [prepare_constraint(layer, name=role) for role, layer in layers.items()]
+    assert all(len(layer.parts) > 2 * 7 for layer in prepared)  # several chunks each
+
     def measure(chunk: int) -> list[pd.DataFrame]:
         monkeypatch.setattr(overlay, "QUERY_CHUNK", chunk)
         index = overlay.index_parcels(parcels)  # the pair cache is shared across layers
-        return [
-            overlap_areas(
-                parcels, prepare_constraint(layer, name=role), tolerance_m=1.0, index=index
-            )
-            for role, layer in layers.items()
-        ]
+        return [overlap_areas(parcels, layer, tolerance_m=1.0, index=index) for layer in prepared]
 
-    whole, chunked = measure(len(parcels)), measure(97)
+    whole, chunked = measure(10**9), measure(7)
     for one, many in zip(whole, chunked, strict=True):
         pd.testing.assert_frame_equal(one, many, check_exact=True)
     assert any((one["overlap_m2"] > 0).sum() > 100 for one in whole)

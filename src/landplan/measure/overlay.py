@@ -3,8 +3,10 @@
 A constraint layer is prepared once (:func:`prepare_constraint`): repaired,
 projected to the equal-area CRS, split into parts, and parts with many
 vertices cut into tiles so that each intersection stays cheap.  Overlaps are
-then computed for all parcels at once (:func:`overlap_areas`): an STRtree
-query finds (parcel, part) pairs whose boxes meet; parcels covered by a part
+then computed for all parcels at once (:func:`overlap_areas`): the parts are
+looked up in an STRtree of the parcels (made once for every layer, and a
+layer has far fewer parts than a county has parcels), which gives the
+(parcel, part) pairs whose boxes meet; parcels covered by a part
 take their own area without any intersection, pairs whose interiors do not
 meet are dropped, and the rest are intersected pairwise.  Where a parcel meets
 parts of *different* source polygons, which
@@ -73,8 +75,8 @@ log = logging.getLogger(__name__)
 #: Parts with more vertices than this are cut into tiles before overlaying.
 MAX_PART_VERTICES = 256
 
-#: Parcels whose candidate pairs are found at once: bounds the pair arrays' memory.
-QUERY_CHUNK = 50_000
+#: Parts of a layer whose candidate pairs are found at once: bounds the pair arrays' memory.
+QUERY_CHUNK = 10_000
 
 
 @dataclass(frozen=True)
@@ -133,17 +135,18 @@ class ParcelIndex:
         The parcel geometries, equal-area CRS.
     area
         Their areas, m².
-    present
-        Positions of the parcels that have a geometry (not missing or empty).
     bounds
         Bounding boxes of the parcels, shape ``(n, 4)``.
+    tree
+        STRtree of the parcels (missing and empty ones are not in it), which
+        each layer's parts are looked up in.
     """
 
     def __init__(self, geoms: np.ndarray, area: np.ndarray) -> None:
         self.geoms = geoms
         self.area = np.nan_to_num(np.asarray(area, dtype=float))
-        self.present = np.flatnonzero(~(shapely.is_missing(geoms) | shapely.is_empty(geoms)))
         self.bounds = shapely.bounds(geoms).reshape(-1, 4)
+        self.tree = shapely.STRtree(geoms)
         # answers kept: pair keys i * n + j (i < j, sorted) and whether they meet; one
         # tuple, read and replaced whole, so threads measuring layers at once see
         # keys and answers that belong together (a lost update is only asked again)
@@ -204,8 +207,8 @@ def index_parcels(
     --------
     >>> from shapely.geometry import box
     >>> index = index_parcels(gpd.GeoSeries([box(0, 0, 10, 10), None], crs=4546))
-    >>> index.present.tolist()
-    [0]
+    >>> len(index.tree)  # the parcel without a geometry is not in the tree
+    1
     """
     ea = (
         parcels
@@ -450,33 +453,48 @@ def _candidate_pairs(
     """Parcels covered by one part, and the (parcel, part) pairs left to intersect.
 
     Returns the mask of covered parcels and the positions of the parcels and
-    parts of every other pair whose interiors meet.
+    parts of every other pair whose interiors meet, sorted by parcel, then part.
     """
-    ids = index.present
-    if len(constraint.bounds):  # only parcels within the layer's extent can meet it
-        x0, y0 = constraint.bounds[:, :2].min(axis=0)
-        x1, y1 = constraint.bounds[:, 2:].max(axis=0)
-        box = index.bounds[ids]
-        ids = ids[(box[:, 0] <= x1) & (box[:, 2] >= x0) & (box[:, 1] <= y1) & (box[:, 3] >= y0)]
     whole = np.zeros(len(index.geoms), dtype=bool)
-    pairs = [
-        _pairs_to_intersect(index, constraint, ids[at], whole)
-        for at in chunks(len(ids), -(-len(ids) // QUERY_CHUNK))
+    n_parts = len(constraint.parts)
+    found = [
+        _pairs_meeting_boxes(index, constraint, at, whole)
+        for at in chunks(n_parts, -(-n_parts // QUERY_CHUNK))
     ]
-    return (
-        whole,
-        np.concatenate([pi for pi, _ in pairs]),
-        np.concatenate([ci for _, ci in pairs]),
+    pi = np.concatenate([np.empty(0, np.intp), *(p for p, _, _ in found)])
+    ci = np.concatenate([np.empty(0, np.intp), *(c for _, c, _ in found)])
+    copy_of = np.full(n_parts, -1, dtype=np.int64)
+    for _, _, copies in found:
+        copy_of[copies[:, 1]] = copies[:, 0]
+    # a parcel covered by a part of a later chunk was not known to be whole yet
+    keep = ~whole[pi]
+    order = np.lexsort((ci[keep], pi[keep]))
+    pi, ci = pi[keep][order], ci[keep][order]
+    # only pairs whose interiors meet are intersected: not those that are disjoint or
+    # share just an edge, as neighbouring parcels in a layer drawn from parcels do
+    keep = np.zeros(len(pi), dtype=bool)
+    copied = copy_of[ci] >= 0
+    keep[copied] = index.interiors_meet(pi[copied], copy_of[ci[copied]])
+    other = np.flatnonzero(~copied)
+    keep[other] = shapely.relate_pattern(
+        constraint.parts[ci[other]], index.geoms[pi[other]], "T********"
     )
+    return whole, pi[keep], ci[keep]
 
 
-def _pairs_to_intersect(
-    index: ParcelIndex, constraint: PreparedConstraint, ids: np.ndarray, whole: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`_candidate_pairs` for the parcels *ids*; marks in *whole* those covered."""
+def _pairs_meeting_boxes(
+    index: ParcelIndex, constraint: PreparedConstraint, at: np.ndarray, whole: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The (parcel, part) pairs of the parts *at* whose boxes overlap by some area.
+
+    The parts are looked up in the parcels' tree: a layer has far fewer parts
+    than a county has parcels.  Marks in *whole* the parcels a part covers, and
+    leaves out their pairs; returns the other pairs' parcels and parts, and
+    (parcel, part) of each part that is an exact copy of a parcel.
+    """
     geoms = index.geoms
-    pi, ci = constraint.tree.query(geoms[ids])  # pairs whose bounding boxes meet
-    pi = ids[pi]
+    ci, pi = index.tree.query(constraint.parts[at])  # pairs whose bounding boxes meet
+    ci = at[ci]
     # a parcel covered by one part overlaps by its whole area; only a part whose box
     # holds the parcel's box can cover it, so the exact test runs on those pairs alone
     part_box, box = constraint.bounds[ci], index.bounds[pi]
@@ -486,42 +504,30 @@ def _pairs_to_intersect(
         & (part_box[:, 2] >= box[:, 2])
         & (part_box[:, 3] >= box[:, 3])
     )
-    copy_of = _copies(index, constraint, pi[boxed], ci[boxed])
-    whole[copy_of[copy_of >= 0]] = True
+    copies = _copies(index, constraint, pi[boxed], ci[boxed])
+    whole[copies[:, 0]] = True
     boxed = boxed[~whole[pi[boxed]]]
     whole[pi[boxed[shapely.covers(constraint.parts[ci[boxed]], geoms[pi[boxed]])]]] = True
     # a polygon's interior lies inside its box's: boxes that only touch hold no overlap
-    part_box, box = constraint.bounds[ci], index.bounds[pi]
     keep = (
         ~whole[pi]
         & (np.minimum(part_box[:, 2], box[:, 2]) > np.maximum(part_box[:, 0], box[:, 0]))
         & (np.minimum(part_box[:, 3], box[:, 3]) > np.maximum(part_box[:, 1], box[:, 1]))
     )
-    pi, ci = pi[keep], ci[keep]
-    # only pairs whose interiors meet are intersected: not those that are disjoint or
-    # share just an edge, as neighbouring parcels in a layer drawn from parcels do
-    keep = np.zeros(len(pi), dtype=bool)
-    copied = copy_of[ci] >= 0
-    keep[copied] = index.interiors_meet(pi[copied], copy_of[ci[copied]])
-    other = np.flatnonzero(~copied)
-    keep[other] = shapely.relate_pattern(constraint.parts[ci[other]], geoms[pi[other]], "T********")
-    return pi[keep], ci[keep]
+    return pi[keep], ci[keep], copies
 
 
 def _copies(
     index: ParcelIndex, constraint: PreparedConstraint, pi: np.ndarray, ci: np.ndarray
 ) -> np.ndarray:
-    """For each part, the parcel it is an exact copy of, or -1.
+    """(parcel, part) of each part that is an exact copy of a parcel, shape ``(k, 2)``.
 
     *pi*, *ci* are the (parcel, part) pairs in which the part's box holds the
     parcel's; a copy has the very same box and coordinates.
     """
-    copy_of = np.full(len(constraint.parts), -1, dtype=np.int64)
     same = np.flatnonzero((constraint.bounds[ci] == index.bounds[pi]).all(axis=1))
-    if len(same):
-        equal = shapely.equals_exact(constraint.parts[ci[same]], index.geoms[pi[same]], 0.0)
-        copy_of[ci[same[equal]]] = pi[same[equal]]
-    return copy_of
+    equal = shapely.equals_exact(constraint.parts[ci[same]], index.geoms[pi[same]], 0.0)
+    return np.column_stack([pi[same[equal]], ci[same[equal]]]).astype(np.int64)
 
 
 def check_tolerance(tolerance_m: float) -> None:
