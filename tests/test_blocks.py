@@ -12,6 +12,7 @@ from landplan.core.errors import CRSError, InputError
 from landplan.measure.blocks import (
     DEFAULT_GAP_M,
     DEFAULT_THRESHOLDS_MU,
+    Neighbours,
     area_in_blocks,
     contiguous_blocks,
 )
@@ -307,3 +308,54 @@ def test_blocks_then_shares_end_to_end():
     assert t_narrow.loc["430421", ["ge3mu_share", "ge5mu_share"]].tolist() == pytest.approx(
         [4 / 8, 0]
     )
+
+
+# ------------------------------------------------------------------ neighbours kept
+
+
+def _pairs_by_brute_force(geoms, county, member, gap_m):
+    """Every pair of members, tested one by one with shapely's distance."""
+    at = np.flatnonzero(member)
+    return sorted(
+        (int(i), int(j))
+        for k, i in enumerate(at)
+        for j in at[k + 1 :]
+        if county[i] == county[j]
+        and geoms[i] is not None
+        and geoms[j] is not None
+        and shapely.distance(geoms[i], geoms[j]) <= gap_m
+    )
+
+
+def test_neighbours_kept_for_one_set_give_the_pairs_of_the_next():
+    """Sets asked in the pipeline's order (farmland, some of it, farmland with others)
+    give the pairs a brute-force distance test gives for each set alone."""
+    rng = np.random.default_rng(5)
+    n = 300
+    x, y = rng.uniform(0, 400, n), rng.uniform(0, 400, n)
+    w, h = rng.uniform(2, 25, n), rng.uniform(2, 25, n)
+    geoms = shapely.box(x, y, x + w, y + h).astype(object)
+    geoms[[7, 100]] = None
+    county = rng.choice(["430421", "430422"], n).astype(object)
+    farmland = rng.random(n) < 0.5
+    dry = farmland & (rng.random(n) < 0.4)
+    others = ~farmland & (rng.random(n) < 0.5)
+    near = Neighbours(geoms, county, gap_m=4.0)
+    for member in (farmland, dry, farmland | others, others):
+        found = sorted(map(tuple, near.among(member).T.tolist()))
+        assert found == _pairs_by_brute_force(geoms, county, member, 4.0)
+        assert len(found) >= 5  # the test has pairs to compare
+
+
+def test_blocks_from_kept_neighbours_equal_blocks_found_afresh():
+    geoms = np.array(
+        [box(0, 0, 20, 20), box(20, 0, 40, 20), box(43, 0, 63, 20), box(70, 0, 90, 20)]
+    )
+    county, area = np.array(["a"] * 4, dtype=object), np.full(4, 400.0)
+    near = Neighbours(geoms, county, gap_m=5.0)
+    for member in ([True, True, False, False], [True, True, True, True], [False, True, True, True]):
+        kept = contiguous_blocks(geoms, county, member, area, gap_m=5.0, neighbours=near)
+        afresh = contiguous_blocks(geoms, county, member, area, gap_m=5.0)
+        assert kept.block_id.tolist() == afresh.block_id.tolist()
+    with pytest.raises(InputError, match="blocks of 8"):
+        contiguous_blocks(geoms, county, [True] * 4, area, gap_m=8.0, neighbours=near)

@@ -25,7 +25,7 @@ from landplan.core.memory import release_freed_memory
 from landplan.core.timing import stage
 from landplan.core.units import M2_PER_HA, M2_PER_MU
 from landplan.io.targets import CountyTargets
-from landplan.measure.blocks import Blocks, contiguous_blocks
+from landplan.measure.blocks import Blocks, Neighbours, contiguous_blocks
 from landplan.measure.parcels import (
     Measurement,
     layer_share,
@@ -115,6 +115,7 @@ class Evaluated:
     context: Context
     measurement: Measurement
     evidence: Evidence
+    neighbours: Neighbours  # of the farmland blocks, kept for the other block sets
 
 
 def evaluate_frame(
@@ -171,8 +172,11 @@ def evaluate_frame(
             ),
         )
     release_freed_memory()  # projected parcels, layers' parts, DEM tiles: before what follows
+    neighbours = _neighbours(frame, attrs, job)
     with stage("blocks", total=len(frame), unit="parcels"):
-        table = measurement.table.join(farmland_blocks(frame, attrs, measurement.table, job))
+        table = measurement.table.join(
+            farmland_blocks(frame, attrs, measurement.table, job, neighbours=neighbours)
+        )
     measurement = dataclasses.replace(measurement, table=table)
     ctx = Context(
         attrs,
@@ -183,7 +187,16 @@ def evaluate_frame(
     )
     with stage("rules"):
         evidence = evaluate_rules(job.profile, ctx)
-    return Evaluated(frame, ctx, measurement, evidence)
+    return Evaluated(frame, ctx, measurement, evidence, neighbours)
+
+
+def _neighbours(frame: gpd.GeoDataFrame, attrs: pd.DataFrame, job: ClassifyJob) -> Neighbours:
+    """The parcels' neighbours within the profile's gap, for every block set of a run."""
+    return Neighbours(
+        frame.geometry,
+        attrs["COUNTY"].to_numpy(dtype=object),
+        gap_m=float(job.profile.parameters["block_gap_m"]),
+    )
 
 
 def _blocks_of(
@@ -192,6 +205,8 @@ def _blocks_of(
     measures: pd.DataFrame,
     member: np.ndarray,
     job: ClassifyJob,
+    *,
+    neighbours: Neighbours,
 ) -> Blocks:
     """Contiguous blocks of the *member* parcels, by land-class area and the profile's gap."""
     return contiguous_blocks(
@@ -199,12 +214,18 @@ def _blocks_of(
         attrs["COUNTY"].to_numpy(dtype=object),
         member,
         np.nan_to_num(measures["dlmj_m2"].to_numpy(dtype=float)),
-        gap_m=float(job.profile.parameters["block_gap_m"]),
+        gap_m=neighbours.gap_m,
+        neighbours=neighbours,
     )
 
 
 def farmland_blocks(
-    frame: gpd.GeoDataFrame, attrs: pd.DataFrame, measures: pd.DataFrame, job: ClassifyJob
+    frame: gpd.GeoDataFrame,
+    attrs: pd.DataFrame,
+    measures: pd.DataFrame,
+    job: ClassifyJob,
+    *,
+    neighbours: Neighbours | None = None,
 ) -> pd.DataFrame:
     """Contiguous farmland blocks (集中连片) of the parcels, as measure columns.
 
@@ -218,6 +239,9 @@ def farmland_blocks(
         Their measures (``dlmj_m2``: a block's area is its land-class area).
     job
         The job; the profile's ``block_gap_m`` joins parcels across field roads.
+    neighbours
+        The parcels' neighbours, kept for other block sets of the same run;
+        found here when not given.
 
     Returns
     -------
@@ -226,7 +250,9 @@ def farmland_blocks(
         parcel when the index holds integers, else its position; -1 off farmland)
         and ``block_m2`` (the block's farmland area, NaN off farmland).
     """
-    blocks = _blocks_of(frame, attrs, measures, attrs["IS_FARMLAND"].to_numpy(dtype=bool), job)
+    farmland = attrs["IS_FARMLAND"].to_numpy(dtype=bool)
+    near = neighbours or _neighbours(frame, attrs, job)
+    blocks = _blocks_of(frame, attrs, measures, farmland, job, neighbours=near)
     ids = blocks.block_id
     if pd.api.types.is_integer_dtype(frame.index.dtype):
         ids = np.where(ids >= 0, frame.index.to_numpy()[np.maximum(ids, 0)], -1)
@@ -305,8 +331,10 @@ def classify_frame(
             assignment.pools,
             measures["dlmj_m2"].to_numpy(dtype=float),
             parts={
-                **_dry_land_grades(frame, ctx, assignment, job),
-                "adjacent": _next_to_farmland(frame, attrs, measures, assignment, job),
+                **_dry_land_grades(frame, ctx, assignment, job, neighbours=done.neighbours),
+                "adjacent": _next_to_farmland(
+                    frame, attrs, measures, assignment, job, neighbours=done.neighbours
+                ),
             },
         )
     problems = (*measurement.problems, *evidence.problems(), *assignment.problems)
@@ -318,12 +346,17 @@ def classify_frame(
 
 
 def _dry_land_grades(
-    frame: gpd.GeoDataFrame, ctx: Context, assignment: Assignment, job: ClassifyJob
+    frame: gpd.GeoDataFrame,
+    ctx: Context,
+    assignment: Assignment,
+    job: ClassifyJob,
+    *,
+    neighbours: Neighbours,
 ) -> dict[str, np.ndarray]:
     """旱改水 candidates by 连片程度 (blocks of 15 and 30 亩), 水源 and 坡度 (003/004 ch.7 §1)."""
     candidate = assignment.pools["stage_d_candidate"]
     attrs, measures = ctx.attributes, ctx.measures
-    blocks = _blocks_of(frame, attrs, measures, candidate, job)
+    blocks = _blocks_of(frame, attrs, measures, candidate, job, neighbours=neighbours)
     size = np.nan_to_num(blocks.block_area_m2) / M2_PER_MU
     grades = {
         f"block_ge{float(mu):g}mu": candidate & (size >= float(mu) * (1 - 1e-9))
@@ -343,11 +376,13 @@ def _next_to_farmland(
     measures: pd.DataFrame,
     assignment: Assignment,
     job: ClassifyJob,
+    *,
+    neighbours: Neighbours,
 ) -> np.ndarray:
     """耕地后备资源 candidates in one contiguous block with existing farmland."""
     farmland = assignment.pools["farmland"]
     candidate = assignment.pools["stage_b_candidate"]
-    blocks = _blocks_of(frame, attrs, measures, farmland | candidate, job)
+    blocks = _blocks_of(frame, attrs, measures, farmland | candidate, job, neighbours=neighbours)
     ids = blocks.block_id
     with_farmland = np.zeros(len(ids) + 1, dtype=bool)
     with_farmland[ids[farmland] + 1] = True  # block ids are positions; -1 for none

@@ -35,7 +35,10 @@ blocks; the shares the plans print do not say which gap they used.
 query with each box widened by ``gap_m`` gives the candidate pairs, those of
 different counties are dropped, each pair is kept once, and
 :func:`shapely.dwithin` decides it exactly.  The components come from
-:func:`scipy.sparse.csgraph.connected_components`.  Everything is vectorised:
+:func:`scipy.sparse.csgraph.connected_components`.  A run forms blocks of
+several sets of parcels (farmland, the 旱改水 candidates among it, farmland
+with the 耕地后备资源 candidates): :class:`Neighbours` keeps the pairs found
+for one set and looks up only the members a later set adds.  Everything is vectorised:
 about 5 s for 2 million synthetic parcels of which a quarter are farmland
 (``benchmarks/blocks.py``); the exact distance test takes most of it and grows
 with the number of vertices.
@@ -62,6 +65,7 @@ __all__ = [
     "DEFAULT_GAP_M",
     "DEFAULT_THRESHOLDS_MU",
     "Blocks",
+    "Neighbours",
     "area_in_blocks",
     "contiguous_blocks",
 ]
@@ -138,19 +142,95 @@ def _check_inputs(n: int, county: np.ndarray, member: np.ndarray, area: np.ndarr
         )
 
 
-def _neighbour_pairs(geoms: np.ndarray, codes: np.ndarray, gap_m: float) -> np.ndarray:
-    """Pairs (i, j), i < j, of geometries of the same county within *gap_m* of each other."""
-    present = np.flatnonzero(~(shapely.is_missing(geoms) | shapely.is_empty(geoms)))
-    g = geoms[present]
-    x0, y0, x1, y1 = shapely.bounds(g).T
-    tree = shapely.STRtree(g)
+def _neighbour_pairs(
+    geoms: np.ndarray, codes: np.ndarray, gap_m: float, new: np.ndarray | None = None
+) -> np.ndarray:
+    """Pairs (i, j), i < j, of geometries of the same county within *gap_m* of each other.
+
+    With *new* (a mask), only the pairs with at least one new geometry.
+    """
+    present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    tree_at = np.flatnonzero(present)
+    ask_at = tree_at if new is None else np.flatnonzero(present & new)
+    tree = shapely.STRtree(geoms[tree_at])
+    x0, y0, x1, y1 = shapely.bounds(geoms[ask_at]).reshape(-1, 4).T
     # boxes widened by the gap: every pair within gap_m has overlapping widened boxes
-    i, j = tree.query(shapely.box(x0 - gap_m, y0 - gap_m, x1 + gap_m, y1 + gap_m))
-    c = codes[present]
-    keep = (i < j) & (c[i] == c[j])
+    q, t = tree.query(shapely.box(x0 - gap_m, y0 - gap_m, x1 + gap_m, y1 + gap_m))
+    i, j = ask_at[q], tree_at[t]
+    # each pair once: asked from its first geometry, or from its only new one
+    keep = (codes[i] == codes[j]) & ((i < j) | (False if new is None else ~new[j]))
     i, j = i[keep], j[keep]
-    near = shapely.dwithin(g[i], g[j], gap_m)
-    return np.stack([present[i[near]], present[j[near]]])
+    near = shapely.dwithin(geoms[i], geoms[j], gap_m)
+    return np.stack([np.minimum(i, j)[near], np.maximum(i, j)[near]])
+
+
+class Neighbours:
+    """Parcels within a gap of each other, found once for several sets of members.
+
+    The pipeline forms blocks of farmland, of the 旱改水 candidates (some of
+    the farmland) and of farmland with the 耕地后备资源 candidates.  Pairs found
+    for one set are kept; a later set asks the tree only for its members not
+    seen before, and the pairs of a set are those whose parcels are both in it
+    (the relation of two parcels does not depend on the others).
+
+    Parameters
+    ----------
+    geometry
+        Parcel geometries, as :func:`contiguous_blocks` takes them.
+    county
+        Per parcel, its county; parcels of different counties are never neighbours.
+    gap_m
+        Widest gap (m) bridged, >= 0.
+
+    Examples
+    --------
+    >>> from shapely.geometry import box
+    >>> geoms = np.array([box(0, 0, 20, 20), box(20, 0, 40, 20), box(43, 0, 63, 20)])
+    >>> near = Neighbours(geoms, np.array(["a", "a", "a"]), gap_m=5.0)
+    >>> near.among(np.array([True, True, False])).tolist()
+    [[0], [1]]
+    >>> near.among(np.array([True, True, True])).tolist()  # only parcel 2 is looked up
+    [[0, 1], [1, 2]]
+    """
+
+    def __init__(
+        self,
+        geometry: np.ndarray | gpd.GeoSeries,
+        county: np.ndarray | Sequence[object] | pd.Series,
+        *,
+        gap_m: float,
+    ) -> None:
+        if not np.isfinite(gap_m) or gap_m < 0:
+            raise InputError(
+                f"gap_m must be a finite distance >= 0, not {gap_m}", code="BLOCKS_GAP"
+            )
+        self.geoms = _metric_geometries(geometry)
+        self.codes = pd.factorize(np.asarray(county, dtype=object), use_na_sentinel=False)[0]
+        self.gap_m = float(gap_m)
+        self._seen = np.zeros(len(self.geoms), dtype=bool)
+        self._pairs = np.empty((2, 0), dtype=np.intp)
+
+    def among(self, member: np.ndarray) -> np.ndarray:
+        """Pairs (i, j), i < j, of members within the gap of each other, shape ``(2, k)``.
+
+        Parameters
+        ----------
+        member
+            Per parcel, True for the members.
+
+        Returns
+        -------
+        numpy.ndarray
+            Positions of the parcels of each pair, the smaller first.
+        """
+        member = np.asarray(member, dtype=bool)
+        new = member & ~self._seen
+        if new.any():
+            self._seen |= member
+            at = np.flatnonzero(self._seen)
+            found = _neighbour_pairs(self.geoms[at], self.codes[at], self.gap_m, new[at])
+            self._pairs = np.concatenate([self._pairs, at[found]], axis=1)
+        return self._pairs[:, member[self._pairs[0]] & member[self._pairs[1]]]
 
 
 def contiguous_blocks(
@@ -160,6 +240,7 @@ def contiguous_blocks(
     area_m2: np.ndarray | pd.Series,
     *,
     gap_m: float,
+    neighbours: Neighbours | None = None,
 ) -> Blocks:
     """Contiguous blocks (集中连片) of the member parcels, county by county.
 
@@ -188,6 +269,9 @@ def contiguous_blocks(
         Widest gap (m) bridged between two members, >= 0; the profile's
         ``block_gap_m``, by default :data:`DEFAULT_GAP_M` (8 m, the widest
         农村道路 of the 三调).
+    neighbours
+        The neighbours of the same *geometry*, *county* and *gap_m*, kept for
+        several sets of members; found here when not given.
 
     Returns
     -------
@@ -220,10 +304,14 @@ def contiguous_blocks(
     >>> contiguous_blocks(geoms, county, member, area, gap_m=2.0).block_id.tolist()
     [0, 0, 2, 3]
     """
-    if not np.isfinite(gap_m) or gap_m < 0:
-        raise InputError(f"gap_m must be a finite distance >= 0, not {gap_m}", code="BLOCKS_GAP")
-    geoms = _metric_geometries(geometry)
-    n = len(geoms)
+    if neighbours is None:
+        neighbours = Neighbours(geometry, county, gap_m=gap_m)
+    elif neighbours.gap_m != gap_m:
+        raise InputError(
+            f"neighbours found within {neighbours.gap_m} m asked for blocks of {gap_m} m",
+            code="BLOCKS_GAP",
+        )
+    n = len(neighbours.geoms)
     counties = np.asarray(county, dtype=object)
     is_member = np.asarray(member, dtype=bool)
     area = np.asarray(area_m2, dtype=np.float64)
@@ -231,8 +319,7 @@ def contiguous_blocks(
 
     pos = np.flatnonzero(is_member)  # ascending, so a component's first member is its smallest
     m = len(pos)
-    codes = pd.factorize(counties[pos], use_na_sentinel=False)[0]
-    pairs = _neighbour_pairs(geoms[pos], codes, float(gap_m))
+    pairs = np.searchsorted(pos, neighbours.among(is_member))  # as positions among members
     graph = coo_array((np.ones(pairs.shape[1], dtype=np.int8), (pairs[0], pairs[1])), (m, m))
     n_blocks, label = connected_components(graph.tocsr(), directed=False) if m else (0, pos)
     _, first = np.unique(label, return_index=True)  # first member of each component, by label

@@ -428,7 +428,6 @@ def measure_parcels(
     # columns are held yet; and no thread is left with a big layer at the end
     largest_first = sorted(roles, key=lambda name: -len((layers or {})[name]))
     stats: pd.DataFrame | None = None
-    measured: list[tuple[pd.DataFrame, Problem | None]] = []
     if dem is not None and roles and threads > 1:
         # the slope, on one thread, beside the layers on the others: no core waits
         # while the DEM's last tiles or the last layer finish alone
@@ -439,17 +438,17 @@ def measure_parcels(
                 threads=threads,
             )
         stats = cast(pd.DataFrame, done[0])
-        by_role = dict(zip(largest_first, done[1:], strict=True))
-        measured = [cast(tuple[pd.DataFrame, Problem | None], by_role[name]) for name in roles]
+        layer_results = cast(list[tuple[pd.DataFrame, Problem | None]], done[1:])
     else:
+        layer_results = []
         if dem is not None:
             with stage("slope"):
                 stats = _slope(threads)
         if roles:
             with stage("overlaps"):
-                done_layers = map_threads(_layer, largest_first, threads=threads)
-                by_role = dict(zip(largest_first, done_layers, strict=True))
-                measured = [by_role[name] for name in roles]
+                layer_results = map_threads(_layer, largest_first, threads=threads)
+    by_role = dict(zip(largest_first, layer_results, strict=True))
+    measured = [by_role[name] for name in roles]
     if stats is not None:
         county = attributes["COUNTY"].astype(str)
         problems += [
