@@ -223,3 +223,63 @@ def test_unreadable_inputs_are_named_in_order_however_the_layers_are_read(
         classify(tmp_path / "missing_parcels.gpkg", layers=layers, workers=workers)
     with pytest.raises(ReadError, match=r"missing_redline\.gpkg"):
         classify(parcels, layers=layers, workers=workers)
+
+
+def _mixed_frame(n: int, *, with_object: bool = False) -> gpd.GeoDataFrame:
+    """Parcels whose first rows are all polygons and later ones multi-polygons, with gaps."""
+    import numpy as np
+    import pandas as pd
+    from shapely.geometry import MultiPolygon, box
+
+    x = 500_000 + 10.0 * np.arange(n)
+    geoms = [box(v, 3_000_000, v + 8, 3_000_008) for v in x]
+    for i in range(n // 2, n, 3):
+        geoms[i] = MultiPolygon([geoms[i], box(x[i], 3_000_009, x[i] + 1, 3_000_010)])
+    geoms[n - 2] = None
+    frame = gpd.GeoDataFrame(
+        {
+            "DLMC": pd.array(["水田", None, "旱地"] * (n // 3) + ["林地"] * (n % 3), dtype="str"),
+            "TBMJ": np.where(np.arange(n) % 7 == 0, np.nan, np.arange(n) * 1.5),
+            "lp_prio": np.arange(n, dtype=np.int64),
+            "lp_stage_b": np.arange(n) % 2 == 0,
+            "GDDB": pd.array([None if i % 5 == 0 else i % 15 for i in range(n)], dtype="Int64"),
+        },
+        geometry=geoms,
+        crs=4546,
+    )
+    if with_object:
+        frame["note"] = [{"a": i} if i % 2 else None for i in range(n)]
+    return frame
+
+
+def test_a_large_layer_written_in_batches_equals_one_written_at_once(tmp_path, monkeypatch) -> None:
+    """Written 40 rows at a time, a layer whose first batch holds only polygons has the
+    layer type, features, attributes and CRS that pyogrio gives it written at once."""
+    import landplan.io.layers as layers
+
+    monkeypatch.setattr(layers, "WRITE_BATCH", 40)
+    frame = _mixed_frame(130)
+    assert set(frame.geometry.iloc[:40].geom_type) == {"Polygon"}
+    batched, whole = tmp_path / "batched.gpkg", tmp_path / "whole.gpkg"
+    write_layer(frame, batched, layer="parcels")
+    pyogrio.write_dataframe(frame, whole, layer="parcels", use_arrow=True)
+    info = [pyogrio.read_info(p, layer="parcels") for p in (batched, whole)]
+    for key in ("features", "geometry_type", "crs", "fields", "dtypes", "geometry_name"):
+        assert str(info[0][key]) == str(info[1][key]), key
+    assert info[0]["geometry_type"] == "MultiPolygon"
+    got, want = (pyogrio.read_dataframe(p, layer="parcels") for p in (batched, whole))
+    assert got.drop(columns="geometry").equals(want.drop(columns="geometry"))
+    assert got.geometry.geom_equals_exact(want.geometry, tolerance=0).sum() == len(frame) - 1
+    assert got.geometry.isna().sum() == 1
+    assert pyogrio.read_info(batched, layer="parcels")["capabilities"]["fast_spatial_filter"]
+
+
+def test_a_layer_with_object_columns_is_written_at_once(tmp_path, monkeypatch) -> None:
+    import landplan.io.layers as layers
+
+    monkeypatch.setattr(layers, "WRITE_BATCH", 40)
+    frame = _mixed_frame(130, with_object=True)
+    assert not layers._arrow_ready(frame)
+    assert layers._arrow_ready(frame.drop(columns="note"))
+    write_layer(frame, tmp_path / "out.gpkg", layer="parcels")
+    assert pyogrio.read_info(tmp_path / "out.gpkg", layer="parcels")["features"] == 130
