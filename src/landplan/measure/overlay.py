@@ -45,6 +45,7 @@ when a :class:`ParcelIndex` is passed to :func:`overlap_areas`.
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 
@@ -94,8 +95,6 @@ class PreparedConstraint:
         Bounding boxes of the parts, shape ``(n, 4)``: minx, miny, maxx, maxy.
     source
         Position, in the input layer, of the feature each part comes from.
-    tree
-        STRtree of the parts.
     n_features
         Number of features in the input layer.
     n_repaired
@@ -108,10 +107,23 @@ class PreparedConstraint:
     parts: np.ndarray  # polygon parts, prepared
     bounds: np.ndarray  # their bounding boxes, (n, 4)
     source: np.ndarray  # index of the input feature each part comes from
-    tree: shapely.STRtree
     n_features: int
     n_repaired: int
     n_empty: int
+
+    @functools.cached_property
+    def tree(self) -> shapely.STRtree:
+        """STRtree of the parts, made when first asked for.
+
+        Overlays look the parts up in the parcels' tree instead; cutting
+        geometries by the layer (:mod:`landplan.audit.balance`) uses this one.
+
+        Returns
+        -------
+        shapely.STRtree
+            The tree of :attr:`parts`.
+        """
+        return shapely.STRtree(self.parts)
 
 
 class ParcelIndex:
@@ -334,7 +346,6 @@ def prepare_constraint(layer: gpd.GeoDataFrame | gpd.GeoSeries, *, name: str) ->
         parts=parts,
         bounds=shapely.bounds(parts).reshape(-1, 4),
         source=source,
-        tree=shapely.STRtree(parts),
         n_features=len(geoms),
         n_repaired=n_repaired,
         n_empty=int(empty.sum()),
