@@ -331,3 +331,21 @@ def test_appendix5_adds_high_standard_farmland_and_the_plans_other_columns() -> 
     assert table.loc[CITY_TOTAL, "粮食播种面积-2035年(规划)"] == pytest.approx(248.6)
     assert "补充耕地任务-2021—2025年(规划)" not in table  # not in these targets
     assert "高标准农田-计算" not in appendix5(quotas(), targets)  # not counted in old results
+
+
+def test_county_sums_from_arrays_equal_those_of_a_parcel_table() -> None:
+    """The driver's tables sum figures with numpy.bincount; pandas' groupby of a table of
+    every parcel, the way county_table sums, gives the same rows, names, totals and 万亩."""
+    from landplan.outputs.aggregate import county_table, county_table_of
+
+    rng = np.random.default_rng(11)
+    n = 5_000
+    county = rng.choice(["430482", "430405", "430421", "430426"], n).astype(object)
+    figures = {
+        "farmland_m2": rng.uniform(0, 5_000, n),
+        "pbf_m2": np.where(rng.random(n) < 0.4, rng.uniform(0, 5_000, n), 0.0),
+    }
+    got = county_table_of(county, figures)
+    want = county_table(pd.DataFrame({"county_code": county, **figures}))
+    assert got["county_code"].tolist() == ["430405", "430421", "430426", "430482", "全市"]
+    pd.testing.assert_frame_equal(got, want, check_exact=False, rtol=1e-12, check_dtype=False)
