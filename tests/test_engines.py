@@ -79,6 +79,20 @@ def three_counties() -> gpd.GeoDataFrame:
     return parcels[parcels["ZLDWDM"].str[:6].isin(THREE_COUNTIES)]
 
 
+def test_counties_whose_parcels_interleave_come_back_in_input_order() -> None:
+    """The sample's counties are consecutive, so the merge keeps their order as joined;
+    with the rows shuffled, it must put every parcel back where the input had it."""
+    s = load_sample()
+    parcels = three_counties().sample(frac=1.0, random_state=3)
+    county = parcels["ZLDWDM"].str[:6].to_numpy()
+    assert (county[1:] != county[:-1]).sum() > 100  # the counties interleave
+    layers = {"eco_redline": s.layers["eco_redline"]}
+    single = landplan.classify(parcels, layers=layers, targets=s.targets)
+    other = landplan.classify(parcels, layers=layers, targets=s.targets, engine="processes")
+    assert single.parcels.index.equals(parcels.index)
+    assert_same_answers(single, other)
+
+
 @pytest.fixture(scope="module")
 def one_layer_runs() -> dict[str, Result]:
     """Three counties, one constraint layer: every rule of the other layers cannot be evaluated."""

@@ -325,25 +325,34 @@ def merge_results(
     stages = pd.concat([r.stages for r in results], ignore_index=True)
     problems = merge_county_problems([r.problems for r in results], frame.index)
     measure_problems = merge_county_problems([r.measurement.problems for r in results], frame.index)
+    # counties joined in the order of their first parcel: when each county's parcels
+    # are consecutive in the input (as a survey's are), they are then in input order
+    # already, and no table is copied a second time to put them there
+    starts = [p.positions[0] if len(p.positions) else len(frame) for p in plans]
+    joined = sorted(range(len(plans)), key=starts.__getitem__)
     tables = {
-        "parcels": [r.parcels for r in results],
-        "hits": [r.evidence.hits for r in results],
-        "values": [r.evidence.own_values for r in results],
-        "measures": [with_layer_shares(r.measurement.table) for r in results],
+        "parcels": [results[k].parcels for k in joined],
+        "hits": [results[k].evidence.hits for k in joined],
+        "values": [results[k].evidence.own_values for k in joined],
+        "measures": [with_layer_shares(results[k].measurement.table) for k in joined],
     }
     results.clear()
     merged = {name: pd.concat(tables.pop(name)) for name in list(tables)}
+    order: np.ndarray | None
     if split:
         parent_position = frame.index.get_indexer(merged["parcels"]["lp_parent"])
         order = np.lexsort((merged["parcels"]["lp_piece"].to_numpy(), parent_position))
         index: pd.Index = pd.RangeIndex(len(order))
     else:
-        concatenated = np.concatenate([p.positions for p in plans])
+        concatenated = np.concatenate([plans[k].positions for k in joined])
         order = np.empty(len(concatenated), dtype=np.int64)
         order[concatenated] = np.arange(len(concatenated))
         index = frame.index
+    if (order == np.arange(len(order))).all():
+        order = None
     for name in merged:
-        merged[name] = merged[name].iloc[order].set_axis(index)
+        rows = merged[name] if order is None else merged[name].iloc[order]
+        merged[name] = rows.set_axis(index)
     parcels = merged.pop("parcels")
     if not split:  # counties ship their measures once, in the measurement table
         parcels = pd.concat([parcels, measure_columns(merged["measures"])], axis=1)
