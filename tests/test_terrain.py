@@ -159,3 +159,24 @@ def test_the_block_cache_holds_a_row_of_tiles_and_two_rows_of_blocks_more(
     with rasterio.open(path) as src:
         assert src.block_shapes[0] == (256, 256)
         assert block_cache_bytes(src, 512) == (expected or MIN_BLOCK_CACHE)
+
+
+def test_the_block_cache_is_bounded_while_reading_and_given_back_after(plane_dem) -> None:
+    """GDAL's cache size is process-wide: the slope bounds it, keeps a smaller one the user
+    chose, and leaves it as it found it."""
+    import rasterio.env
+
+    from landplan.measure import terrain
+
+    before = rasterio.env.get_gdal_config("GDAL_CACHEMAX")
+    try:
+        for chosen, inside in ((300 * 2**20, 20 * 2**20), (4 * 2**20, 4 * 2**20)):
+            rasterio.env.set_gdal_config("GDAL_CACHEMAX", chosen)
+            with terrain._block_cache(20 * 2**20):
+                assert rasterio.env.get_gdal_config("GDAL_CACHEMAX") == inside
+            assert rasterio.env.get_gdal_config("GDAL_CACHEMAX") == chosen
+            parcels = gpd.GeoSeries([box(500_300, 3_000_300, 500_400, 3_000_400)], crs=GK38)
+            slope_statistics(parcels, str(plane_dem(10.0)))
+            assert rasterio.env.get_gdal_config("GDAL_CACHEMAX") == chosen
+    finally:
+        rasterio.env.set_gdal_config("GDAL_CACHEMAX", before)

@@ -21,6 +21,7 @@ import itertools
 import logging
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -338,7 +339,7 @@ def slope_statistics(
 
         grid = _tiles(src.width, src.height, tile_size)
         # added in tile order as they come: the sums do not depend on the threads
-        with rasterio.Env(GDAL_CACHEMAX=block_cache_bytes(src, tile_size)):
+        with _block_cache(block_cache_bytes(src, tile_size)):
             for done in imap_threads(_measure_tile, grid, threads=threads):
                 if done is not None:
                     acc[:, done[0]] += done[1]
@@ -385,6 +386,21 @@ def block_cache_bytes(src: rasterio.io.DatasetReader, tile_size: int) -> int:
     cell_bytes = np.dtype(src.dtypes[0]).itemsize
     rows = tile_size + 4 * block_rows
     return max(MIN_BLOCK_CACHE, rows * src.width * cell_bytes)
+
+
+@contextmanager
+def _block_cache(nbytes: int) -> Iterator[None]:
+    """GDAL's block cache (process-wide) at most *nbytes* inside the block, as it was after.
+
+    ``rasterio.Env(GDAL_CACHEMAX=…)`` sets it but leaves it set on leaving, and
+    a smaller cache chosen by the user is kept.
+    """
+    previous = rasterio.env.get_gdal_config("GDAL_CACHEMAX")
+    rasterio.env.set_gdal_config("GDAL_CACHEMAX", min(nbytes, int(previous)))
+    try:
+        yield
+    finally:
+        rasterio.env.set_gdal_config("GDAL_CACHEMAX", previous)
 
 
 def _raise_missing_dem_crs(dem: str) -> None:
