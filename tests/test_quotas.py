@@ -109,3 +109,28 @@ def test_quotas_are_per_county() -> None:
     assert classes[:2].count("PBF") == 1
     assert "PBF" not in classes[2:]
     assert np.array_equal(result.parcels["lp_county"].unique(), ["430421", "430422"])
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_parcels_next_to_a_class_are_those_a_pairwise_test_finds(threads: int) -> None:
+    """ "与已划定的永久基本农田相邻" (专栏 4-2): a parcel touches a parcel of the class in its
+    own county.  Checked against shapely.intersects on every pair of a 12 × 12 grid of
+    squares, with a gap column, two counties, a missing geometry and every third parcel PBF."""
+    import shapely
+
+    from landplan.allocate.classes import _adjacency
+
+    parcels = square_parcels(12, 12)
+    geoms = parcels.geometry.to_numpy().copy()
+    geoms[5::12] = [shapely.affinity.translate(g, 0.5, 0) for g in geoms[5::12]]  # a gap
+    geoms[7] = None
+    county = np.where(np.arange(len(geoms)) % 12 < 6, "430421", "430422").astype(object)
+    lp_class = np.where(np.arange(len(geoms)) % 3 == 0, "PBF", "GENERAL").astype(object)
+    got = _adjacency(gpd.GeoSeries(geoms, crs=GK38), lp_class, county, threads=threads)("PBF")
+    want = np.zeros(len(geoms), dtype=bool)
+    for i in range(len(geoms)):
+        for j in np.flatnonzero(lp_class == "PBF"):
+            if geoms[i] is not None and geoms[j] is not None and county[i] == county[j]:
+                want[i] |= lp_class[i] != "PBF" and bool(shapely.intersects(geoms[i], geoms[j]))
+    assert got.tolist() == want.tolist()
+    assert 20 < want.sum() < len(geoms) - 48

@@ -43,6 +43,7 @@ from landplan.allocate.quotas import (
     reserve_targets,
 )
 from landplan.core.errors import Problem
+from landplan.core.threads import chunks, map_threads
 from landplan.io.targets import CountyTargets
 from landplan.measure.parcels import layer_share
 from landplan.rules.criteria import SelectContext
@@ -127,6 +128,7 @@ def assign_classes(
     targets: CountyTargets | None = None,
     *,
     excluded: np.ndarray | None = None,
+    threads: int = 1,
 ) -> Assignment:
     """Classes, priority ranks and the quota report (see the module docs).
 
@@ -148,6 +150,9 @@ def assign_classes(
     excluded
         Parcels set aside as invalid: ``OTHER``, in no pool, counted in no
         farmland total.
+    threads
+        Threads finding the parcels next to a class (the answers do not
+        depend on it).
 
     Returns
     -------
@@ -173,7 +178,9 @@ def assign_classes(
     pbf_target, source, problems = county_targets(
         targets, protection, float(profile.parameters["default_pbf_share_of_target"])
     )
-    select_ctx = SelectContext(ctx, adjacent_to=_adjacency(geometry, lp_class, county))
+    select_ctx = SelectContext(
+        ctx, adjacent_to=_adjacency(geometry, lp_class, county, threads=threads)
+    )
 
     existing = _existing_pbf(ctx, profile)
     pbf_eligible = target & ~evidence.stage_hit("P")
@@ -259,25 +266,32 @@ def _existing_pbf(ctx: Context, profile: Profile) -> np.ndarray | None:
 
 
 def _adjacency(
-    geometry: gpd.GeoSeries, lp_class: np.ndarray, county: np.ndarray
+    geometry: gpd.GeoSeries, lp_class: np.ndarray, county: np.ndarray, *, threads: int = 1
 ) -> Callable[[str], np.ndarray]:
     """A function telling which parcels touch a parcel of a class, as classes stand then.
 
     Only parcels of the same county count: quotas are per county, and a county's
-    classification then never depends on its neighbours'.
+    classification then never depends on its neighbours'.  The class's parcels
+    are looked up in one tree of all parcels (made at the first question), a
+    chunk of them per thread.
     """
     geoms = geometry.to_numpy()
+    trees: list[shapely.STRtree] = []
 
     def adjacent_to(code: str) -> np.ndarray:
         members = np.flatnonzero(lp_class == code)
         out = np.zeros(len(geoms), dtype=bool)
         if not len(members):
             return out
-        tree = shapely.STRtree(geoms[members])
-        present = np.flatnonzero(~(shapely.is_missing(geoms) | shapely.is_empty(geoms)))
-        hits, member = tree.query(geoms[present], predicate="intersects")
-        same = county[present[hits]] == county[members[member]]
-        out[present[np.unique(hits[same])]] = True
+        if not trees:
+            trees.append(shapely.STRtree(geoms))  # missing and empty parcels are not in it
+
+        def touching(at: np.ndarray) -> np.ndarray:
+            member, parcel = trees[0].query(geoms[members[at]], predicate="intersects")
+            return parcel[county[members[at][member]] == county[parcel]]
+
+        for parcels in map_threads(touching, chunks(len(members), threads), threads=threads):
+            out[parcels] = True
         out[members] = False
         return out
 

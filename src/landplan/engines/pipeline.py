@@ -309,7 +309,13 @@ def classify_frame(
     measures = measurement.table
     with stage("quotas and classes"):
         assignment = assign_classes(
-            evidence, ctx, job.profile, frame.geometry, job.targets, excluded=excluded
+            evidence,
+            ctx,
+            job.profile,
+            frame.geometry,
+            job.targets,
+            excluded=excluded,
+            threads=job.threads,
         )
         quotas = quota_table(
             attrs["COUNTY"].to_numpy(dtype=object),
