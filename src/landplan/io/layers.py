@@ -731,8 +731,8 @@ def _write_gpkg_in_batches(
     """Write *frame* as a new GeoPackage layer, :data:`WRITE_BATCH` rows made Arrow at a time.
 
     ``pyogrio.write_dataframe`` turns the whole frame into one Arrow table
-    first, a second copy of every column (70 MB for a county of 200 k parcels,
-    gigabytes for a city).  Here the batches are streamed to GDAL in one
+    first, a second copy of every column (about 95 MB for the output of a
+    county of 200 k parcels, gigabytes for a city's).  Here the batches are streamed to GDAL in one
     session, so the layer and its spatial index are made as in one write.
     """
     geometry = frame.geometry
