@@ -172,8 +172,8 @@ def evaluate_frame(
             ),
         )
     release_freed_memory()  # projected parcels, layers' parts, DEM tiles: before what follows
-    neighbours = _neighbours(frame, attrs, job)
     with stage("blocks", total=len(frame), unit="parcels"):
+        neighbours = _neighbours(frame, attrs, job)
         table = measurement.table.join(
             farmland_blocks(frame, attrs, measurement.table, job, neighbours=neighbours)
         )
