@@ -219,14 +219,14 @@ def read_layers_near(
         if not isinstance(layer, LayerSource):
             read[role] = layer
         elif not np.isfinite(bounds).all():
-            read[role] = layer.read(bbox=_NOWHERE)  # the layer's columns, hardly any feature
+            read[role] = layer.read(bbox=_NOWHERE)  # its geometry column, hardly any feature
         else:
             box = near_box(bounds, parcels_crs, CRS.from_user_input(layer.crs), 2 * margin_m)
             read[role] = layer.read(bbox=box)
     return layers_near(read, frame, margin_m=margin_m)
 
 
-#: A box that holds no parcel: the read gives the columns and whatever lies there.
+#: A box that holds no parcel: the read gives the geometry column and whatever lies there.
 _NOWHERE = (0.0, 0.0, 0.0, 0.0)
 
 

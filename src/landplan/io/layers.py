@@ -422,10 +422,13 @@ LayerInput: TypeAlias = "str | Path | gpd.GeoDataFrame | gpd.GeoSeries"
 def read_role_layers(
     layers: Mapping[str, LayerInput] | None, *, crs: Any = None, threads: int = 1
 ) -> dict[str, gpd.GeoDataFrame | gpd.GeoSeries]:
-    """Constraint layers by role: in-memory layers kept, paths read.
+    """Constraint layers by role: in-memory layers kept, paths read (their geometries).
 
     When a file holds several layers and none is named, the layer named
-    after the role is taken.
+    after the role is taken.  Only a layer's geometry counts (where it
+    overlaps parcels), so a file's attribute fields are not read: layers
+    copied from parcels carry the survey's fields, read, held and sent to
+    every county for nothing.
 
     Parameters
     ----------
@@ -456,7 +459,7 @@ def read_role_layers(
         value = given_layers[given]
         if isinstance(value, gpd.GeoDataFrame | gpd.GeoSeries):
             return value
-        return read_layer(value, crs=crs, preferred_layers=(roles[given], given))
+        return read_layer(value, crs=crs, preferred_layers=(roles[given], given), columns=[])
 
     # each file read on its own GDAL handle, so files can be read on threads
     frames = map_threads(_read_one, given_layers, threads=threads)
@@ -501,7 +504,7 @@ class LayerSource:
     encoding: str | None = None
 
     def read(self, bbox: tuple[float, float, float, float] | None = None) -> gpd.GeoDataFrame:
-        """Read the layer, or only the features near *bbox*.
+        """Read the layer's geometries, or only those of the features near *bbox*.
 
         Parameters
         ----------
@@ -511,10 +514,15 @@ class LayerSource:
         Returns
         -------
         geopandas.GeoDataFrame
-            As :func:`read_layer` reads it, in feature id order.
+            As :func:`read_layer` reads it (no attribute fields), in feature id order.
         """
         return read_layer(
-            self.path, layer=self.layer, encoding=self.encoding, crs=self.given_crs, bbox=bbox
+            self.path,
+            layer=self.layer,
+            encoding=self.encoding,
+            crs=self.given_crs,
+            bbox=bbox,
+            columns=[],
         )
 
 
