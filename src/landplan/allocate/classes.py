@@ -27,6 +27,7 @@ order for RECOVERY; 0 for parcels in no pool.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 
@@ -276,18 +277,16 @@ def _adjacency(
     chunk of them per thread.
     """
     geoms = geometry.to_numpy()
-    trees: list[shapely.STRtree] = []
+    tree = functools.cache(lambda: shapely.STRtree(geoms))  # missing, empty parcels left out
 
     def adjacent_to(code: str) -> np.ndarray:
         members = np.flatnonzero(lp_class == code)
         out = np.zeros(len(geoms), dtype=bool)
         if not len(members):
             return out
-        if not trees:
-            trees.append(shapely.STRtree(geoms))  # missing and empty parcels are not in it
 
         def touching(at: np.ndarray) -> np.ndarray:
-            member, parcel = trees[0].query(geoms[members[at]], predicate="intersects")
+            member, parcel = tree().query(geoms[members[at]], predicate="intersects")
             return parcel[county[members[at][member]] == county[parcel]]
 
         for parcels in map_threads(touching, chunks(len(members), threads), threads=threads):

@@ -60,7 +60,10 @@ def imap_threads(fn: Callable[[T], R], items: Iterable[T], *, threads: int = 1) 
 
     Unlike :func:`map_threads`, each result is handed over as soon as it and
     those before it are done, so that a caller folding them into a total holds
-    at most a few at once rather than all of them.
+    at most a few at once rather than all of them.  Only ``2 * threads`` calls
+    are started ahead of the one awaited, so one long call holds the others
+    back: for pieces of like size (a DEM's tiles), not for a mix of long and
+    short tasks, which :func:`map_threads` starts all at once.
 
     Parameters
     ----------

@@ -204,11 +204,10 @@ def _blocks_of(
     attrs: pd.DataFrame,
     measures: pd.DataFrame,
     member: np.ndarray,
-    job: ClassifyJob,
     *,
     neighbours: Neighbours,
 ) -> Blocks:
-    """Contiguous blocks of the *member* parcels, by land-class area and the profile's gap."""
+    """Contiguous blocks of the *member* parcels, by land-class area, within the neighbours' gap."""
     return contiguous_blocks(
         frame.geometry,
         attrs["COUNTY"].to_numpy(dtype=object),
@@ -252,7 +251,7 @@ def farmland_blocks(
     """
     farmland = attrs["IS_FARMLAND"].to_numpy(dtype=bool)
     near = neighbours or _neighbours(frame, attrs, job)
-    blocks = _blocks_of(frame, attrs, measures, farmland, job, neighbours=near)
+    blocks = _blocks_of(frame, attrs, measures, farmland, neighbours=near)
     ids = blocks.block_id
     if pd.api.types.is_integer_dtype(frame.index.dtype):
         ids = np.where(ids >= 0, frame.index.to_numpy()[np.maximum(ids, 0)], -1)
@@ -339,7 +338,7 @@ def classify_frame(
             parts={
                 **_dry_land_grades(frame, ctx, assignment, job, neighbours=done.neighbours),
                 "adjacent": _next_to_farmland(
-                    frame, attrs, measures, assignment, job, neighbours=done.neighbours
+                    frame, attrs, measures, assignment, neighbours=done.neighbours
                 ),
             },
         )
@@ -362,7 +361,7 @@ def _dry_land_grades(
     """旱改水 candidates by 连片程度 (blocks of 15 and 30 亩), 水源 and 坡度 (003/004 ch.7 §1)."""
     candidate = assignment.pools["stage_d_candidate"]
     attrs, measures = ctx.attributes, ctx.measures
-    blocks = _blocks_of(frame, attrs, measures, candidate, job, neighbours=neighbours)
+    blocks = _blocks_of(frame, attrs, measures, candidate, neighbours=neighbours)
     size = np.nan_to_num(blocks.block_area_m2) / M2_PER_MU
     grades = {
         f"block_ge{float(mu):g}mu": candidate & (size >= float(mu) * (1 - 1e-9))
@@ -381,14 +380,13 @@ def _next_to_farmland(
     attrs: pd.DataFrame,
     measures: pd.DataFrame,
     assignment: Assignment,
-    job: ClassifyJob,
     *,
     neighbours: Neighbours,
 ) -> np.ndarray:
     """耕地后备资源 candidates in one contiguous block with existing farmland."""
     farmland = assignment.pools["farmland"]
     candidate = assignment.pools["stage_b_candidate"]
-    blocks = _blocks_of(frame, attrs, measures, farmland | candidate, job, neighbours=neighbours)
+    blocks = _blocks_of(frame, attrs, measures, farmland | candidate, neighbours=neighbours)
     ids = blocks.block_id
     with_farmland = np.zeros(len(ids) + 1, dtype=bool)
     with_farmland[ids[farmland] + 1] = True  # block ids are positions; -1 for none
