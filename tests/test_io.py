@@ -258,10 +258,18 @@ def test_a_large_layer_written_in_batches_equals_one_written_at_once(tmp_path, m
     import landplan.io.layers as layers
 
     monkeypatch.setattr(layers, "WRITE_BATCH", 40)
+    batches: list[int] = []
+    in_batches = layers._write_gpkg_in_batches
+    monkeypatch.setattr(
+        layers,
+        "_write_gpkg_in_batches",
+        lambda frame, *args: batches.append(len(frame)) or in_batches(frame, *args),
+    )
     frame = _mixed_frame(130)
     assert set(frame.geometry.iloc[:40].geom_type) == {"Polygon"}
     batched, whole = tmp_path / "batched.gpkg", tmp_path / "whole.gpkg"
     write_layer(frame, batched, layer="parcels")
+    assert batches == [130]  # the batched path, not pyogrio's whole-frame write
     pyogrio.write_dataframe(frame, whole, layer="parcels", use_arrow=True)
     info = [pyogrio.read_info(p, layer="parcels") for p in (batched, whole)]
     for key in ("features", "geometry_type", "crs", "fields", "dtypes", "geometry_name"):
@@ -278,6 +286,7 @@ def test_a_layer_with_object_columns_is_written_at_once(tmp_path, monkeypatch) -
     import landplan.io.layers as layers
 
     monkeypatch.setattr(layers, "WRITE_BATCH", 40)
+    monkeypatch.setattr(layers, "_write_gpkg_in_batches", None)  # would fail if called
     frame = _mixed_frame(130, with_object=True)
     assert not layers._arrow_ready(frame)
     assert layers._arrow_ready(frame.drop(columns="note"))

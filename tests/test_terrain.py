@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -169,14 +172,27 @@ def test_the_block_cache_is_bounded_while_reading_and_given_back_after(plane_dem
     from landplan.measure import terrain
 
     before = rasterio.env.get_gdal_config("GDAL_CACHEMAX")
+    parcels = gpd.GeoSeries([box(500_300, 3_000_300, 500_400, 3_000_400)], crs=GK38)
+    seen: list[int] = []  # the cache size while the slope reads its tiles
+    bounded = terrain._block_cache
+
+    @contextmanager
+    def watched(nbytes: int) -> Iterator[None]:
+        with bounded(nbytes):
+            seen.append(rasterio.env.get_gdal_config("GDAL_CACHEMAX"))
+            yield
+
     try:
         for chosen, inside in ((300 * 2**20, 20 * 2**20), (4 * 2**20, 4 * 2**20)):
             rasterio.env.set_gdal_config("GDAL_CACHEMAX", chosen)
             with terrain._block_cache(20 * 2**20):
                 assert rasterio.env.get_gdal_config("GDAL_CACHEMAX") == inside
             assert rasterio.env.get_gdal_config("GDAL_CACHEMAX") == chosen
-            parcels = gpd.GeoSeries([box(500_300, 3_000_300, 500_400, 3_000_400)], crs=GK38)
-            slope_statistics(parcels, str(plane_dem(10.0)))
+            seen.clear()
+            with pytest.MonkeyPatch.context() as patch:
+                patch.setattr(terrain, "_block_cache", watched)
+                slope_statistics(parcels, str(plane_dem(10.0)))
+            assert seen == [min(chosen, terrain.MIN_BLOCK_CACHE)]  # a small DEM: the least cache
             assert rasterio.env.get_gdal_config("GDAL_CACHEMAX") == chosen
     finally:
         rasterio.env.set_gdal_config("GDAL_CACHEMAX", before)

@@ -92,11 +92,24 @@ def test_measurement_is_identical_on_one_and_two_threads() -> None:
     assert one.problems == two.problems
 
 
-def test_layers_measured_largest_first_are_reported_in_the_order_given() -> None:
+def test_layers_measured_largest_first_are_reported_in_the_order_given(monkeypatch) -> None:
+    import landplan.measure.parcels as parcels_module
+
     s = load_sample()
     roles = sorted(s.layers, key=lambda role: len(s.layers[role]))  # smallest first
     assert len(s.layers[roles[0]]) < len(s.layers[roles[-1]])
     layers = {role: s.layers[role] for role in roles}
+    started: list[str] = []
+    measure_layer = parcels_module._measure_layer
+    monkeypatch.setattr(
+        parcels_module,
+        "_measure_layer",
+        lambda name, *args, **kwargs: started.append(name) or measure_layer(name, *args, **kwargs),
+    )
+    measure_parcels(s.parcels, layers=layers, tolerance_m=1.0, threads=1)
+    sizes = [len(layers[name]) for name in started]
+    assert sorted(started) == sorted(roles)
+    assert sizes == sorted(sizes, reverse=True)  # one thread: the largest layer first
     both = measure_parcels(s.parcels, layers=layers, tolerance_m=1.0, threads=2).table
     measured = [c for c in both.columns if c.startswith(("ov_", "os_"))]
     expected: list[str] = []
