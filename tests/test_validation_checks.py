@@ -10,12 +10,13 @@ hand from the 三调 domains.
 from __future__ import annotations
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pytest
 from shapely.geometry import Polygon, box
 
 from landplan.api import classify
-from landplan.core.errors import InvalidParcelsError
+from landplan.core.errors import InvalidParcelsError, SchemaError
 from landplan.measure.parcels import measure_parcels
 from landplan.survey.schema import survey_attributes
 from landplan.survey.validate import CHECKS, blocking_findings, validate_attributes
@@ -176,3 +177,68 @@ def test_every_check_passes_a_clean_file() -> None:
     attrs = survey_attributes(parcels)
     found = validate_attributes(attrs, measure_parcels(parcels, attributes=attrs).table)
     assert found.empty, found[["parcel", "check_id"]]
+
+
+def _attributes_of(**columns: list[object]) -> pd.DataFrame:
+    n = len(next(iter(columns.values())))
+    base = {"DLBM": ["0101"] * n, "ZLDWDM": codes("430421", n)}
+    return survey_attributes(pd.DataFrame({**base, **columns}, index=range(10, 10 + n)))
+
+
+def test_numbers_held_as_text_are_read_value_by_value() -> None:
+    """Each distinct text is parsed once and given back to every parcel that holds it."""
+    attrs = _attributes_of(
+        KCXS=["0.1", " 0.25 ", "", None, "0.1", "1e-1"],
+        GDPDJB=["2", "2.6", " ", None, "2", "5"],
+        FRDBS=[True, False, True, False, True, False],
+    )
+    assert attrs["KCXS"].tolist()[:2] == [0.1, 0.25]
+    assert attrs["KCXS"].isna().tolist() == [False, False, True, True, False, False]
+    assert attrs["KCXS"].tolist()[4:] == [0.1, 0.1]
+    assert attrs["GDPDJB"].tolist() == [2, 3, pd.NA, pd.NA, 2, 5]
+    assert str(attrs["GDPDJB"].dtype) == "Int64"
+    assert attrs["FRDBS"].tolist() == [1, 0, 1, 0, 1, 0]
+
+
+@pytest.mark.parametrize(
+    ("values", "bad_rows", "example"),
+    [
+        (["0.1", "abc", "", "abc", "inf"], (11, 13, 14), "'abc'"),
+        ([0.1, float("inf"), float("nan"), 0.2, float("-inf")], (11, 14), "inf"),
+    ],
+)
+def test_a_number_that_is_not_finite_names_every_parcel_holding_it(
+    values: list[object], bad_rows: tuple[int, ...], example: str
+) -> None:
+    with pytest.raises(SchemaError) as caught:
+        _attributes_of(KCXS=values)
+    (problem,) = caught.value.problems
+    assert problem.code == "FIELD_NOT_NUMERIC"
+    assert problem.parcels == bad_rows
+    assert example in problem.message
+
+
+def test_a_code_too_large_to_be_a_grade_is_out_of_range() -> None:
+    with pytest.raises(SchemaError) as caught:
+        _attributes_of(GDDB=[1.0, 2.5, float("nan"), 1e10])
+    (problem,) = caught.value.problems
+    assert (problem.code, problem.parcels) == ("FIELD_OUT_OF_RANGE", (13,))
+
+
+def test_land_codes_and_county_codes_are_split_value_by_value() -> None:
+    attrs = _attributes_of(DLBM=[" 0101", "011", None, "0201k", "", "011"])
+    assert attrs["DLBM_BASE"].tolist() == ["0101", "0101", "", "0201", "", "0101"]
+    assert attrs["DLBM_SUFFIX"].tolist() == ["", "", "", "K", "", ""]
+    assert attrs["IS_FARMLAND"].tolist() == [True, True, False, False, False, True]
+    assert attrs["COUNTY"].tolist() == ["430421"] * 6
+
+
+def test_zldwdm_format_is_judged_per_code_for_every_parcel_holding_it() -> None:
+    zldwdm = ["4304210010010000000", "43042100100100000x0", None, "43042100100100000x0"]
+    attrs = survey_attributes(
+        pd.DataFrame({"DLBM": ["0101"] * 4, "ZLDWDM": zldwdm}, index=[3, 1, 4, 2])
+    )
+    found = blocking_findings(attrs, np.zeros(4, dtype=bool), has_dem=True)
+    rows = found[found["check_id"] == "V_ZLDWDM_FORMAT"]
+    assert rows["parcel"].tolist() == [1, 4, 2]
+    assert rows["value"].tolist() == [19.0, 0.0, 19.0]

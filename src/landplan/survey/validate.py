@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from landplan.core.errors import Severity
-from landplan.survey.schema import LAND_CLASSES, TBMJ_TOLERANCE
+from landplan.survey.schema import LAND_CLASSES, TBMJ_TOLERANCE, per_value
 
 __all__ = [
     "CHECKS",
@@ -78,7 +78,11 @@ class Check:
 
 
 def _text(attrs: pd.DataFrame, name: str) -> pd.Series:
-    return attrs[name].astype("string").str.strip().fillna("")
+    return _stripped(attrs[name])
+
+
+def _stripped(values: pd.Series) -> pd.Series:
+    return values.astype("string").str.strip().fillna("")
 
 
 def _dlbm(a: pd.DataFrame, m: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -118,9 +122,10 @@ def _tbdlmj(a: pd.DataFrame, m: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _zldwdm_format(a: pd.DataFrame, m: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    code = _text(a, "ZLDWDM")
-    bad = (code.str.len() != 19) | ~code.str.fullmatch(r"\d+").fillna(False)
-    return bad.to_numpy(dtype=bool), code.str.len().to_numpy(dtype=float)
+    length = per_value(a["ZLDWDM"], lambda v: _stripped(v).str.len())
+    digits = per_value(a["ZLDWDM"], lambda v: _stripped(v).str.fullmatch(r"\d+"))
+    bad = (length != 19).to_numpy() | ~digits.fillna(False).to_numpy(dtype=bool)
+    return bad, length.to_numpy(dtype=float)
 
 
 def _zldwdm_county(a: pd.DataFrame, m: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -132,10 +137,13 @@ def _zldwdm_county(a: pd.DataFrame, m: pd.DataFrame) -> tuple[np.ndarray, np.nda
     county = a["COUNTY"].astype(str)
     if not len(county):
         return np.zeros(0, bool), np.zeros(0)
-    malformed = ~county.str.fullmatch(
-        r"(1[1-5]|2[1-3]|3[1-7]|4[1-6]|5[0-4]|6[1-5]|8[12])"
-        r"\d{2}(?!00)\d{2}"
-    ).fillna(False)
+    malformed = ~per_value(
+        county,
+        lambda c: c.str.fullmatch(
+            r"(1[1-5]|2[1-3]|3[1-7]|4[1-6]|5[0-4]|6[1-5]|8[12])"
+            r"\d{2}(?!00)\d{2}"
+        ).fillna(False),
+    ).astype(bool)
     shares = county.value_counts(normalize=True)
     foreign = (county != shares.index[0]) if shares.iloc[0] >= 0.9 else county != county
     return (malformed | foreign).to_numpy(dtype=bool), np.full(len(a), np.nan)
