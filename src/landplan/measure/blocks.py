@@ -59,6 +59,7 @@ from scipy.sparse.csgraph import connected_components  # type: ignore[import-unt
 
 from landplan.core.crs import gauss_kruger_zone_crs
 from landplan.core.errors import CRSError, InputError
+from landplan.core.groups import groups_of
 from landplan.core.units import M2_PER_MU
 
 __all__ = [
@@ -347,6 +348,7 @@ def area_in_blocks(
     area_m2: np.ndarray | pd.Series,
     *,
     thresholds_mu: Sequence[float] = DEFAULT_THRESHOLDS_MU,
+    total: str | None = None,
 ) -> pd.DataFrame:
     """Per county, the area lying in blocks of at least each size, and its share.
 
@@ -358,7 +360,7 @@ def area_in_blocks(
     Parameters
     ----------
     county
-        Per parcel, its county.
+        Per parcel, its county; parcels without one are left out.
     block_area_m2
         Per parcel, the area of its block in m² (:attr:`Blocks.block_area_m2`);
         NaN for parcels in no block.
@@ -367,11 +369,14 @@ def area_in_blocks(
     thresholds_mu
         Block sizes in 亩; a block counts when its area is at least the size
         (relative tolerance 1e-9, so a block of exactly 3 亩 is "3 亩以上").
+    total
+        Label of a last row summing every county (shares from its sums);
+        no such row when None.
 
     Returns
     -------
     pandas.DataFrame
-        Indexed by county (ascending): ``area_m2``, the area counted; then per
+        Indexed by county (ascending, as text): ``area_m2``, the area counted; then per
         size *t* ``ge{t}mu_m2``, the part in blocks of at least *t* 亩, and
         ``ge{t}mu_share``, that part over ``area_m2`` (NaN where that is 0).
 
@@ -391,31 +396,33 @@ def area_in_blocks(
     {'area_m2': 4000.0, 'ge3mu_m2': 2666.6667, 'ge3mu_share': 0.6667,
      'ge5mu_m2': 0.0, 'ge5mu_share': 0.0}
     """
-    counties = np.asarray(county, dtype=object)
     size = np.asarray(block_area_m2, dtype=np.float64)
     area = np.asarray(area_m2, dtype=np.float64)
-    if not len(counties) == len(size) == len(area):
+    if not len(county) == len(size) == len(area):
         raise InputError(
             f"county, block_area_m2 and area_m2 differ in length "
-            f"({len(counties)}, {len(size)}, {len(area)})",
+            f"({len(county)}, {len(size)}, {len(area)})",
             code="BLOCKS_LENGTH",
         )
     sizes = np.asarray(thresholds_mu, dtype=np.float64)
     if not (np.isfinite(sizes).all() and (sizes >= 0).all()):
         raise InputError(f"block sizes must be finite and >= 0, not {list(thresholds_mu)}")
+    groups = groups_of(county)
     inside = np.isfinite(size)
-    size, area = size[inside], area[inside]
-    columns: dict[str, np.ndarray] = {"county": counties[inside], "area_m2": area}
+    sums = {"area_m2": groups.sum(np.where(inside, area, 0.0))}
     for t in sizes:
         least = t * M2_PER_MU * (1 - _THRESHOLD_RTOL)
-        columns[f"ge{t:g}mu_m2"] = np.where(size >= least, area, 0.0)
-    sums = pd.DataFrame(columns).groupby("county", sort=True, dropna=False).sum()
-    total = sums["area_m2"].to_numpy()
-    out = pd.DataFrame({"area_m2": total}, index=sums.index)
+        sums[f"ge{t:g}mu_m2"] = groups.sum(np.where(inside & (size >= least), area, 0.0))
+    keys, counted = list(groups.keys), groups.sum(inside) > 0  # counties with a block
+    if total is not None:
+        sums = {name: np.r_[values, values.sum()] for name, values in sums.items()}
+        keys, counted = [*keys, total], np.r_[counted, True]
+    whole = sums["area_m2"]
+    out = pd.DataFrame({"area_m2": whole}, index=pd.Index(keys, name="county"))
     for t in sizes:
-        part = sums[f"ge{t:g}mu_m2"].to_numpy()
+        part = sums[f"ge{t:g}mu_m2"]
         out[f"ge{t:g}mu_m2"] = part
         out[f"ge{t:g}mu_share"] = np.divide(
-            part, total, out=np.full(len(total), np.nan), where=total > 0
+            part, whole, out=np.full(len(whole), np.nan), where=whole > 0
         )
-    return out
+    return out[counted]

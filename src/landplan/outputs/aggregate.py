@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from landplan.allocate.classes import Assignment
+from landplan.core.groups import Groups, groups_of
 from landplan.core.palette import CLASS_CODES
 from landplan.core.units import M2_PER_HA, M2_PER_MU, M2_PER_WANMU
 from landplan.io.reference import county_names
@@ -110,7 +111,7 @@ def county_table(frame: pd.DataFrame, *, total: bool = True) -> pd.DataFrame:
 
 
 def county_table_of(
-    county: np.ndarray, figures: Mapping[str, np.ndarray], *, total: bool = True
+    county: np.ndarray | pd.Series, figures: Mapping[str, np.ndarray], *, total: bool = True
 ) -> pd.DataFrame:
     """:func:`county_table` of per-parcel figures given as arrays, summed without a parcel table.
 
@@ -122,7 +123,8 @@ def county_table_of(
     ----------
     county
         County code of every parcel, grouped as text as :func:`county_table`
-        groups them; parcels without one are left out, as there.
+        groups them (:func:`~landplan.core.groups.groups_of`); parcels
+        without one are left out, as there.
     figures
         Per-parcel figures by column name, floats; those ending in ``_m2`` get
         a ``_wanmu`` twin.
@@ -143,18 +145,9 @@ def county_table_of(
     1      430422     2.0
     2          全市     7.0
     """
-    codes, found = pd.factorize(np.asarray(county, dtype=object))  # -1: missing, left out
-    names = np.asarray(found, dtype=object).astype(str)
-    order = np.argsort(names, kind="stable")  # counties sorted by code, as text
-    rank = np.empty(len(order), dtype=np.intp)
-    rank[order] = np.arange(len(order))
-    known = codes >= 0
-    row = rank[codes[known]]
-    sums = {
-        name: np.bincount(row, weights=np.asarray(values, dtype=float)[known], minlength=len(names))
-        for name, values in figures.items()
-    }
-    return _named(pd.DataFrame({"county_code": names[order], **sums}), total=total)
+    groups = groups_of(county)  # parcels without a county are left out
+    sums = {name: groups.sum(values) for name, values in figures.items()}
+    return _named(pd.DataFrame({"county_code": groups.keys, **sums}), total=total)
 
 
 def _named(table: pd.DataFrame, *, total: bool) -> pd.DataFrame:
@@ -234,22 +227,30 @@ def class_totals(county: pd.Series, lp_class: pd.Series, area_m2: pd.Series) -> 
         ``area_m2``, ``area_ha``, ``area_mu`` and ``area_wanmu``; county rows
         first, then the city rows.
     """
-    frame = pd.DataFrame(
+    groups = groups_of(county)
+    classes = np.asarray(CLASS_CODES, dtype=object)
+    kind, found = pd.factorize(lp_class)
+    position = np.full(len(found) + 1, -1, dtype=np.intp)  # class codes by palette position
+    position[:-1] = [CLASS_CODES.index(c) if c in CLASS_CODES else -1 for c in found]
+    at = position[kind]
+    cell = np.where((groups.row >= 0) & (at >= 0), groups.row * len(classes) + at, -1)
+    cells = Groups(cell, np.arange(len(groups.keys) * len(classes)))
+    table = pd.DataFrame(
         {
-            "county_code": county.astype(str).to_numpy(),
-            "lp_class": lp_class.to_numpy(),
-            "parcels": 1,
-            "area_m2": area_m2.to_numpy(dtype=float),
+            "county_code": np.repeat(groups.keys, len(classes)),
+            "lp_class": np.tile(classes, len(groups.keys)),
+            "parcels": cells.count(),
+            "area_m2": cells.sum(area_m2),
         }
     )
-    grouped = frame.groupby(["county_code", "lp_class"]).sum()
-    counties = sorted(frame["county_code"].unique())
-    full = pd.MultiIndex.from_product(
-        [counties, list(CLASS_CODES)], names=["county_code", "lp_class"]
+    city = pd.DataFrame(
+        {
+            "county_code": CITY_TOTAL,
+            "lp_class": classes,
+            "parcels": table["parcels"].to_numpy().reshape(-1, len(classes)).sum(axis=0),
+            "area_m2": table["area_m2"].to_numpy().reshape(-1, len(classes)).sum(axis=0),
+        }
     )
-    table = grouped.reindex(full, fill_value=0).reset_index()
-    city = table.groupby("lp_class", sort=False)[["parcels", "area_m2"]].sum().reset_index()
-    city.insert(0, "county_code", CITY_TOTAL)
     table = pd.concat([table, city], ignore_index=True)
     table.insert(
         1,
@@ -300,7 +301,7 @@ def target_delineation(
             for j, rule_id in enumerate(t_hits.columns)
         },
     }
-    return county_table_of(county.to_numpy(), figures)
+    return county_table_of(county, figures)
 
 
 #: Pools of :class:`~landplan.allocate.classes.Assignment` summed in the quota table, by column.
@@ -391,7 +392,10 @@ def _pbf_out_by_rule(
 
 
 def pbf_change_table(
-    county: np.ndarray, change: np.ndarray, area_m2: np.ndarray, exit_hits: pd.DataFrame
+    county: np.ndarray | pd.Series,
+    change: np.ndarray | pd.Series,
+    area_m2: np.ndarray,
+    exit_hits: pd.DataFrame,
 ) -> pd.DataFrame:
     """Per county: existing PBF kept, removed (by the rule that removed it) and added.
 
@@ -419,7 +423,9 @@ def pbf_change_table(
         minus removed), each with its 万亩 twin.
     """
     area = np.nan_to_num(np.asarray(area_m2, dtype=float))
-    kept, removed, added = (change == "KEPT"), (change == "REMOVED"), (change == "ADDED")
+    kept, removed, added = (
+        np.asarray(change == c, dtype=bool) for c in ("KEPT", "REMOVED", "ADDED")
+    )
     hits = exit_hits.to_numpy(dtype=bool)
     fired = hits.any(axis=1)
     first = np.where(fired, hits.argmax(axis=1), -1)

@@ -111,14 +111,14 @@ class Result:
             parcels' ``lp_pbf_change``, or None when no parcel has a change
             (no ``pbf_existing`` layer was given).
         """
-        change = self.parcels["lp_pbf_change"].fillna("").to_numpy(dtype=object)
+        change = self.parcels["lp_pbf_change"].fillna("")
         if not (change != "").any():
             return None
         exits = [r.id for r in self.profile.stage_rules("T")] + [
             r.id for r in self.profile.stage_rules("P") if r.existing_pbf == "exit"
         ]
         return pbf_change_table(
-            self.parcels["lp_county"].to_numpy(),
+            self.parcels["lp_county"],
             change,
             self.parcels["lp_area_ha"].to_numpy(dtype=float) * M2_PER_HA,
             self.evidence.hits[exits],
@@ -138,16 +138,13 @@ class Result:
             same for ``pbf``; areas after KCXS, blocks of farmland.
         """
         p = self.parcels
-        county = p["lp_county"].astype(str).to_numpy()
+        county = p["lp_county"].astype(str)
         block = p["lp_block_mu"].to_numpy(dtype=float) * M2_PER_MU
         area = p["lp_area_ha"].to_numpy(dtype=float) * M2_PER_HA
-        pbf = np.where(p["lp_class"].to_numpy() == "PBF", area, 0.0)
-        parts = []
-        for codes in (county, np.full(len(county), CITY_TOTAL, dtype=object)):
-            farm = area_in_blocks(codes, block, area).add_prefix("farmland_")
-            prot = area_in_blocks(codes, block, pbf).add_prefix("pbf_")
-            parts.append(farm.join(prot))
-        table = pd.concat(parts).rename(
+        pbf = np.where(np.asarray(p["lp_class"] == "PBF", dtype=bool), area, 0.0)
+        farm = area_in_blocks(county, block, area, total=CITY_TOTAL).add_prefix("farmland_")
+        prot = area_in_blocks(county, block, pbf, total=CITY_TOTAL).add_prefix("pbf_")
+        table = farm.join(prot).rename(
             columns={"farmland_area_m2": "farmland_m2", "pbf_area_m2": "pbf_m2"}
         )
         return table.rename_axis("county_code").reset_index()
