@@ -124,9 +124,9 @@ def measure_classify(job: Job, *, dem: bool) -> dict[str, Any]:
             job.data / "parcels.gpkg",
             engine=job.engine,  # type: ignore[arg-type]
             workers=job.workers,
+            output=job.scratch / "out.gpkg",  # as `landplan classify -o` writes it
             **options,  # type: ignore[arg-type]
         )
-        result.to_file(job.scratch / "out.gpkg")
         total = time.perf_counter() - start
     answers = result.parcels[["lp_class", "lp_reasons"]].copy()
     return {

@@ -255,14 +255,14 @@ def _mixed_frame(n: int, *, with_object: bool = False) -> gpd.GeoDataFrame:
 def test_a_large_layer_written_in_batches_equals_one_written_at_once(tmp_path, monkeypatch) -> None:
     """Written 40 rows at a time, a layer whose first batch holds only polygons has the
     layer type, features, attributes and CRS that pyogrio gives it written at once."""
-    import landplan.io.layers as layers
+    import landplan.io.gpkg as gpkg
 
-    monkeypatch.setattr(layers, "WRITE_BATCH", 40)
+    monkeypatch.setattr(gpkg, "WRITE_BATCH", 40)
     batches: list[int] = []
-    in_batches = layers._write_gpkg_in_batches
+    in_batches = gpkg.write_in_batches
     monkeypatch.setattr(
-        layers,
-        "_write_gpkg_in_batches",
+        gpkg,
+        "write_in_batches",
         lambda frame, *args: batches.append(len(frame)) or in_batches(frame, *args),
     )
     frame = _mixed_frame(130)
@@ -283,12 +283,12 @@ def test_a_large_layer_written_in_batches_equals_one_written_at_once(tmp_path, m
 
 
 def test_a_layer_with_object_columns_is_written_at_once(tmp_path, monkeypatch) -> None:
-    import landplan.io.layers as layers
+    import landplan.io.gpkg as gpkg
 
-    monkeypatch.setattr(layers, "WRITE_BATCH", 40)
-    monkeypatch.setattr(layers, "_write_gpkg_in_batches", None)  # would fail if called
+    monkeypatch.setattr(gpkg, "WRITE_BATCH", 40)
+    monkeypatch.setattr(gpkg, "write_in_batches", None)  # would fail if called
     frame = _mixed_frame(130, with_object=True)
-    assert not layers._arrow_ready(frame)
-    assert layers._arrow_ready(frame.drop(columns="note"))
+    assert not gpkg.arrow_ready(frame)
+    assert gpkg.arrow_ready(frame.drop(columns="note"))
     write_layer(frame, tmp_path / "out.gpkg", layer="parcels")
     assert pyogrio.read_info(tmp_path / "out.gpkg", layer="parcels")["features"] == 130

@@ -35,6 +35,7 @@ from landplan.engines.pipeline import ClassifyJob, measured_frame
 from landplan.io.files import write_csv, write_text
 from landplan.io.layers import (
     LayerInput,
+    LayerTarget,
     ReadOptions,
     check_writable,
     layer_sources,
@@ -92,6 +93,10 @@ def classify(
     scheduler: str | None = None,
     scratch: str | Path | None = None,
     skip_invalid: bool = False,
+    output: str | Path | None = None,
+    output_layer: str = "parcels",
+    summary_csv: str | Path | None = None,
+    overwrite: bool = False,
 ) -> Result:
     """Classify every parcel by the rules of a profile.
 
@@ -146,6 +151,17 @@ def classify(
         run unless this is True; then they are ``OTHER`` with their ``V_*``
         codes in ``lp_reasons``, in no quota or farmland total, and listed in
         ``Result.invalid`` (table ``invalid_parcels``).
+    output
+        Also write the result there, as :meth:`Result.to_file
+        <landplan.outputs.result.Result.to_file>` writes it.  The ``processes``
+        engine writes a GeoPackage's parcel layer county by county as the
+        counties finish, rather than after the last one.
+    output_layer
+        Name of the parcel layer in a GeoPackage *output*.
+    summary_csv
+        With *output*, also write the county summary to this CSV file.
+    overwrite
+        Replace an existing *output*; it is deleted before the run starts.
 
     Returns
     -------
@@ -163,6 +179,8 @@ def classify(
         that are malformed or name none of the parcels' counties.
     ReadError
         An input file that cannot be read.
+    OutputExistsError
+        *output* exists and *overwrite* is False; before anything is read.
 
     Examples
     --------
@@ -177,6 +195,7 @@ def classify(
     read = read or ReadOptions()
     fields = fields if fields is not None else read.fields
     engine = resolve_engine(engine, workers, scheduler)
+    out = None if output is None else check_writable(output, overwrite=overwrite)
     if not isinstance(parcels, gpd.GeoDataFrame) and is_partitioned(parcels):
         raise InputError(
             f"{parcels} is a folder of county partitions; classify it with "
@@ -227,6 +246,7 @@ def classify(
         scheduler=scheduler,
         scratch=scratch,
         skip_invalid=skip_invalid,
+        output=None if out is None else LayerTarget(out, output_layer),
     )
     for problem in result.problems:
         log.warning("%s", problem)
@@ -250,7 +270,10 @@ def classify(
             "pbf_mode": pbf_mode(role_layers),
         },
     )
-    return dataclasses.replace(result, manifest=manifest)
+    result = dataclasses.replace(result, manifest=manifest)
+    if out is not None:
+        result.write_beside(out, output_layer=output_layer, summary_csv=summary_csv)
+    return result
 
 
 def partition_parcels(

@@ -523,7 +523,6 @@ def classify_command(
     the county tables (--engine dask, the default for such a folder).
     """
     from landplan.api import classify
-    from landplan.io.layers import check_writable
     from landplan.io.partitions import is_partitioned
 
     layers = _parse_layer_options(layer_options)
@@ -564,8 +563,6 @@ def classify_command(
             "(write one with `landplan partition`), or drop the option.",
             code="OUTPUT_FORMAT",
         )
-    if not overwrite:
-        check_writable(output, overwrite=False)  # refuse before any work is done
     result = classify(
         parcels,
         dem=dem,
@@ -581,8 +578,11 @@ def classify_command(
         workers=workers,
         scheduler=scheduler,
         scratch=scratch,
+        output=output,  # refused before any work is done if it exists
+        output_layer=output_layer,
+        summary_csv=summary,
+        overwrite=overwrite,
     )
-    result.to_file(output, overwrite=overwrite, output_layer=output_layer, summary_csv=summary)
     _print_class_table(result)
     _wrote(output)
 

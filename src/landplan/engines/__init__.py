@@ -46,6 +46,7 @@ from landplan.core.memory import release_freed_memory
 from landplan.core.progress import StageProgress
 from landplan.core.timing import stage
 from landplan.engines.dask_cluster import run_dask
+from landplan.engines.output import CountyWriter, consecutive, with_shares
 from landplan.engines.partition import (
     CountyPlan,
     Layers,
@@ -57,6 +58,7 @@ from landplan.engines.partition import (
 from landplan.engines.pipeline import ClassifyJob, classify_frame
 from landplan.engines.processes import run_processes, start_workers
 from landplan.engines.screen import invalid_problems, screen_parcels, set_aside
+from landplan.io.layers import LayerTarget, write_layer
 from landplan.outputs.result import Result
 from landplan.survey.schema import survey_attributes
 
@@ -144,6 +146,7 @@ def run(
     scheduler: str | None = None,
     scratch: str | Path | None = None,
     skip_invalid: bool = False,
+    output: LayerTarget | None = None,
 ) -> Result:
     """Classify *frame* with the chosen engine (see the module docs).
 
@@ -163,6 +166,10 @@ def run(
         Set parcels with error-severity problems aside (class ``OTHER``, their
         ``V_*`` codes as reasons, in no quota or total, listed in
         ``Result.invalid``) instead of stopping.
+    output
+        Write the classified parcels to this new layer (its file must not
+        exist).  The ``processes`` engine writes a GeoPackage county by county
+        as the counties finish (:mod:`~landplan.engines.output`).
 
     Returns
     -------
@@ -191,6 +198,7 @@ def run(
             scratch=scratch,
             skip_invalid=skip_invalid,
             pool=pool,
+            output=output,
         )
     finally:
         if pool is not None:  # a run that stopped, or turned out to be one county
@@ -225,6 +233,7 @@ def _run(
     scratch: str | Path | None,
     skip_invalid: bool,
     pool: ProcessPoolExecutor | None,
+    output: LayerTarget | None,
 ) -> Result:
     """:func:`run` once the engine is known and, for ``processes``, its workers started."""
     with stage("attributes", total=len(frame), unit="parcels"):
@@ -258,6 +267,8 @@ def _run(
                 ),
             ),
         )
+        if output is not None:
+            _write_parcels(result, output)
     else:
         del attrs  # each county parses its own: not held while the counties run
         result = _run_counties(
@@ -269,8 +280,14 @@ def _run(
             scheduler=scheduler,
             scratch=scratch,
             pool=pool,
+            output=output,
         )
     return dataclasses.replace(result, invalid=invalid)
+
+
+def _write_parcels(result: Result, output: LayerTarget) -> None:
+    with stage("write parcels"):
+        write_layer(result.parcels, output.path, layer=output.layer)
 
 
 def cores(engine: Engine, workers: int | None) -> int:
@@ -323,6 +340,7 @@ def _run_counties(
     scheduler: str | None,
     scratch: str | Path | None,
     pool: ProcessPoolExecutor | None,
+    output: LayerTarget | None,
 ) -> Result:
     if not frame.index.is_unique:
         raise InputError(
@@ -338,25 +356,68 @@ def _run_counties(
     with stage("partition", total=len(frame), unit="parcels"):
         plans = plan_counties(frame, job.fields)
     log.info("classifying %d parcels in %d county partitions", len(frame), len(plans))
+    writer = _county_writer(frame, plans, job, engine, output)
+    if writer is not None:  # counties in input order: the layer is written from the first on
+        plans = writer.plans
+    results: list[Result | None] = [None] * len(plans)
     with stage(f"counties on {engine}", total=len(plans), unit="counties") as progress:
         done = _county_done(plans, progress)
-        if engine == "processes":
-            results = run_processes(frame, layers, plans, job, workers, done=done, pool=pool)
-        else:
-            results = run_dask(
-                frame,
-                layers,
-                plans,
-                job,
-                workers=workers,
-                scheduler=scheduler,
-                scratch=scratch,
-                done=done,
-            )
+        try:
+            if engine == "processes":
+                for i, result in run_processes(frame, layers, plans, job, workers, pool=pool):
+                    if writer is not None:
+                        result = with_shares(result)  # once, for the layer and the merge
+                        writer.add(i, result)
+                    results[i] = result
+                    done(i)
+            else:
+                county_results = run_dask(
+                    frame,
+                    layers,
+                    plans,
+                    job,
+                    workers=workers,
+                    scheduler=scheduler,
+                    scratch=scratch,
+                    done=done,
+                )
+                results = list(county_results)
+        except BaseException:
+            if writer is not None:
+                writer.abandon()
+            raise
+    if writer is not None and writer.complete:
+        with stage("write parcels"):  # what is left to write once the last county is done
+            writer.close()
+    missing = [plans[i].county for i, r in enumerate(results) if r is None]
+    if missing:  # every county either returned or raised: a bug if not
+        raise RuntimeError(f"counties {missing} returned no result")
     with stage("merge", total=len(frame), unit="parcels"):
-        merged = merge_results(results, plans, frame, split=job.split)
+        merged = merge_results([r for r in results if r is not None], plans, frame, split=job.split)
     release_freed_memory()  # the county tables, merged: before the output is written
+    if output is not None and (writer is None or not writer.complete):
+        _write_parcels(merged, output)
     return merged
+
+
+def _county_writer(
+    frame: gpd.GeoDataFrame,
+    plans: list[CountyPlan],
+    job: ClassifyJob,
+    engine: Engine,
+    output: LayerTarget | None,
+) -> CountyWriter | None:
+    """A writer of the parcel layer as counties finish, when the run allows one.
+
+    The ``processes`` engine, whole parcels (not split), a new GeoPackage,
+    and counties whose parcels are consecutive in the input.
+    """
+    if output is None or engine != "processes" or job.split:
+        return None
+    if output.path.suffix.lower() != ".gpkg" or output.path.exists():
+        return None
+    ordered = consecutive(plans, len(frame))
+    return None if ordered is None else CountyWriter(frame, ordered, output)
 
 
 def _county_done(plans: list[CountyPlan], progress: StageProgress) -> Callable[[int], None]:

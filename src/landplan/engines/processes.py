@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
-from collections.abc import Callable, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 
 import geopandas as gpd
@@ -78,13 +78,12 @@ def run_processes(
     job: ClassifyJob,
     workers: int | None,
     *,
-    done: Callable[[int], None] | None = None,
     pool: ProcessPoolExecutor | None = None,
-) -> list[Result]:
+) -> Iterator[tuple[int, Result]]:
     """One task per county on a process pool, partitions built as workers free up.
 
     At most one partition waits beside those being computed, so the parcels are
-    not all copied at once.
+    not all copied at once.  Counties are submitted in the order of *plans*.
 
     Parameters
     ----------
@@ -98,26 +97,18 @@ def run_processes(
         Profile, DEM, targets and options of the classification.
     workers
         Number of worker processes (all cores when None; never more than counties).
-    done
-        Called with the position in *plans* of each county as it is done.
     pool
         Workers already started (:func:`start_workers`); made here when not
-        given.  Shut down, either way, before this returns, so that idle
-        workers hold no memory while the results are merged.
+        given.  Shut down, either way, once the last county is done, so that
+        idle workers hold no memory while the results are merged.
 
-    Returns
-    -------
-    list of Result
-        One result per plan, in the order of *plans*; their ``parcels`` hold
-        only landplan's columns.
-
-    Raises
+    Yields
     ------
-    RuntimeError
-        A county returned no result (a bug: each either returns or raises).
+    tuple of (int, Result)
+        The position in *plans* of each county and its result (whose
+        ``parcels`` hold only landplan's columns), as each is done.
     """
     n = max(1, min(workers or multiprocessing.cpu_count(), len(plans)))
-    results: list[Result | None] = [None] * len(plans)
     todo = iter(range(len(plans)))
     with pool or start_workers(n) as pool:
         pending: dict[Future[tuple[Result, dict[str, float]]], int] = {}
@@ -135,12 +126,5 @@ def run_processes(
             for future in finished:
                 result, seconds = future.result()
                 add_stages(seconds, prefix=WORKER_STAGE_PREFIX)
-                i = pending.pop(future)
-                results[i] = result
-                if done is not None:
-                    done(i)
-                submit_next()
-    missing = [plans[i].county for i, r in enumerate(results) if r is None]
-    if missing:  # every submitted county either returned or raised: a bug if not
-        raise RuntimeError(f"counties {missing} returned no result")
-    return [r for r in results if r is not None]
+                submit_next()  # before the county is handed on: a worker is free
+                yield pending.pop(future), result

@@ -9,22 +9,20 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeAlias
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pyogrio
-import shapely
 from pyproj import CRS
 
 from landplan.core.errors import CRSError, InputError, OutputExistsError, Problem, ReadError
 from landplan.core.roles import get_role
 from landplan.core.threads import map_threads
+from landplan.io import gpkg
 from landplan.io.encoding import shapefile_encoding
 from landplan.survey.schema import check_fields
 
@@ -34,6 +32,7 @@ __all__ = [
     "SHAPEFILE_NAMES",
     "LayerInput",
     "LayerSource",
+    "LayerTarget",
     "PathLike",
     "ReadOptions",
     "check_writable",
@@ -630,6 +629,14 @@ def check_writable(path: PathLike, *, overwrite: bool) -> Path:
     return path
 
 
+@dataclass(frozen=True)
+class LayerTarget:
+    """Where a layer is written: a file and, in a GeoPackage, the layer's name."""
+
+    path: Path
+    layer: str = "parcels"
+
+
 #: Shapefile (DBF, at most 10 characters) names of output columns with longer names.
 SHAPEFILE_NAMES = {
     "lp_pbf_change": "lp_pbfchg",
@@ -648,9 +655,10 @@ def write_layer(
     """Write a layer as GeoPackage, Shapefile or GeoParquet, by the path's suffix.
 
     A new GeoPackage is version 1.2 (read by QGIS 3.22 without warnings); a
-    new GeoPackage layer of more than :data:`WRITE_BATCH` features whose
-    columns are numbers, booleans and text is handed to GDAL in batches, so
-    that no second copy of the whole layer is made.  A shapefile is written in
+    new GeoPackage layer of more than :data:`~landplan.io.gpkg.WRITE_BATCH`
+    features whose columns are numbers, booleans and text is handed to GDAL in
+    batches (:mod:`landplan.io.gpkg`), so that no second copy of the whole
+    layer is made.  A shapefile is written in
     UTF-8 with a ``.cpg``, columns longer than a DBF field name renamed by
     :data:`SHAPEFILE_NAMES`.
 
@@ -674,8 +682,8 @@ def write_layer(
     options: dict[str, Any] = {}
     if suffix == ".gpkg":
         options["dataset_options"] = {"VERSION": "1.2"} if not path.exists() else None
-        if not append and len(frame) > WRITE_BATCH and _arrow_ready(frame):
-            _write_gpkg_in_batches(frame, path, layer, options["dataset_options"])
+        if not append and len(frame) > gpkg.WRITE_BATCH and gpkg.arrow_ready(frame):
+            gpkg.write_in_batches(frame, path, layer, options["dataset_options"])
             return
     elif suffix == ".shp":
         options["encoding"] = "UTF-8"
@@ -687,94 +695,6 @@ def write_layer(
         append=append,
         use_arrow=True,
         **{k: v for k, v in options.items() if v is not None},
-    )
-
-
-#: Rows turned into Arrow at a time when a large GeoPackage layer is written.
-WRITE_BATCH = 50_000
-
-#: Single-part geometry types and how pyogrio makes them multi-part.
-_TO_MULTI: dict[str, Callable[..., np.ndarray]] = {
-    "Point": shapely.multipoints,
-    "LineString": shapely.multilinestrings,
-    "Polygon": shapely.multipolygons,
-}
-
-
-def _arrow_ready(frame: gpd.GeoDataFrame) -> bool:
-    """Whether every column's Arrow type follows from its dtype alone (not from its values).
-
-    Numbers, booleans and text (pandas' string dtypes) do; object columns,
-    dates and the like are left to pyogrio, which looks at their values.
-    """
-    return all(
-        name == frame.geometry.name
-        or isinstance(dtype, pd.StringDtype)
-        or (isinstance(dtype, np.dtype) and dtype.kind in "biuf")
-        or (pd.api.types.is_extension_array_dtype(dtype) and dtype.kind in "biuf")
-        for name, dtype in frame.dtypes.items()
-    )
-
-
-def _gpkg_geometry_type(geometry: gpd.GeoSeries) -> tuple[str, str | None]:
-    """The layer's geometry type, and the single-part type to make multi-part, if any.
-
-    As pyogrio decides it for a GeoPackage written at once, so that writing in
-    batches gives the same layer: one type as it is; polygons mixed with
-    multi-polygons (or lines, points with theirs) all as the multi type;
-    anything else ``Unknown``; `` Z`` added when any geometry has a Z.
-    """
-    present = geometry[geometry.notna() & ~geometry.is_empty]
-    kinds = set(present.geom_type)
-    single = next((k for k in _TO_MULTI if kinds == {k, f"Multi{k}"}), None)
-    kind = f"Multi{single}" if single else kinds.pop() if len(kinds) == 1 else "Unknown"
-    if kind != "Unknown" and bool(present.has_z.any()):
-        kind = f"{kind} Z"
-    return kind, single
-
-
-def _write_gpkg_in_batches(
-    frame: gpd.GeoDataFrame, path: Path, layer: str | None, dataset_options: Any
-) -> None:
-    """Write *frame* as a new GeoPackage layer, :data:`WRITE_BATCH` rows made Arrow at a time.
-
-    ``pyogrio.write_dataframe`` turns the whole frame into one Arrow table
-    first, a second copy of every column (about 95 MB for the output of a
-    county of 200 k parcels, gigabytes for a city's).  Here the batches are streamed to GDAL in one
-    session, so the layer and its spatial index are made as in one write.
-    """
-    geometry = frame.geometry
-    kind, single = _gpkg_geometry_type(geometry)
-    columns = [c for c in frame.columns if c != geometry.name]
-
-    def table(rows: gpd.GeoDataFrame) -> pa.Table:
-        """Some rows as Arrow, column by column (selecting columns would copy the frame)."""
-        geoms = rows.geometry.to_numpy()
-        if single is not None:  # as pyogrio does: every single part made multi-part
-            at = shapely.get_type_id(geoms) == shapely.GeometryType[single.upper()]
-            geoms = geoms.copy()
-            geoms[at] = _TO_MULTI[single](geoms[at].reshape(-1, 1), axis=1)
-        arrays = {c: pa.array(rows[c], from_pandas=True) for c in columns}
-        return pa.table({**arrays, geometry.name: pa.array(shapely.to_wkb(geoms), pa.binary())})
-
-    schema = table(frame.iloc[:1]).schema  # the types follow from the dtypes alone
-
-    def batches() -> Any:
-        for start in range(0, len(frame), WRITE_BATCH):
-            yield from table(frame.iloc[start : start + WRITE_BATCH]).cast(schema).to_batches()
-
-    epsg = geometry.crs.to_epsg() if geometry.crs is not None else None
-    pyogrio.write_arrow(
-        pa.RecordBatchReader.from_batches(schema, batches()),
-        path,
-        layer=layer,
-        driver="GPKG",
-        geometry_name=geometry.name,
-        geometry_type=kind,
-        crs=None
-        if geometry.crs is None
-        else (f"EPSG:{epsg}" if epsg else geometry.crs.to_wkt("WKT1_GDAL")),
-        dataset_options=dataset_options,
     )
 
 

@@ -243,12 +243,37 @@ class Result:
         out = check_writable(path, overwrite=overwrite)
         with stage("write parcels"):
             write_layer(self.parcels, out, layer=output_layer)
+        self.write_beside(out, output_layer=output_layer, summary_csv=summary_csv)
+        return out
+
+    def write_beside(
+        self,
+        path: str | Path,
+        *,
+        output_layer: str = "parcels",
+        summary_csv: str | Path | None = None,
+    ) -> None:
+        """Write what :meth:`to_file` writes beside the parcel layer, once that layer is written.
+
+        The tables, the QGIS styles and the manifest, as :meth:`to_file`
+        describes them; for a run that wrote its parcel layer itself
+        (:func:`landplan.classify` with ``output=``).
+
+        Parameters
+        ----------
+        path
+            The output file holding the parcel layer.
+        output_layer
+            Name of the parcel layer in a GeoPackage.
+        summary_csv
+            Also write :attr:`summary` to this CSV file.
+        """
+        out = Path(path)
         with stage("write tables and styles"):
             self._write_extras(out, output_layer)
         if summary_csv is not None:
             write_csv(self.summary, summary_csv)
         write_text(manifest_json(self.manifest), out.with_name(out.name + ".manifest.json"))
-        return out
 
     def _write_extras(self, out: Path, layer: str) -> None:
         qml = class_style_qml(list(self.parcels.columns))
