@@ -349,3 +349,56 @@ def test_county_sums_from_arrays_equal_those_of_a_parcel_table() -> None:
     want = county_table(pd.DataFrame({"county_code": county, **figures}))
     assert got["county_code"].tolist() == ["430405", "430421", "430426", "430482", "全市"]
     pd.testing.assert_frame_equal(got, want, check_exact=False, rtol=1e-12, check_dtype=False)
+
+
+def test_pbf_changes_and_delineation_sum_each_parcel_once_as_a_groupby_does() -> None:
+    """Every county's kept, added and removed PBF (by the first rule that removed it, or
+    none) and its delineation, against pandas summing parcel by parcel."""
+    from landplan.outputs.aggregate import pbf_change_table, target_delineation
+
+    rng = np.random.default_rng(11)
+    n = 3_000
+    county = rng.choice(["430421", "430422", "430405"], n)
+    change = rng.choice(["KEPT", "REMOVED", "ADDED", ""], n)
+    area = rng.random(n) * 1e4
+    area[::97] = np.nan  # counted as 0
+    hits = pd.DataFrame(rng.random((n, 3)) < 0.2, columns=["T_A", "T_B", "P_C"])
+    table = pbf_change_table(pd.Series(county, dtype="str"), change, area, hits).set_index(
+        "county_code"
+    )
+    frame = pd.DataFrame({"county": county, "change": change, "area": np.nan_to_num(area)})
+    first = hits.to_numpy().argmax(axis=1)
+    fired = hits.to_numpy().any(axis=1)
+    for code, rows in frame.groupby("county"):
+        got = table.loc[code]
+        at = rows.index.to_numpy()
+        for what in ("KEPT", "ADDED", "REMOVED"):
+            want = rows["area"][rows["change"] == what].sum()
+            assert got[f"{what.lower()}_m2"] == pytest.approx(want, rel=1e-12)
+        gone = rows["change"].to_numpy() == "REMOVED"
+        for i, rule in enumerate(hits.columns):
+            want = rows["area"][gone & fired[at] & (first[at] == i)].sum()
+            assert got[f"removed_{rule}_m2"] == pytest.approx(want, rel=1e-12)
+        assert got["removed_not_farmland_m2"] == pytest.approx(
+            rows["area"][gone & ~fired[at]].sum(), rel=1e-12
+        )
+    assert table.loc["全市", "kept_m2"] == pytest.approx(frame["area"][change == "KEPT"].sum())
+
+    farmland = pd.Series(rng.random(n) < 0.6)
+    t_hits = hits[["T_A", "T_B"]]
+    delineation = target_delineation(pd.Series(county), farmland, pd.Series(area), t_hits)
+    delineation = delineation.set_index("county_code")
+    t_first = t_hits.to_numpy().argmax(axis=1)
+    t_fired = t_hits.to_numpy().any(axis=1) & farmland.to_numpy()
+    for code, rows in frame.groupby("county"):
+        got = delineation.loc[code]
+        at = rows.index.to_numpy()
+        farm = farmland.to_numpy()[at]
+        assert got["farmland_m2"] == pytest.approx(rows["area"][farm].sum(), rel=1e-12)
+        assert got["excluded_m2"] == pytest.approx(rows["area"][t_fired[at]].sum(), rel=1e-12)
+        assert got["T_B_m2"] == pytest.approx(
+            rows["area"][t_fired[at] & (t_first[at] == 1)].sum(), rel=1e-12
+        )
+        assert got["protection_target_m2"] == pytest.approx(
+            rows["area"][farm & ~t_fired[at]].sum(), rel=1e-12
+        )

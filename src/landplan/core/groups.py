@@ -59,6 +59,37 @@ class Groups:
             weights, row = weights[self._known], row[self._known]
         return np.bincount(row, weights=weights, minlength=len(self.keys))
 
+    def sum_by(self, category: np.ndarray, n: int, values: np.ndarray | pd.Series) -> np.ndarray:
+        """Per group and category, the sum of *values*: one pass for all categories.
+
+        Parameters
+        ----------
+        category
+            Per element, its category in ``0 .. n-1``, or -1 for none (not summed).
+        n
+            Number of categories.
+        values
+            One value per element.
+
+        Returns
+        -------
+        numpy.ndarray
+            Shape ``(len(keys), n)``: row *g*, column *c* sums the values of
+            the elements of group *g* and category *c*.
+
+        Examples
+        --------
+        >>> g = groups_of(np.array(["b", "a", "b", "b"], dtype=object))
+        >>> g.sum_by(np.array([0, 1, -1, 1]), 2, np.array([1.0, 2.0, 4.0, 8.0])).tolist()
+        [[0.0, 2.0], [1.0, 8.0]]
+        """
+        at = np.asarray(category, dtype=np.intp)
+        cell = np.where((self.row >= 0) & (at >= 0), self.row * n + at, -1)
+        counted = cell >= 0
+        weights = np.asarray(values, dtype=np.float64)[counted]
+        sums = np.bincount(cell[counted], weights=weights, minlength=len(self.keys) * n)
+        return sums.reshape(len(self.keys), n)
+
     def count(self) -> np.ndarray:
         """Per group, its number of elements (int64).
 

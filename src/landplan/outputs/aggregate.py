@@ -292,16 +292,16 @@ def target_delineation(
     excluded = hits.any(axis=1)
     first = np.where(excluded, hits.argmax(axis=1), -1)
     area = np.nan_to_num(area_m2.to_numpy(dtype=float))
+    groups = groups_of(county)
+    # categories: 0 kept as target, 1 + j excluded by T rule j first; -1 not farmland
+    sums = groups.sum_by(np.where(is_farm, first + 1, -1), len(t_hits.columns) + 1, area)
     figures = {
-        "farmland_m2": np.where(is_farm, area, 0.0),
-        "protection_target_m2": np.where(is_farm & ~excluded, area, 0.0),
-        "excluded_m2": np.where(excluded, area, 0.0),
-        **{
-            f"{rule_id}_m2": np.where(first == j, area, 0.0)
-            for j, rule_id in enumerate(t_hits.columns)
-        },
+        "farmland_m2": sums.sum(axis=1),
+        "protection_target_m2": sums[:, 0],
+        "excluded_m2": sums[:, 1:].sum(axis=1),
+        **{f"{rule_id}_m2": sums[:, 1 + j] for j, rule_id in enumerate(t_hits.columns)},
     }
-    return county_table_of(county, figures)
+    return _named(pd.DataFrame({"county_code": groups.keys, **figures}), total=True)
 
 
 #: Pools of :class:`~landplan.allocate.classes.Assignment` summed in the quota table, by column.
@@ -427,20 +427,25 @@ def pbf_change_table(
         np.asarray(change == c, dtype=bool) for c in ("KEPT", "REMOVED", "ADDED")
     )
     hits = exit_hits.to_numpy(dtype=bool)
-    fired = hits.any(axis=1)
-    first = np.where(fired, hits.argmax(axis=1), -1)
+    rules = len(exit_hits.columns)
+    # categories: 0 kept, 1 added, 2 + i removed by rule i first, 2 + rules removed by none
+    removed_by = 2 + np.where(hits.any(axis=1), hits.argmax(axis=1), rules)
+    category = np.where(kept, 0, np.where(added, 1, np.where(removed, removed_by, -1)))
+    groups = groups_of(county)
+    sums = groups.sum_by(category, rules + 3, area)
+    gone = sums[:, 2:].sum(axis=1)
     columns: dict[str, np.ndarray] = {
-        "existing_m2": np.where(kept | removed, area, 0.0),
-        "kept_m2": np.where(kept, area, 0.0),
-        "removed_m2": np.where(removed, area, 0.0),
+        "existing_m2": sums[:, 0] + gone,
+        "kept_m2": sums[:, 0],
+        "removed_m2": gone,
     }
     for i, rule_id in enumerate(exit_hits.columns):
-        columns[f"removed_{rule_id}_m2"] = np.where(removed & (first == i), area, 0.0)
-    columns["removed_not_farmland_m2"] = np.where(removed & ~fired, area, 0.0)
-    columns["added_m2"] = np.where(added, area, 0.0)
-    columns["pbf_m2"] = np.where(kept | added, area, 0.0)
+        columns[f"removed_{rule_id}_m2"] = sums[:, 2 + i]
+    columns["removed_not_farmland_m2"] = sums[:, 2 + rules]
+    columns["added_m2"] = sums[:, 1]
+    columns["pbf_m2"] = sums[:, 0] + sums[:, 1]
     columns["balance_m2"] = columns["added_m2"] - columns["removed_m2"]
-    return county_table_of(county, columns)
+    return _named(pd.DataFrame({"county_code": groups.keys, **columns}), total=True)
 
 
 #: Stages defined by land class (耕地后备资源, 旱改水) and their pools in an assignment.
