@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 
@@ -22,11 +23,12 @@ def _ready() -> None:
 
 
 def start_workers(workers: int) -> ProcessPoolExecutor:
-    """A pool of *workers* processes that start now, importing landplan while the driver works.
+    """A pool of *workers* processes that start now, while the driver works.
 
-    A spawned worker takes about a second to start Python and import the
-    libraries; started before the parcels are screened and partitioned, that
-    second is spent while the driver is busy rather than while it waits.
+    A worker takes about a second to start Python and import the libraries
+    (once for all workers where they fork from a server, :func:`_worker_context`);
+    started before the parcels are screened and partitioned, that second is
+    spent while the driver is busy rather than while it waits.
 
     Parameters
     ----------
@@ -41,13 +43,35 @@ def start_workers(workers: int) -> ProcessPoolExecutor:
     """
     pool = ProcessPoolExecutor(
         max_workers=workers,
-        mp_context=multiprocessing.get_context("spawn"),
+        mp_context=_worker_context(),
         initializer=configure_worker,  # workers log as the driver does (quiet, verbose)
         initargs=(settings(),),
     )
-    for _ in range(workers):  # a task per worker, so that all of them start
-        pool.submit(_ready)
+    # a task per worker, so that all of them start; submitted from a thread, as starting
+    # a worker waits for the fork server to have imported landplan the first time
+    threading.Thread(target=_start, args=(pool, workers), daemon=True).start()
     return pool
+
+
+def _start(pool: ProcessPoolExecutor, workers: int) -> None:
+    for _ in range(workers):
+        pool.submit(_ready)
+
+
+def _worker_context() -> multiprocessing.context.BaseContext:
+    """How workers start: forked from a server that imported landplan once, where there is one.
+
+    A spawned worker imports Python's libraries and landplan itself, a second
+    of CPU each, while the driver reads the parcels on the same cores.  A
+    fork server (Linux, macOS) imports them once, and each worker is a fork of
+    it: the server is a fresh, single-threaded process, so forking it is safe,
+    unlike forking the driver, which may run threads.  Elsewhere, spawn.
+    """
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([__name__])  # before the server starts; kept after
+    return context
 
 
 def classify_partition(part: Partition, job: ClassifyJob) -> tuple[Result, dict[str, float]]:
