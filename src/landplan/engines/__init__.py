@@ -24,7 +24,9 @@ runs in this process on two threads, not in a pool where one process idles.
 
 Counties ship back only the columns landplan adds (and the evidence); the
 driver puts them in input order and joins them to the input once, so the
-parcels are never copied back and forth whole.
+parcels are never copied back and forth whole.  Given an output, the
+``processes`` engine writes the parcel layer county by county as the counties
+finish (:mod:`~landplan.engines.output`).
 """
 
 from __future__ import annotations
