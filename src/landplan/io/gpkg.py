@@ -14,9 +14,10 @@ the layer and its spatial index are made as in one write:
 
 from __future__ import annotations
 
+import itertools
 import queue
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -136,7 +137,7 @@ def _write_frames(
 
     def batches() -> Iterator[pa.RecordBatch]:
         try:
-            for frame in _chain(first, frames):
+            for frame in itertools.chain([first], frames):
                 for start in range(0, len(frame), WRITE_BATCH):
                     rows = frame.iloc[start : start + WRITE_BATCH]
                     yield from table(rows).cast(schema).to_batches()
@@ -161,11 +162,6 @@ def _write_frames(
         if failed:
             raise failed[0] from error
         raise
-
-
-def _chain(first: gpd.GeoDataFrame, rest: Iterable[gpd.GeoDataFrame]) -> Iterator[gpd.GeoDataFrame]:
-    yield first
-    yield from rest
 
 
 class LayerWriter:
