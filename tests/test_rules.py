@@ -13,6 +13,7 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 from shapely.geometry import box
 
@@ -319,3 +320,20 @@ def test_rules_of_a_stage_only_judge_parcels_of_that_stage() -> None:
     result = classify(parcels, layers={"eco_redline": eco})
     assert result.parcels["lp_reasons"].tolist() == ["", "P_ECO_REDLINE;R_ECO_REDLINE"]
     assert result.parcels["lp_class"].tolist() == ["OTHER", "GENERAL"]
+
+
+@pytest.mark.parametrize("shape", [(2_000, 30), (7, 1), (0, 3), (4, 0)])
+def test_reasons_join_the_fired_rule_ids_of_each_parcel_in_profile_order(
+    shape: tuple[int, int],
+) -> None:
+    """lp_reasons, made once per combination of fired rules, against a join parcel by parcel."""
+    from landplan.rules.evaluate import Evidence
+
+    rng = np.random.default_rng(sum(shape))
+    columns = [f"T_R{i:02d}" for i in range(shape[1])]
+    hits = pd.DataFrame(rng.random(shape) < 0.3, columns=columns, index=np.arange(shape[0]) * 7)
+    evidence = Evidence(hits=hits, own_values=pd.DataFrame(index=hits.index), units={}, missing={})
+    want = [";".join(c for c in columns if row[c]) for _, row in hits.iterrows()]
+    got = evidence.reasons()
+    assert got.tolist() == want
+    assert got.index.equals(hits.index)

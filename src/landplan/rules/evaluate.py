@@ -141,12 +141,22 @@ class Evidence:
         pandas.Series
             Text per parcel, named ``lp_reasons``, aligned to the parcels' index.
         """
-        out = np.full(len(self.hits), "", dtype=object)
-        for rule_id in self.hits.columns:
-            fired = self.hits[rule_id].to_numpy()
-            out[fired] = out[fired] + (";" + rule_id)
+        hits = self.hits.to_numpy(dtype=bool)
+        # parcels share a few hundred combinations of fired rules: one text per combination
+        combos, combo_of = np.unique(np.packbits(hits, axis=1), axis=0, return_inverse=True)
+        rule_ids = np.asarray(self.hits.columns, dtype=object)
+        texts = np.array(
+            [
+                ";".join(rule_ids[fired])
+                for fired in np.unpackbits(combos, axis=1, count=hits.shape[1]).astype(bool)
+            ],
+            dtype=object,
+        )
         return pd.Series(
-            [s[1:] for s in out], index=self.hits.index, dtype=object, name="lp_reasons"
+            texts[combo_of.reshape(-1)] if len(hits) else [],
+            index=self.hits.index,
+            dtype=object,
+            name="lp_reasons",
         )
 
     def long(self, *, fired_only: bool = False) -> pd.DataFrame:
