@@ -322,7 +322,7 @@ def test_rules_of_a_stage_only_judge_parcels_of_that_stage() -> None:
     assert result.parcels["lp_class"].tolist() == ["OTHER", "GENERAL"]
 
 
-@pytest.mark.parametrize("shape", [(2_000, 30), (7, 1), (0, 3), (4, 0)])
+@pytest.mark.parametrize("shape", [(2_000, 30), (500, 70), (7, 1), (0, 3), (4, 0)])
 def test_reasons_join_the_fired_rule_ids_of_each_parcel_in_profile_order(
     shape: tuple[int, int],
 ) -> None:

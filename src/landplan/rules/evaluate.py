@@ -142,18 +142,23 @@ class Evidence:
             Text per parcel, named ``lp_reasons``, aligned to the parcels' index.
         """
         hits = self.hits.to_numpy(dtype=bool)
-        # parcels share a few hundred combinations of fired rules: one text per combination
-        combos, combo_of = np.unique(np.packbits(hits, axis=1), axis=0, return_inverse=True)
+        # parcels share a few hundred combinations of fired rules: one text per combination,
+        # a combination found by its bits packed into 64-bit words
+        packed = np.packbits(hits, axis=1)
+        words = np.zeros((len(hits), -(-packed.shape[1] // 8) * 8), dtype=np.uint8)
+        words[:, : packed.shape[1]] = packed
+        keys = words.view(np.uint64)
+        if keys.shape[1] == 1:  # up to 64 rules: one integer per parcel
+            combo_of, first = pd.factorize(keys[:, 0])
+            combos = first.reshape(-1, 1).view(np.uint8)
+        else:
+            combos_words, combo_of = np.unique(keys, axis=0, return_inverse=True)
+            combos = combos_words.view(np.uint8)
         rule_ids = np.asarray(self.hits.columns, dtype=object)
-        texts = np.array(
-            [
-                ";".join(rule_ids[fired])
-                for fired in np.unpackbits(combos, axis=1, count=hits.shape[1]).astype(bool)
-            ],
-            dtype=object,
-        )
+        fired = np.unpackbits(combos, axis=1, count=hits.shape[1]).astype(bool)
+        texts = np.array([";".join(rule_ids[row]) for row in fired], dtype=object)
         return pd.Series(
-            texts[combo_of.reshape(-1)] if len(hits) else [],
+            texts[np.asarray(combo_of).reshape(-1)] if len(hits) else [],
             index=self.hits.index,
             dtype=object,
             name="lp_reasons",
