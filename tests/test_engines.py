@@ -13,7 +13,7 @@ import shapely
 from shapely.geometry import box
 
 import landplan
-from landplan.core.errors import Problem
+from landplan.core.errors import InvalidParcelsError, Problem, SchemaError
 from landplan.engines import _started_workers, resolve_engine
 from landplan.engines.partition import layers_near, merge_county_problems, plan_counties
 from landplan.engines.pipeline import ClassifyJob, measure_columns
@@ -347,3 +347,64 @@ def test_pools_left_unjudged_merge_across_counties(one_layer_runs: dict[str, Res
     assert single and set(single) == {"B"}
     for engine in ("processes", "dask"):
         assert one_layer_runs[engine].evidence.unjudged_pools == single
+
+
+def _counting_driver_attributes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Record the size of every frame whose attributes the driver parses."""
+    import landplan.engines as engines
+
+    parsed: list[int] = []
+    original = engines.survey_attributes
+
+    def counted(frame, **kwargs):  # type: ignore[no-untyped-def]
+        parsed.append(len(frame))
+        return original(frame, **kwargs)
+
+    monkeypatch.setattr(engines, "survey_attributes", counted)
+    return parsed
+
+
+def test_counties_screen_their_own_parcels_on_the_processes_engine(
+    monkeypatch: pytest.MonkeyPatch, sample_single: Result
+) -> None:
+    """Valid parcels: the driver parses no parcel's attributes (the workers do), and the
+    answers and the (empty) table of invalid parcels are the single engine's."""
+    s = load_sample()
+    parsed = _counting_driver_attributes(monkeypatch)
+    result = landplan.classify(s.parcels, dem=s.dem, layers=s.layers, targets=s.targets, workers=2)
+    assert parsed == [0]  # only the empty frame that shapes the table of findings
+    assert_same_answers(sample_single, result)
+    pd.testing.assert_frame_equal(result.invalid, sample_single.invalid)
+
+
+@pytest.mark.parametrize("problem", ["KCXS", "BSM", "text"])
+def test_a_county_with_invalid_parcels_stops_the_run_as_the_single_engine_does(
+    problem: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """KCXS out of range in two counties, a BSM shared by two counties, text in a number:
+    the processes engine raises the single engine's error, naming every parcel."""
+    s = load_sample()
+    parcels = s.parcels.copy()
+    county = parcels["ZLDWDM"].str[:6]
+    first, last = parcels.index[county == county.iloc[0]][3], parcels.index[-5]
+    assert county[first] != county[last]
+    if problem == "KCXS":
+        parcels.loc[[first, last], "KCXS"] = 8.0
+    elif problem == "BSM":
+        parcels.loc[last, "BSM"] = parcels.loc[first, "BSM"]
+    else:
+        parcels["KCXS"] = parcels["KCXS"].astype(object)
+        parcels.loc[last, "KCXS"] = "abc"
+    errors = []
+    parsed = _counting_driver_attributes(monkeypatch)
+    for workers in (None, 2):
+        with pytest.raises((InvalidParcelsError, SchemaError)) as stopped:
+            landplan.classify(parcels, layers=s.layers, targets=s.targets, workers=workers)
+        errors.append(
+            (type(stopped.value), [(p.code, p.message, p.parcels) for p in stopped.value.problems])
+        )
+    assert errors[0] == errors[1]
+    assert parsed[-1] == len(parcels)  # the processes engine screened every parcel at the end
+    if problem != "text":
+        named = {p for _, _, parcels_named in errors[0][1] for p in parcels_named}
+        assert any(str(first) in n for n in named) and any(str(last) in n for n in named)

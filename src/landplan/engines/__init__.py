@@ -59,10 +59,16 @@ from landplan.engines.partition import (
 )
 from landplan.engines.pipeline import ClassifyJob, classify_frame
 from landplan.engines.processes import run_processes, start_workers
-from landplan.engines.screen import invalid_problems, screen_parcels, set_aside
+from landplan.engines.screen import (
+    CountyDataError,
+    duplicate_bsm,
+    invalid_problems,
+    screen_parcels,
+    set_aside,
+)
 from landplan.io.layers import LayerTarget, write_layer
 from landplan.outputs.result import Result
-from landplan.survey.schema import survey_attributes
+from landplan.survey.schema import check_fields, survey_attributes
 
 __all__ = ["ENGINES", "Engine", "cores", "resolve_engine", "run"]
 
@@ -238,6 +244,14 @@ def _run(
     output: LayerTarget | None,
 ) -> Result:
     """:func:`run` once the engine is known and, for ``processes``, its workers started."""
+    if pool is not None and not skip_invalid:
+        try:
+            return _run_screened_by_counties(
+                frame, layers, job, workers=workers, pool=pool, output=output
+            )
+        except CountyDataError:  # screened here, as the single engine screens: it raises
+            log.info("the parcels have problems; screening every parcel")
+            pool = None  # shut down if the counties had started; a new one if ever needed
     with stage("attributes", total=len(frame), unit="parcels"):
         attrs = survey_attributes(frame, fields=job.fields, source=job.source)
     if job.targets is not None:  # the county codes of all parcels are known from here on
@@ -284,6 +298,51 @@ def _run(
             pool=pool,
             output=output,
         )
+    return dataclasses.replace(result, invalid=invalid)
+
+
+def _run_screened_by_counties(
+    frame: gpd.GeoDataFrame,
+    layers: Layers,
+    job: ClassifyJob,
+    *,
+    workers: int | None,
+    pool: ProcessPoolExecutor,
+    output: LayerTarget | None,
+) -> Result:
+    """The processes engine's run where each county screens its own parcels.
+
+    The workers parse each county's attributes anyway, so nothing is parsed
+    here but the county codes; only duplicate BSM, which cross counties, are
+    looked for here.  Any problem found, here or by a county, raises
+    :class:`~landplan.engines.screen.CountyDataError`, and :func:`_run` then
+    screens every parcel as the single engine does, so the error names every
+    parcel and the field problems come in the same order.
+    """
+    problems = check_fields(frame.columns, job.fields, job.source)
+    if problems or duplicate_bsm(frame, job.fields):
+        raise CountyDataError("the parcels' fields or BSM have problems")
+    codes = pd.unique(county_codes(frame, job.fields))
+    if job.targets is not None:
+        try:
+            job.targets.check_counties(c for c in codes if c)
+        except InputError as error:
+            raise CountyDataError(str(error)) from None
+    threads = _threads_per_county("processes", cores("processes", workers), len(codes))
+    job = dataclasses.replace(job, threads=threads, screen=True)
+    result = _run_counties(
+        frame,
+        layers,
+        job,
+        engine="processes",
+        workers=workers,
+        scheduler=None,
+        scratch=None,
+        pool=pool,
+        output=output,
+    )
+    nothing = frame.iloc[:0]  # no finding, in the table screening makes
+    invalid = screen_parcels(nothing, survey_attributes(nothing, fields=job.fields), has_dem=False)
     return dataclasses.replace(result, invalid=invalid)
 
 

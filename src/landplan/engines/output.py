@@ -120,7 +120,14 @@ class CountyWriter:
 
     @property
     def complete(self) -> bool:
-        """Whether every county has been handed to the writer."""
+        """Whether every county has been handed to the writer.
+
+        Returns
+        -------
+        bool
+            False when the output could not be written in batches (the run
+            then writes the merged parcels).
+        """
         return self.written == len(self.plans)
 
     def close(self) -> None:

@@ -105,6 +105,8 @@ class ClassifyJob:
     invalid: Mapping[object, str] = field(default_factory=dict)
     #: Threads measuring one county (:mod:`landplan.core.threads`); answers do not depend on it.
     threads: int = 1
+    #: Each county screens its own parcels before classifying them (the driver has not).
+    screen: bool = False
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from landplan.core.progress import configure_worker, settings
 from landplan.core.timing import WORKER_STAGE_PREFIX, add_stages, record_stages
 from landplan.engines.partition import CountyPlan, Layers, Partition, county_partition
 from landplan.engines.pipeline import ClassifyJob, classify_frame
+from landplan.engines.screen import screen_county
 from landplan.outputs.result import Result
 
 __all__ = ["classify_partition", "run_processes", "start_workers"]
@@ -89,9 +90,15 @@ def classify_partition(part: Partition, job: ClassifyJob) -> tuple[Result, dict[
     tuple of (Result, dict of str to float)
         The county's result, whose ``parcels`` hold only landplan's columns,
         and the seconds spent in each stage.
+
+    Raises
+    ------
+    CountyDataError
+        With ``job.screen``: the county's parcels have problems.
     """
     with record_stages() as seconds:
-        result = classify_frame(part.frame, part.layers, job, join=False)
+        attrs = screen_county(part.frame, job) if job.screen else None
+        result = classify_frame(part.frame, part.layers, job, join=False, attributes=attrs)
     return result, seconds
 
 

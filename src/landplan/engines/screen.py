@@ -7,17 +7,36 @@ stop the run, named by BSM, unless they are set aside (``skip_invalid``).
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
-from landplan.core.errors import Problem
+from landplan.core.errors import Problem, SchemaError
+from landplan.core.timing import stage
 from landplan.engines.pipeline import ClassifyJob
+from landplan.survey.schema import resolve_fields, survey_attributes
 from landplan.survey.validate import blocking_findings
 
-__all__ = ["invalid_problems", "screen_parcels", "set_aside"]
+__all__ = [
+    "CountyDataError",
+    "duplicate_bsm",
+    "invalid_problems",
+    "screen_county",
+    "screen_parcels",
+    "set_aside",
+]
+
+
+class CountyDataError(Exception):
+    """A county's parcels have problems that screening reports; the driver screens them all.
+
+    Raised by a county task that screens its own parcels
+    (``ClassifyJob.screen``), so that the run's error names every invalid
+    parcel of every county, as one screening of the whole layer does.
+    """
 
 
 def screen_parcels(
@@ -45,6 +64,60 @@ def screen_parcels(
     flat = np.flatnonzero(~empty & ~(shapely.area(np.where(empty, None, geoms)) > 0))
     empty[flat] = ~(shapely.area(shapely.make_valid(geoms[flat])) > 0)
     return blocking_findings(attributes, empty, has_dem=has_dem)
+
+
+def screen_county(frame: gpd.GeoDataFrame, job: ClassifyJob) -> pd.DataFrame:
+    """A county's survey attributes, once its parcels are screened and found valid.
+
+    Parameters
+    ----------
+    frame
+        The county's parcels.
+    job
+        The classification job (fields, source, DEM).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The parcels' :func:`~landplan.survey.schema.survey_attributes`.
+
+    Raises
+    ------
+    CountyDataError
+        A field cannot be read, or a parcel has an error-severity finding.
+    """
+    try:
+        with stage("attributes", total=len(frame), unit="parcels"):
+            attrs = survey_attributes(frame, fields=job.fields, source=job.source)
+    except SchemaError as error:
+        raise CountyDataError(str(error)) from None
+    with stage("screen", total=len(frame), unit="parcels"):
+        findings = screen_parcels(frame, attrs, has_dem=job.dem is not None)
+    if len(findings):
+        raise CountyDataError(f"{len(findings)} finding(s) of error severity")
+    return attrs
+
+
+def duplicate_bsm(frame: gpd.GeoDataFrame, fields: Mapping[str, str] | None = None) -> bool:
+    """Whether two parcels share a BSM (blanks aside), which no single county can see.
+
+    Parameters
+    ----------
+    frame
+        The parcels.
+    fields
+        Mapping of canonical 三调 field names to the parcels' columns.
+
+    Returns
+    -------
+    bool
+        True when a non-blank BSM occurs twice (``V_BSM_DUPLICATE``).
+    """
+    column = resolve_fields(frame.columns, fields).get("BSM")
+    if column is None or column not in frame.columns:
+        return False
+    bsm = frame[column].astype("string").str.strip().fillna("")
+    return bool(((bsm != "") & bsm.duplicated(keep=False)).any())
 
 
 def set_aside(job: ClassifyJob, findings: pd.DataFrame) -> ClassifyJob:
