@@ -18,7 +18,7 @@ from landplan.core.errors import Problem, SchemaError
 from landplan.core.timing import stage
 from landplan.engines.pipeline import ClassifyJob
 from landplan.survey.schema import resolve_fields, survey_attributes
-from landplan.survey.validate import blocking_findings
+from landplan.survey.validate import CHECKS, blocking_findings
 
 __all__ = [
     "CountyDataError",
@@ -116,8 +116,9 @@ def duplicate_bsm(frame: gpd.GeoDataFrame, fields: Mapping[str, str] | None = No
     column = resolve_fields(frame.columns, fields).get("BSM")
     if column is None or column not in frame.columns:
         return False
-    bsm = frame[column].astype("string").str.strip().fillna("")
-    return bool(((bsm != "") & bsm.duplicated(keep=False)).any())
+    (check,) = [c for c in CHECKS if c.id == "V_BSM_DUPLICATE"]  # the one definition
+    failing, _ = check.test(pd.DataFrame({"BSM": frame[column]}), pd.DataFrame(index=frame.index))
+    return bool(failing.any())
 
 
 def set_aside(job: ClassifyJob, findings: pd.DataFrame) -> ClassifyJob:
