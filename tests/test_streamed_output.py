@@ -119,3 +119,19 @@ def test_frames_written_one_after_another_make_one_layer(tmp_path: Path) -> None
     got = pyogrio.read_dataframe(out, layer="parcels")
     assert got["v"].tolist() == list(range(7))
     assert got["name"].tolist() == ["p0", "p1", "p2", "p0", "p1", "p2", "p3"]
+
+
+def test_parcels_with_dates_are_written_after_the_merge(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A date column's Arrow type is not known from its dtype alone: the county writer
+    declines, and the merged parcels are written as to_file writes them."""
+    s = load_sample()
+    parcels = s.parcels.copy()
+    parcels["GXSJ"] = pd.Timestamp("2020-12-31") + pd.to_timedelta(np.arange(len(parcels)), "D")
+    monkeypatch.setattr(gpkg.LayerWriter, "put", None)  # would fail if called
+    out = tmp_path / "out.gpkg"
+    result = landplan.classify(parcels, layers=s.layers, targets=s.targets, workers=2, output=out)
+    after = tmp_path / "after.gpkg"
+    result.to_file(after)
+    _same_layers(out, after)
