@@ -134,3 +134,32 @@ def test_parcels_next_to_a_class_are_those_a_pairwise_test_finds(threads: int) -
                 want[i] |= lp_class[i] != "PBF" and bool(shapely.intersects(geoms[i], geoms[j]))
     assert got.tolist() == want.tolist()
     assert 20 < want.sum() < len(geoms) - 48
+
+
+def test_attribute_ascending_reads_typed_fields_as_they_are_and_text_as_numbers() -> None:
+    """GDDB as parsed (Int64 with a missing grade), a column of the layer's own holding
+    numbers as text (blanks and garbage included) and one of floats: lower first, the
+    missing and the unreadable last (infinity)."""
+    import pandas as pd
+
+    from landplan.rules.criteria import CRITERIA, SelectContext
+    from landplan.rules.kinds import Context
+    from landplan.survey.schema import survey_attributes
+
+    frame = pd.DataFrame(
+        {
+            "DLBM": ["0101"] * 5,
+            "ZLDWDM": ["4304210010010000000"] * 5,
+            "GDDB": [3, None, 1, 12, 3],
+            "RANK_TXT": [" 2.5", "x", "", None, "10"],
+            "RANK_NUM": [0.5, np.nan, -1.0, 7.0, 0.5],
+        }
+    )
+    attrs = survey_attributes(frame)
+    ctx = SelectContext(Context(attrs, frame, pd.DataFrame(index=frame.index), has_dem=False))
+    key = CRITERIA["attribute_ascending"].func
+    inf = np.inf
+    assert key(ctx, field="GDDB").tolist() == [3.0, inf, 1.0, 12.0, 3.0]
+    assert key(ctx, field="RANK_TXT").tolist() == [2.5, inf, inf, inf, 10.0]
+    assert key(ctx, field="RANK_NUM").tolist() == [0.5, inf, -1.0, 7.0, 0.5]
+    assert key(ctx, field="ABSENT").tolist() == [0.0] * 5

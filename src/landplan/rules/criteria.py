@@ -15,6 +15,7 @@ import pandas as pd
 
 from landplan.measure.parcels import layer_share
 from landplan.rules.kinds import Context, Param, _attribute_hits
+from landplan.survey.schema import per_value
 
 __all__ = [
     "CRITERIA",
@@ -172,10 +173,16 @@ def attribute_ascending(ctx: SelectContext, *, field: str) -> np.ndarray:
         The field's values, infinity where missing or not a number; all 0 when
         the field is absent.
     """
-    column = ctx.rules.field(field)
+    column = ctx.rules.field(field, as_text=False)
     if column is None:
         return np.zeros(len(ctx.rules.attributes))
-    values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype):
+        values = column.to_numpy(dtype=float, na_value=np.nan)  # typed already: nothing to parse
+    else:
+        parsed = per_value(
+            column, lambda v: pd.to_numeric(v.astype("string").str.strip(), errors="coerce")
+        )
+        values = parsed.to_numpy(dtype=float, na_value=np.nan)
     return np.where(np.isnan(values), np.inf, values)
 
 

@@ -83,7 +83,7 @@ class Context:
         farmland = self.attributes["IS_FARMLAND"].to_numpy(dtype=bool)
         return has_grade & (~dem_known | ((self.slope_source == "survey") & farmland))
 
-    def field(self, name: str) -> pd.Series | None:
+    def field(self, name: str, *, as_text: bool = True) -> pd.Series | None:
         """A field by canonical or raw name, as stripped text; None when absent.
 
         Parameters
@@ -91,12 +91,15 @@ class Context:
         name
             A canonical 三调 field name, or the name of one of the parcels' own
             columns (canonical names win).
+        as_text
+            False to have the values as they are held (canonical fields typed,
+            :func:`~landplan.survey.schema.survey_attributes`).
 
         Returns
         -------
         pandas.Series or None
-            The field's values as stripped ``string`` dtype, or None when
-            there is no such field.
+            The field's values as stripped ``string`` dtype (or as held), or
+            None when there is no such field.
         """
         if name in self.attributes:
             values = self.attributes[name]
@@ -104,7 +107,7 @@ class Context:
             values = self.columns[name]
         else:
             return None
-        return values.astype("string").str.strip()
+        return values.astype("string").str.strip() if as_text else values
 
 
 @dataclass(frozen=True)
