@@ -408,3 +408,24 @@ def test_a_county_with_invalid_parcels_stops_the_run_as_the_single_engine_does(
     if problem != "text":
         named = {p for _, _, parcels_named in errors[0][1] for p in parcels_named}
         assert any(str(first) in n for n in named) and any(str(last) in n for n in named)
+
+
+def test_the_fork_server_starts_while_parcels_of_several_counties_are_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The county codes, read alone on a thread, decide: several counties start the
+    server the workers fork from; one county (threads in this process) does not."""
+    import landplan.engines.processes as processes
+    from landplan.io.sample import sample_path
+
+    started: list[bool] = []
+    monkeypatch.setattr(processes, "_start_server", lambda: started.append(True))
+    processes.prepare_workers(sample_path("parcels")).join()
+    assert started == [True]
+    one = tmp_path / "one.gpkg"
+    s = load_sample()
+    s.parcels[s.parcels["ZLDWDM"].str[:6] == "430421"].to_file(one, layer="DLTB")
+    processes.prepare_workers(one).join()
+    assert started == [True]  # no second start
+    processes.prepare_workers(tmp_path / "missing.gpkg").join()  # a hint only: no error
+    assert started == [True]

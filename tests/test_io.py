@@ -292,3 +292,25 @@ def test_a_layer_with_object_columns_is_written_at_once(tmp_path, monkeypatch) -
     assert gpkg.arrow_ready(frame.drop(columns="note"))
     write_layer(frame, tmp_path / "out.gpkg", layer="parcels")
     assert pyogrio.read_info(tmp_path / "out.gpkg", layer="parcels")["features"] == 130
+
+
+def test_one_parcel_field_is_read_alone_by_its_canonical_or_mapped_name(tmp_path) -> None:
+    from shapely.geometry import box
+
+    from landplan.io.layers import read_parcel_field
+
+    frame = gpd.GeoDataFrame(
+        {"DLBM": ["0101", "0201"], "ZLDM": ["4304210010010000000", "4304220010010000000"]},
+        geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1)],
+        crs=4546,
+    )
+    for name in ("p.gpkg", "p.shp", "p.parquet"):
+        path = tmp_path / name
+        if name.endswith(".parquet"):
+            frame.to_parquet(path)
+        else:
+            frame.to_file(path)
+        got = read_parcel_field(path, "ZLDWDM", fields={"ZLDWDM": "ZLDM"})
+        assert got is not None and got.tolist() == frame["ZLDM"].tolist(), name
+        assert read_parcel_field(path, "ZLDWDM") is None, name  # not mapped: not found
+        assert read_parcel_field(path, "DLBM").tolist() == ["0101", "0201"], name

@@ -32,6 +32,7 @@ from landplan.core.timing import stage
 from landplan.engines import Engine, cores, resolve_engine, run
 from landplan.engines.dask_cluster import CountyRun, PartitionedResult, run_dask_partitions
 from landplan.engines.pipeline import ClassifyJob, measured_frame
+from landplan.engines.processes import prepare_workers
 from landplan.io.files import write_csv, write_text
 from landplan.io.layers import (
     LayerInput,
@@ -204,6 +205,8 @@ def classify(
             code="PARTITIONED_INPUT",
             source=str(parcels),
         )
+    if engine == "processes" and not isinstance(parcels, gpd.GeoDataFrame):
+        prepare_workers(parcels, fields=fields, encoding=read.encoding)
     threads = cores(engine, workers)
     # with cores to spare the layers are read while the parcels are; errors keep their
     # order (parcels, profile, targets, then layers)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.forkserver
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from pathlib import Path
 
 import geopandas as gpd
 
@@ -14,9 +16,11 @@ from landplan.core.timing import WORKER_STAGE_PREFIX, add_stages, record_stages
 from landplan.engines.partition import CountyPlan, Layers, Partition, county_partition
 from landplan.engines.pipeline import ClassifyJob, classify_frame
 from landplan.engines.screen import screen_county
+from landplan.io.layers import read_parcel_field
 from landplan.outputs.result import Result
+from landplan.survey.schema import county_of
 
-__all__ = ["classify_partition", "run_processes", "start_workers"]
+__all__ = ["classify_partition", "prepare_workers", "run_processes", "start_workers"]
 
 
 def _ready() -> None:
@@ -57,6 +61,52 @@ def start_workers(workers: int) -> ProcessPoolExecutor:
 def _start(pool: ProcessPoolExecutor, workers: int) -> None:
     for _ in range(workers):
         pool.submit(_ready)
+
+
+def prepare_workers(
+    path: str | Path, *, fields: Mapping[str, str] | None = None, encoding: str | None = None
+) -> threading.Thread:
+    """Start the fork server while the parcels are read, if their file holds several counties.
+
+    Workers fork from a server that takes about a second to import landplan
+    (:func:`_worker_context`).  Started once the parcels are read, a city of
+    200 k parcels waits for it; started now, it imports while they are read.
+    The county codes alone (``ZLDWDM``, no geometry) are read on a thread to
+    decide: one county runs on threads in this process and needs no server.
+
+    Parameters
+    ----------
+    path
+        The parcel file.
+    fields
+        Canonical 三调 field name → column, for non-standard schemas.
+    encoding
+        Text encoding of a shapefile, when it cannot be decided from the file.
+
+    Returns
+    -------
+    threading.Thread
+        The thread looking at the county codes (a daemon; nothing waits for it).
+    """
+
+    def look() -> None:
+        """Start the server if the parcels' county codes show more than one county."""
+        try:
+            codes = read_parcel_field(path, "ZLDWDM", fields=fields, encoding=encoding)
+        except Exception:  # only a hint: the parcels' read reports what is wrong
+            return
+        if codes is not None and county_of(codes).nunique() > 1:
+            _start_server()
+
+    thread = threading.Thread(target=look, daemon=True)
+    thread.start()
+    return thread
+
+
+def _start_server() -> None:
+    """Start the workers' fork server, where workers fork from one."""
+    if _worker_context().get_start_method() == "forkserver":
+        multiprocessing.forkserver.ensure_running()
 
 
 def _worker_context() -> multiprocessing.context.BaseContext:

@@ -24,7 +24,7 @@ from landplan.core.roles import get_role
 from landplan.core.threads import map_threads
 from landplan.io import gpkg
 from landplan.io.encoding import shapefile_encoding
-from landplan.survey.schema import check_fields
+from landplan.survey.schema import check_fields, resolve_fields
 
 __all__ = [
     "PARCEL_LAYER_NAMES",
@@ -40,6 +40,7 @@ __all__ = [
     "list_layers",
     "parcel_files",
     "read_layer",
+    "read_parcel_field",
     "read_parcels",
     "read_role_layers",
     "read_table",
@@ -412,6 +413,62 @@ def read_parcels(
     if problems:
         raise InputError(problems)
     return frame
+
+
+def read_parcel_field(
+    path: PathLike,
+    name: str,
+    *,
+    fields: Mapping[str, str] | None = None,
+    encoding: str | None = None,
+) -> pd.Series | None:
+    """One 三调 field of a parcel file, read alone (no geometry, no other column).
+
+    Parameters
+    ----------
+    path
+        A parcel file, as :func:`read_parcels` takes it.
+    name
+        A canonical 三调 field name (``ZLDWDM`` ...).
+    fields
+        Canonical 三调 field name → column, for non-standard schemas.
+    encoding
+        Text encoding of a shapefile, when it cannot be decided from the file.
+
+    Returns
+    -------
+    pandas.Series or None
+        The field's values, or None when the file has no such field.
+
+    Raises
+    ------
+    ReadError
+        The file cannot be read.
+    """
+    path, spec_layer = split_layer_spec(path)
+    suffix = path.suffix.lower()
+    try:
+        if suffix in _PARQUET:
+            import pyarrow.parquet as pq
+
+            names = pq.read_schema(path).names
+        else:
+            layer = _choose_layer(path, spec_layer, PARCEL_LAYER_NAMES)
+            names = list(pyogrio.read_info(path, layer=layer)["fields"])
+        column = resolve_fields(names, fields).get(name)
+        if column is None or column not in names:
+            return None
+        if suffix in _PARQUET:
+            return pd.read_parquet(path, columns=[column])[column]
+        options = {"encoding": shapefile_encoding(path, encoding)} if suffix == ".shp" else {}
+        frame = pyogrio.read_dataframe(
+            path, layer=layer, columns=[column], read_geometry=False, use_arrow=True, **options
+        )
+    except ReadError:
+        raise
+    except Exception as exc:  # DataSourceError, ArrowInvalid ...
+        raise _unreadable(str(path), exc) from exc
+    return frame[column]
 
 
 #: A layer given as a path (``file.gpkg|layername=X`` allowed) or in memory.
