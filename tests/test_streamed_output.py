@@ -135,3 +135,32 @@ def test_parcels_with_dates_are_written_after_the_merge(
     after = tmp_path / "after.gpkg"
     result.to_file(after)
     _same_layers(out, after)
+
+
+def test_a_write_that_fails_after_its_last_frame_raises_on_close(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GDAL failing as it finishes the layer (disk full while the index is built): close()
+    raises that error instead of waiting for frames that will never come."""
+    import threading
+
+    def fails_at_the_end(reader, *args, **kwargs):  # type: ignore[no-untyped-def]
+        reader.read_all()  # every batch taken, the end of the frames included
+        raise OSError("no space left on device")
+
+    monkeypatch.setattr(gpkg.pyogrio, "write_arrow", fails_at_the_end)
+    writer = gpkg.LayerWriter(tmp_path / "out.gpkg", "parcels", _frame(3).geometry)
+    writer.put(_frame(3))
+    raised: list[BaseException] = []
+
+    def close() -> None:
+        try:
+            writer.close()
+        except OSError as error:
+            raised.append(error)
+
+    closing = threading.Thread(target=close, daemon=True)
+    closing.start()
+    closing.join(timeout=20)
+    assert not closing.is_alive(), "close() waits forever"
+    assert [str(e) for e in raised] == ["no space left on device"]

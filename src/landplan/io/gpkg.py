@@ -204,6 +204,7 @@ class LayerWriter:
         self.path = path
         self._frames: queue.Queue[Any] = queue.Queue()
         self._error: BaseException | None = None
+        self._ended = False  # the writer has taken the end of the frames
         self._thread = threading.Thread(
             target=self._write, args=(layer, geometry, dataset_options), daemon=True
         )
@@ -214,13 +215,16 @@ class LayerWriter:
             if frame is self._STOP:
                 raise _AbandonedError
             yield frame
+        self._ended = True
 
     def _write(self, layer: str, geometry: gpd.GeoSeries, dataset_options: Any) -> None:
         try:
             _write_frames(self._given(), self.path, layer, geometry, dataset_options)
         except BaseException as error:  # handed to the caller by put() or close()
             self._error = error
-            while self._frames.get() is not self._END:  # the caller may still be putting
+            # before the last frame, the caller may still be putting: take all it puts;
+            # after it (GDAL failed finishing the layer), close() waits on nothing more
+            while not self._ended and self._frames.get() is not self._END:
                 pass
 
     def put(self, frame: gpd.GeoDataFrame) -> None:
