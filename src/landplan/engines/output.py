@@ -101,13 +101,16 @@ class CountyWriter:
         result
             Its result, with the layer shares (:func:`with_shares`).
         """
+        if self.declined:  # the merged parcels will be written: nothing to keep
+            return
         self.done[i] = result
-        while not self.declined and self.written in self.done:
+        while self.written in self.done:
             k = self.written
             rows = _county_rows(self.frame, self.plans[k], self.done.pop(k))
             if self.writer is None:
                 if not arrow_ready(rows):  # left to the write of the merged parcels
                     self.declined = True
+                    self.done.clear()
                     return
                 self.writer = LayerWriter(
                     self.target.path,
