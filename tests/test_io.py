@@ -314,3 +314,5 @@ def test_one_parcel_field_is_read_alone_by_its_canonical_or_mapped_name(tmp_path
         assert got is not None and got.tolist() == frame["ZLDM"].tolist(), name
         assert read_parcel_field(path, "ZLDWDM") is None, name  # not mapped: not found
         assert read_parcel_field(path, "DLBM").tolist() == ["0101", "0201"], name
+    with pytest.raises(ReadError, match="no such file"):
+        read_parcel_field(tmp_path / "missing.gpkg", "ZLDWDM")

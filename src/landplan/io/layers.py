@@ -16,6 +16,7 @@ from typing import Any, TypeAlias
 
 import geopandas as gpd
 import pandas as pd
+import pyarrow.parquet as pq
 import pyogrio
 from pyproj import CRS
 
@@ -255,39 +256,90 @@ def read_layer(
     path, spec_layer = split_layer_spec(path)
     layer = layer or spec_layer
     source = f"{path}" + (f"|layername={layer}" if layer else "")
+    frame = _read_frame(
+        path,
+        layer,
+        encoding=encoding,
+        columns=columns,
+        preferred_layers=preferred_layers,
+        bbox=bbox,
+    )
+    if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry is None:
+        raise ReadError(f"{source}: has no geometry column", code="GEOMETRY_MISSING")
+    if bbox is not None and not frame.index.is_monotonic_increasing:
+        frame = frame.sort_index()  # a spatial index may give another order than the file's
+    return _apply_crs(frame, crs, source)
+
+
+def _read_frame(
+    path: Path,
+    layer: str | None,
+    *,
+    encoding: str | None,
+    columns: list[str] | None,
+    preferred_layers: tuple[str, ...],
+    bbox: tuple[float, float, float, float] | None = None,
+    geometry: bool = True,
+) -> pd.DataFrame:
+    """A layer's features as the file holds them: the reading shared by every reader here."""
+    source = f"{path}" + (f"|layername={layer}" if layer else "")
+    _require_file(path)
+    suffix = path.suffix.lower()
+    if suffix in _PARQUET:
+        if not geometry:
+            return _read_parquet_columns(path, columns)
+        return _read_parquet(path, columns)
+    layer = _choose_layer(path, layer, preferred_layers)
+    options: dict[str, Any] = {}
+    if suffix == ".shp":
+        options["encoding"] = shapefile_encoding(path, encoding)
+    elif encoding:
+        options["encoding"] = encoding
+    try:
+        return pyogrio.read_dataframe(
+            path,
+            layer=layer,
+            columns=columns,
+            bbox=bbox,
+            read_geometry=geometry,
+            use_arrow=True,
+            fid_as_index=True,
+            **options,
+        )
+    except Exception as exc:  # DataSourceError, DataLayerError, FieldError ...
+        raise _unreadable(source, exc) from exc
+
+
+def _require_file(path: Path) -> None:
     if not path.exists():
         raise ReadError(
             f"{path}: no such file or directory; check the path (a layer inside a file is "
             "named 'file.gpkg|layername=NAME')",
             code="FILE_MISSING",
         )
-    suffix = path.suffix.lower()
-    if suffix in _PARQUET:
-        frame = _read_parquet(path, columns)
-    else:
-        layer = _choose_layer(path, layer, preferred_layers)
-        options: dict[str, Any] = {}
-        if suffix == ".shp":
-            options["encoding"] = shapefile_encoding(path, encoding)
-        elif encoding:
-            options["encoding"] = encoding
-        try:
-            frame = pyogrio.read_dataframe(
-                path,
-                layer=layer,
-                columns=columns,
-                bbox=bbox,
-                use_arrow=True,
-                fid_as_index=True,
-                **options,
-            )
-        except Exception as exc:  # DataSourceError, DataLayerError, FieldError ...
-            raise _unreadable(source, exc) from exc
-    if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry is None:
-        raise ReadError(f"{source}: has no geometry column", code="GEOMETRY_MISSING")
-    if bbox is not None and not frame.index.is_monotonic_increasing:
-        frame = frame.sort_index()  # a spatial index may give another order than the file's
-    return _apply_crs(frame, crs, source)
+
+
+def _field_names(path: Path, layer: str | None, preferred_layers: tuple[str, ...]) -> list[str]:
+    """The attribute fields of a layer, read from its schema alone."""
+    _require_file(path)
+    try:
+        if path.suffix.lower() in _PARQUET:
+            return [n for n in pq.read_schema(path).names if n != "geometry"]
+        chosen = _choose_layer(path, layer, preferred_layers)
+        return list(pyogrio.read_info(path, layer=chosen)["fields"])
+    except ReadError:
+        raise
+    except Exception as exc:  # DataSourceError, ArrowInvalid ...
+        raise _unreadable(str(path), exc) from exc
+
+
+def _read_parquet_columns(path: Path, columns: list[str] | None) -> pd.DataFrame:
+    try:
+        return pd.read_parquet(path, columns=columns)
+    except Exception as exc:
+        raise ReadError(
+            f"{path}: cannot read as Parquet: {exc}", code="PARQUET_UNREADABLE"
+        ) from exc
 
 
 def _read_parquet(path: Path, columns: list[str] | None) -> gpd.GeoDataFrame:
@@ -445,29 +497,19 @@ def read_parcel_field(
     ReadError
         The file cannot be read.
     """
-    path, spec_layer = split_layer_spec(path)
-    suffix = path.suffix.lower()
-    try:
-        if suffix in _PARQUET:
-            import pyarrow.parquet as pq
-
-            names = pq.read_schema(path).names
-        else:
-            layer = _choose_layer(path, spec_layer, PARCEL_LAYER_NAMES)
-            names = list(pyogrio.read_info(path, layer=layer)["fields"])
-        column = resolve_fields(names, fields).get(name)
-        if column is None or column not in names:
-            return None
-        if suffix in _PARQUET:
-            return pd.read_parquet(path, columns=[column])[column]
-        options = {"encoding": shapefile_encoding(path, encoding)} if suffix == ".shp" else {}
-        frame = pyogrio.read_dataframe(
-            path, layer=layer, columns=[column], read_geometry=False, use_arrow=True, **options
-        )
-    except ReadError:
-        raise
-    except Exception as exc:  # DataSourceError, ArrowInvalid ...
-        raise _unreadable(str(path), exc) from exc
+    path, layer = split_layer_spec(path)
+    names = _field_names(path, layer, PARCEL_LAYER_NAMES)
+    column = resolve_fields(names, fields).get(name)
+    if column is None or column not in names:
+        return None
+    frame = _read_frame(
+        path,
+        layer,
+        encoding=encoding,
+        columns=[column],
+        preferred_layers=PARCEL_LAYER_NAMES,
+        geometry=False,
+    )
     return frame[column]
 
 
