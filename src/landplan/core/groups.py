@@ -90,17 +90,6 @@ class Groups:
         sums = np.bincount(cell[counted], weights=weights, minlength=len(self.keys) * n)
         return sums.reshape(len(self.keys), n)
 
-    def count(self) -> np.ndarray:
-        """Per group, its number of elements (int64).
-
-        Returns
-        -------
-        numpy.ndarray
-            One count per group, in the order of :attr:`keys`.
-        """
-        row = self.row if self._known is None else self.row[self._known]
-        return np.bincount(row, minlength=len(self.keys)).astype(np.int64)
-
 
 def groups_of(keys: pd.Series | np.ndarray | Sequence[object]) -> Groups:
     """The groups of *keys*: elements with equal keys together, groups sorted as text.

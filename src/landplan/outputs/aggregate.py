@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from landplan.allocate.classes import Assignment
-from landplan.core.groups import Groups, groups_of
+from landplan.core.groups import groups_of
 from landplan.core.palette import CLASS_CODES
 from landplan.core.units import M2_PER_HA, M2_PER_MU, M2_PER_WANMU
 from landplan.io.reference import county_names
@@ -233,14 +233,13 @@ def class_totals(county: pd.Series, lp_class: pd.Series, area_m2: pd.Series) -> 
     position = np.full(len(found) + 1, -1, dtype=np.intp)  # class codes by palette position
     position[:-1] = [CLASS_CODES.index(c) if c in CLASS_CODES else -1 for c in found]
     at = position[kind]
-    cell = np.where((groups.row >= 0) & (at >= 0), groups.row * len(classes) + at, -1)
-    cells = Groups(cell, np.arange(len(groups.keys) * len(classes)))
+    parcels = groups.sum_by(at, len(classes), np.ones(len(at)))  # county × class
     table = pd.DataFrame(
         {
             "county_code": np.repeat(groups.keys, len(classes)),
             "lp_class": np.tile(classes, len(groups.keys)),
-            "parcels": cells.count(),
-            "area_m2": cells.sum(area_m2),
+            "parcels": parcels.ravel().astype(np.int64),
+            "area_m2": groups.sum_by(at, len(classes), area_m2).ravel(),
         }
     )
     city = pd.DataFrame(

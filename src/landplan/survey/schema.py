@@ -316,9 +316,9 @@ def county_of(zldwdm: pd.Series) -> pd.Series:
     >>> county_of(pd.Series(["4304210010010000000"])).tolist()
     ['430421']
     """
-    codes, distinct = _distinct(zldwdm)
-    county = distinct.astype("string").fillna("").str.strip().str[:6].astype("str")
-    return _spread(county, codes, zldwdm.index)
+    return per_value(
+        zldwdm, lambda v: v.astype("string").fillna("").str.strip().str[:6].astype("str")
+    )
 
 
 def check_fields(
