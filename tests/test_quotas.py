@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from shapely.geometry import box
 
+from landplan.allocate.quotas import fill_quota
 from landplan.api import classify
 from landplan.core.units import M2_PER_WANMU
 
@@ -163,3 +164,17 @@ def test_attribute_ascending_reads_typed_fields_as_they_are_and_text_as_numbers(
     assert key(ctx, field="RANK_TXT").tolist() == [2.5, inf, inf, inf, 10.0]
     assert key(ctx, field="RANK_NUM").tolist() == [0.5, inf, -1.0, 7.0, 0.5]
     assert key(ctx, field="ABSENT").tolist() == [0.0] * 5
+
+
+def test_a_target_reached_but_for_rounding_draws_no_further_parcel() -> None:
+    """A shortfall is a target less the kept area: (0.1 + 0.2) - 0.1 is 0.2 plus 2.8e-17.
+
+    The parcel of 0.2 m² meets it; the next one (5 m²) must not be drawn for
+    the rounding, while a real shortfall of a square centimetre still draws it.
+    """
+    order, county = np.array([0, 1]), np.array(["a", "a"])
+    area, eligible = np.array([0.2, 5.0]), np.array([True, True])
+    shortfall = (0.1 + 0.2) - 0.1
+    assert shortfall > 0.2  # the rounding the fill must absorb
+    assert fill_quota(order, eligible, area, county, {"a": shortfall}).tolist() == [True, False]
+    assert fill_quota(order, eligible, area, county, {"a": 0.2001}).tolist() == [True, True]

@@ -6,6 +6,11 @@ the county's target.  PBF targets come from the user's targets, else from the
 table the profile names (003 附录5 for 衡阳), and for counties neither names
 from a profile share of the protection target; reserve targets are the
 targets' printed reserve or a share of the PBF target.
+
+A target counts as reached when the prefix's area falls short of it by no
+more than :data:`REACHED_M2`: a shortfall left after subtracting the kept
+area from a target carries the rounding of both sums, and a parcel must not
+be drawn for a millionth of a square metre.
 """
 
 from __future__ import annotations
@@ -21,7 +26,18 @@ from landplan.io.reference import reference_table
 from landplan.io.targets import CountyTargets
 from landplan.rules.model import Profile
 
-__all__ = ["DEFAULT_SOURCE", "county_targets", "default_targets", "fill_quota", "reserve_targets"]
+__all__ = [
+    "DEFAULT_SOURCE",
+    "REACHED_M2",
+    "county_targets",
+    "default_targets",
+    "fill_quota",
+    "reserve_targets",
+]
+
+#: A target is reached by an area short of it by at most this (m²): far below the
+#: 0.01 m² the survey reports areas to, far above the rounding of sums of parcel areas.
+REACHED_M2 = 1e-6
 
 
 def fill_quota(
@@ -51,7 +67,8 @@ def fill_quota(
     -------
     numpy.ndarray
         Boolean mask of the selected parcels.  Where the eligible parcels'
-        area falls short of the target, all of them are selected.
+        area falls short of the target (by more than :data:`REACHED_M2`),
+        all of them are selected.
 
     Examples
     --------
@@ -68,7 +85,7 @@ def fill_quota(
         if target <= 0:
             continue
         cumulative = np.cumsum(area_m2[members])
-        k = int(np.searchsorted(cumulative, target, side="left")) + 1
+        k = int(np.searchsorted(cumulative, target - REACHED_M2, side="left")) + 1
         selected[members[:k]] = True
     return selected
 
