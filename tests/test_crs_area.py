@@ -9,7 +9,14 @@ import shapely
 from pyproj import Geod
 from shapely.geometry import Point, box
 
-from landplan.core.crs import CGCS2000_A, CGCS2000_RF, ellipsoidal_area, gauss_kruger_zone_crs
+from landplan.core.crs import (
+    CGCS2000_A,
+    CGCS2000_RF,
+    EQUAL_AREA_CRS,
+    ellipsoidal_area,
+    gauss_kruger_zone_crs,
+    measuring_crs,
+)
 from landplan.core.errors import CRSError
 from landplan.measure.parcels import measure_parcels
 
@@ -106,3 +113,66 @@ def test_empty_geometry_gets_zero_area_and_a_problem() -> None:
     m = measure_parcels(parcels)
     assert m.table["area_m2"].iloc[1] == 0.0
     assert any(p.code == "GEOMETRY_EMPTY" and p.parcels == (1,) for p in m.problems)
+
+
+@pytest.mark.parametrize("epsg", [4547, 4526, 32649])  # GK without and with zone prefix, UTM
+def test_transverse_mercator_parcels_are_measured_where_they_are(epsg: int) -> None:
+    assert measuring_crs(epsg).to_epsg() == epsg
+
+
+@pytest.mark.parametrize("epsg", [4490, 3857])  # geographic; conformal but not Transverse Mercator
+def test_other_crss_are_measured_in_the_equal_area_projection(epsg: int) -> None:
+    assert measuring_crs(epsg) == EQUAL_AREA_CRS
+
+
+@pytest.mark.parametrize("offset_km", [150, -150])
+def test_gauss_kruger_areas_equal_equal_area_projection_areas(offset_km: int) -> None:
+    """Planar area over the areal scale at the centroid, against Albers equal-area to 1e-8.
+
+    Two methods: the parcels measured in their Gauss-Krüger zone (0.05 % of
+    planar error 150 km from the meridian, corrected by the scale factor), and
+    the parcels densified to 1 m and projected to the equal-area CRS.  The
+    scale varies across a parcel at second order only (size / earth radius,
+    squared), far below 1e-8 for parcels up to 160 m across.
+    """
+    parcels = random_parcels(np.random.default_rng(abs(offset_km) + 7), 500_000 + offset_km * 1000)
+    albers = parcels.segmentize(1.0).to_crs(EQUAL_AREA_CRS).area.to_numpy()
+    assert np.all(np.abs(parcels.area.to_numpy() / albers - 1) > 4.5e-4)  # planar is off
+    assert np.all(np.abs(ellipsoidal_area(parcels).to_numpy() / albers - 1) < 1e-8)
+
+
+def test_overlap_is_in_ellipsoidal_square_metres_150km_from_the_meridian() -> None:
+    """The west half of a parcel 150 km east of zone 38's meridian: its ellipsoidal area.
+
+    The overlap is divided by the areal scale at the *parcel's* centroid, 25 m
+    east of the half's own; the scale grows by 2x/R² ≈ 7.4e-9 per metre there,
+    so the overlap is within 1.9e-7 of the half's area (1e-6 asserted), while
+    its planar area is 5.6e-4 too large.
+    """
+    x, y = 650_000.0, 3_000_000.0
+    parcel = gpd.GeoDataFrame(
+        square_parcels(1, 1).drop(columns="geometry"),
+        geometry=[box(x, y, x + 100, y + 100)],
+        crs=GK38,
+    )
+    half = gpd.GeoSeries([box(x - 10, y - 10, x + 50, y + 110)], crs=GK38)
+    table = measure_parcels(parcel, layers={"eco_redline": half}).table
+    west = gpd.GeoSeries([box(x, y, x + 50, y + 100)], crs=GK38)
+    assert table["ov_eco"].iloc[0] == pytest.approx(geodesic_area(west)[0], rel=1e-6)
+    assert table["ov_eco"].iloc[0] < 5000 * (1 - 4.5e-4)  # the planar 5,000 m² is too large
+    assert table["area_m2"].iloc[0] == pytest.approx(geodesic_area(parcel.geometry)[0], rel=1e-6)
+    assert table["os_eco"].iloc[0] == pytest.approx(0.5, abs=1e-12)
+
+
+def test_gauss_kruger_and_geographic_parcels_measure_alike() -> None:
+    """The same parcels and layer, measured in their zone and (projected to Albers) in 4490."""
+    gk = random_parcels(np.random.default_rng(11), 620_000).segmentize(2.0)
+    frame = gpd.GeoDataFrame(
+        square_parcels(len(gk), 1).drop(columns="geometry"), geometry=gk.to_numpy(), crs=GK38
+    )
+    layer = gpd.GeoSeries([box(618_000, 2_998_000, 620_500, 3_001_000)], crs=GK38)
+    in_zone = measure_parcels(frame, layers={"eco_redline": layer}).table
+    geographic = measure_parcels(frame.to_crs(4490), layers={"eco_redline": layer}).table
+    assert np.allclose(in_zone["area_m2"], geographic["area_m2"], rtol=1e-6, atol=0)
+    assert np.allclose(in_zone["ov_eco"], geographic["ov_eco"], rtol=1e-5, atol=1e-3)
+    assert (in_zone["ov_eco"] > 0).sum() >= 5  # the layer cuts some parcels

@@ -4,15 +4,26 @@ Notes
 -----
 Parcels keep the CRS they arrive in: output geometries are never
 re-projected.  Everything that is *measured* in square metres (parcel areas,
-overlaps with constraint layers) is computed in :data:`EQUAL_AREA_CRS`, an
-Albers equal-area projection on the CGCS2000 ellipsoid.  An equal-area
-projection maps every region to a region of exactly the same ellipsoidal
-area, so planar area there *is* the ellipsoidal area the 三调 reports,
-whatever the input CRS: a Gauss-Krüger zone (where planar areas are up to
-~0.05 % too large 150 km from the central meridian), or geographic
-CGCS2000 (EPSG:4490), which has no planar area at all.  The projection's
-parameters are fixed (not fitted to the data) so that every partition of a
-distributed run measures identically.
+overlaps with constraint layers) is the area on the CGCS2000 ellipsoid that
+the 三调 reports.  It is computed in the parcels' **measuring CRS**
+(:func:`measuring_crs`):
+
+- a Transverse Mercator CRS in metres (the Gauss-Krüger zones 三调 data come
+  in, EPSG:4513-4554, or UTM) is measured in as it is, without projecting a
+  vertex.  The projection is conformal, so planar area differs from
+  ellipsoidal area by the areal scale factor *k²*, up to ~0.05 % 150 km from
+  the central meridian; each geometry's planar area is divided by *k²* at its
+  centroid (:func:`areal_scale`, PROJ's own factors), which leaves an error
+  of order (size / earth radius)², below 1e-7 for any parcel;
+- any other CRS (geographic CGCS2000, EPSG:4490, which has no planar area at
+  all) is projected to :data:`EQUAL_AREA_CRS`, an Albers equal-area
+  projection on the CGCS2000 ellipsoid, where planar area *is* ellipsoidal
+  area (*k²* = 1).
+
+Which CRS is used depends on the parcels' CRS alone, never on the data, so
+that every partition of a distributed run measures identically.  Distances
+(the positional tolerance, the block gap) are metres of the measuring CRS,
+within 0.1 % of ground metres inside a zone.
 """
 
 from __future__ import annotations
@@ -22,7 +33,8 @@ import logging
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from pyproj import CRS
+import shapely
+from pyproj import CRS, Proj, Transformer
 
 from landplan.core.errors import CRSError, Problem
 from landplan.core.threads import chunks, map_threads
@@ -33,10 +45,13 @@ __all__ = [
     "CGCS2000_RF",
     "EQUAL_AREA_CRS",
     "align_crs",
+    "areal_scale",
     "ellipsoidal_area",
     "gauss_kruger_zone_crs",
+    "measuring_crs",
     "require_crs",
     "to_equal_area",
+    "to_measuring_crs",
 ]
 
 log = logging.getLogger(__name__)
@@ -202,8 +217,8 @@ def to_equal_area(geoms: gpd.GeoSeries, *, threads: int = 1) -> gpd.GeoSeries:
 def ellipsoidal_area(geoms: gpd.GeoSeries) -> pd.Series:
     """Area of each geometry on the CGCS2000 ellipsoid, in m².
 
-    Vectorised: one projection of all vertices, then planar area in the
-    equal-area CRS.  Empty or missing geometries have area 0.
+    Planar area in the measuring CRS over its areal scale (see the module
+    notes).  Empty or missing geometries have area 0.
 
     Parameters
     ----------
@@ -227,5 +242,112 @@ def ellipsoidal_area(geoms: gpd.GeoSeries) -> pd.Series:
     >>> round(float(ellipsoidal_area(gk).iloc[0]), 2)  # a 100 m square on the central meridian
     10000.0
     """
-    area = to_equal_area(geoms).area.fillna(0.0)
-    return pd.Series(area.to_numpy(dtype=float), index=geoms.index, name="area_m2")
+    planar, scale = to_measuring_crs(geoms)
+    area = np.nan_to_num(shapely.area(planar.to_numpy())) / scale
+    return pd.Series(area, index=geoms.index, name="area_m2")
+
+
+#: EPSG code of the Transverse Mercator method (Gauss-Krüger, UTM).
+_TRANSVERSE_MERCATOR = "9807"
+
+
+def measuring_crs(crs: CRS | str | int) -> CRS:
+    """The CRS geometries in *crs* are measured in: *crs* if Transverse Mercator, else Albers.
+
+    Parameters
+    ----------
+    crs
+        The geometries' CRS.
+
+    Returns
+    -------
+    pyproj.CRS
+        *crs* when it is a Transverse Mercator CRS in metres (Gauss-Krüger,
+        UTM), measured in with :func:`areal_scale`; otherwise
+        :data:`EQUAL_AREA_CRS`.
+
+    Examples
+    --------
+    >>> measuring_crs(4546).to_epsg()  # CGCS2000 3-degree Gauss-Krüger zone 37
+    4546
+    >>> measuring_crs(4490) == EQUAL_AREA_CRS  # geographic CGCS2000
+    True
+    """
+    crs = CRS.from_user_input(crs)
+    operation = crs.coordinate_operation
+    metres = all(axis.unit_name == "metre" for axis in crs.axis_info)
+    mercator = operation is not None and operation.method_code == _TRANSVERSE_MERCATOR
+    return crs if crs.is_projected and metres and mercator else EQUAL_AREA_CRS
+
+
+def areal_scale(geoms: np.ndarray, crs: CRS, *, threads: int = 1) -> np.ndarray:
+    """Areal scale factor of *crs* at each geometry's centroid: planar area / ellipsoidal area.
+
+    Parameters
+    ----------
+    geoms
+        Geometries in *crs*, a 1-D object array.
+    crs
+        A projected CRS; 1 everywhere for :data:`EQUAL_AREA_CRS`.
+    threads
+        Threads the centroids are found on (GEOS releases the GIL).
+
+    Returns
+    -------
+    numpy.ndarray
+        The factor per geometry (PROJ's ``areal_scale``); 1 for missing or
+        empty geometries.
+
+    Examples
+    --------
+    >>> from shapely.geometry import box
+    >>> x = 500_000 + 150_000  # 150 km east of the central meridian
+    >>> scale = areal_scale(np.array([box(x, 3e6, x + 100, 3e6 + 100)]), CRS.from_epsg(4546))
+    >>> k2 = 1 + 150_050**2 / 6_371_000**2  # k² ≈ 1 + x² / R² for Transverse Mercator
+    >>> bool(abs(scale[0] - k2) < 5e-6)
+    True
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    if crs.equals(EQUAL_AREA_CRS) or not len(geoms):
+        return np.ones(len(geoms))
+    runs = chunks(len(geoms), threads if len(geoms) >= 2 * _MIN_THREAD_CHUNK else 1)
+    centroids = np.concatenate(
+        map_threads(lambda at: shapely.centroid(geoms[at]), runs, threads=threads)
+    )
+    present = ~(shapely.is_missing(centroids) | shapely.is_empty(centroids))
+    scale = np.ones(len(geoms))
+    if present.any():
+        x, y = shapely.get_x(centroids[present]), shapely.get_y(centroids[present])
+        lon, lat = Transformer.from_crs(crs, crs.geodetic_crs, always_xy=True).transform(x, y)
+        found = np.asarray(Proj(crs).get_factors(lon, lat).areal_scale, dtype=float)
+        scale[present] = np.where(np.isfinite(found) & (found > 0), found, 1.0)
+    return scale
+
+
+def to_measuring_crs(geoms: gpd.GeoSeries, *, threads: int = 1) -> tuple[gpd.GeoSeries, np.ndarray]:
+    """Geometries in their :func:`measuring_crs`, and each one's :func:`areal_scale`.
+
+    Ellipsoidal area is planar area there divided by the scale.
+
+    Parameters
+    ----------
+    geoms
+        Geometries with a CRS.
+    threads
+        Threads to reproject (when needed) and find centroids on.
+
+    Returns
+    -------
+    tuple of (geopandas.GeoSeries, numpy.ndarray)
+        The geometries (*geoms* itself when already in their measuring CRS),
+        same index, and the scale of each.
+
+    Raises
+    ------
+    CRSError
+        When *geoms* have no CRS.
+    """
+    crs = require_crs(geoms, "geometry")
+    target = measuring_crs(crs)
+    planar = geoms if target.equals(crs) else to_equal_area(geoms, threads=threads)
+    return planar, areal_scale(planar.to_numpy(), target, threads=threads)

@@ -1,7 +1,8 @@
 """Per-parcel overlap with constraint layers, vectorised and exact.
 
 A constraint layer is prepared once (:func:`prepare_constraint`): repaired,
-projected to the equal-area CRS, split into parts, and parts with many
+projected to the parcels' measuring CRS (:func:`~landplan.core.crs.measuring_crs`;
+the equal-area CRS unless told), split into parts, and parts with many
 vertices cut into tiles so that each intersection stays cheap.  Overlaps are
 then computed for all parcels at once (:func:`overlap_areas`): the parts are
 looked up in an STRtree of the parcels (made once for every layer, and a
@@ -41,6 +42,14 @@ so that test is made once per pair of parcels (:class:`ParcelIndex` keeps the
 answers) and reused by every layer that copies parcel *j*.  The parcels'
 projection, bounding boxes and areas are also computed once for all layers
 when a :class:`ParcelIndex` is passed to :func:`overlap_areas`.
+
+Overlaps are measured in planar units of the measuring CRS and divided by
+each parcel's areal scale (:func:`~landplan.core.crs.areal_scale`, 1 in the
+equal-area CRS), which gives ellipsoidal m²; a parcel's share of overlap is
+the planar ratio, which the scale does not change.  The parcel's scale, not
+the overlap's own: 150 km from a zone's meridian the scale grows by 7.4e-9
+per metre, so an overlap whose centroid lies 100 m from the parcel's is off
+by 7.4e-7 of its area.
 """
 
 from __future__ import annotations
@@ -53,8 +62,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from pyproj import CRS
 
-from landplan.core.crs import EQUAL_AREA_CRS, require_crs
+from landplan.core.crs import EQUAL_AREA_CRS, areal_scale, require_crs
 from landplan.core.threads import chunks
 from landplan.measure.geometry import polygonal_part, repair
 
@@ -82,12 +92,14 @@ QUERY_CHUNK = 10_000
 
 @dataclass(frozen=True)
 class PreparedConstraint:
-    """A constraint layer ready for overlay, in :data:`~landplan.core.crs.EQUAL_AREA_CRS`.
+    """A constraint layer ready for overlay, in the CRS the parcels are measured in.
 
     Attributes
     ----------
     name
         Name of the layer (its role), for messages.
+    crs
+        The CRS of the parts, which the parcels are overlaid in.
     parts
         Polygon parts of the repaired layer, prepared, none with more than
         :data:`MAX_PART_VERTICES` vertices.
@@ -104,6 +116,7 @@ class PreparedConstraint:
     """
 
     name: str
+    crs: CRS
     parts: np.ndarray  # polygon parts, prepared
     bounds: np.ndarray  # their bounding boxes, (n, 4)
     source: np.ndarray  # index of the input feature each part comes from
@@ -127,7 +140,7 @@ class PreparedConstraint:
 
 
 class ParcelIndex:
-    """Parcels in the equal-area CRS with what the overlay of every layer reuses.
+    """Parcels in their measuring CRS with what the overlay of every layer reuses.
 
     Made by :func:`index_parcels`; pass it to :func:`overlap_areas` for each
     layer so the projection, boxes and areas are computed once, and so that
@@ -136,17 +149,21 @@ class ParcelIndex:
     Parameters
     ----------
     geoms
-        Parcel geometries in :data:`~landplan.core.crs.EQUAL_AREA_CRS`, a 1-D
-        object array.
+        Parcel geometries in the measuring CRS, a 1-D object array.
     area
-        Their areas in m² (NaN read as 0).
+        Their planar areas there (NaN read as 0).
+    scale
+        Their areal scale (:func:`~landplan.core.crs.areal_scale`): planar
+        area over ellipsoidal area; 1 for all when None.
 
     Attributes
     ----------
     geoms
-        The parcel geometries, equal-area CRS.
+        The parcel geometries, measuring CRS.
     area
-        Their areas, m².
+        Their planar areas.
+    scale
+        Their areal scales.
     bounds
         Bounding boxes of the parcels, shape ``(n, 4)``.
     tree
@@ -154,9 +171,12 @@ class ParcelIndex:
         each layer's parts are looked up in.
     """
 
-    def __init__(self, geoms: np.ndarray, area: np.ndarray) -> None:
+    def __init__(
+        self, geoms: np.ndarray, area: np.ndarray, scale: np.ndarray | None = None
+    ) -> None:
         self.geoms = geoms
         self.area = np.nan_to_num(np.asarray(area, dtype=float))
+        self.scale = np.ones(len(geoms)) if scale is None else np.asarray(scale, dtype=float)
         self.bounds = shapely.bounds(geoms).reshape(-1, 4)
         self.tree = shapely.STRtree(geoms)
         # answers kept: pair keys i * n + j (i < j, sorted) and whether they meet; one
@@ -198,17 +218,20 @@ class ParcelIndex:
 
 
 def index_parcels(
-    parcels: gpd.GeoSeries, *, parcel_area_m2: pd.Series | None = None
+    parcels: gpd.GeoSeries, *, crs: CRS = EQUAL_AREA_CRS, scale: np.ndarray | None = None
 ) -> ParcelIndex:
     """Project and index parcels once for the overlays of several layers.
 
     Parameters
     ----------
     parcels
-        Parcel geometries, valid, in any CRS (projected to the equal-area CRS
-        here if they are not already).
-    parcel_area_m2
-        Ellipsoidal parcel areas, if already computed.
+        Parcel geometries, valid, in any CRS (projected to *crs* here if they
+        are not already).
+    crs
+        The CRS they are measured in: that of the layers prepared for them
+        (:attr:`PreparedConstraint.crs`).
+    scale
+        Their :func:`~landplan.core.crs.areal_scale` in *crs*, if already computed.
 
     Returns
     -------
@@ -222,18 +245,16 @@ def index_parcels(
     >>> len(index.tree)  # the parcel without a geometry is not in the tree
     1
     """
-    ea = (
-        parcels
-        if parcels.crs is not None and EQUAL_AREA_CRS.equals(parcels.crs)
-        else (parcels.to_crs(EQUAL_AREA_CRS))
-    )
-    # valid in their own CRS, a piece with a millimetre spike can cross itself once
-    # projected, and GEOS then intersects it with a layer into nonsense without an error
-    geoms, n_repaired = repair(ea.to_numpy())
-    if n_repaired:
-        log.debug("repaired %d parcel geometries invalid in the equal-area CRS", n_repaired)
-    area = shapely.area(geoms) if parcel_area_m2 is None else parcel_area_m2.to_numpy(float)
-    return ParcelIndex(geoms, area)
+    geoms = parcels.to_numpy()
+    if parcels.crs is None or not crs.equals(parcels.crs):
+        # valid in their own CRS, a piece with a millimetre spike can cross itself once
+        # projected, and GEOS then intersects it with a layer into nonsense without an error
+        geoms, n_repaired = repair(parcels.to_crs(crs).to_numpy())
+        if n_repaired:
+            log.debug("repaired %d parcel geometries invalid once projected", n_repaired)
+    if scale is None:
+        scale = areal_scale(geoms, crs)
+    return ParcelIndex(geoms, shapely.area(geoms), scale)
 
 
 def _polygons(geoms: np.ndarray, source: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -300,7 +321,9 @@ def subdivide_polygons(geoms: np.ndarray) -> np.ndarray:
     return tiles
 
 
-def prepare_constraint(layer: gpd.GeoDataFrame | gpd.GeoSeries, *, name: str) -> PreparedConstraint:
+def prepare_constraint(
+    layer: gpd.GeoDataFrame | gpd.GeoSeries, *, name: str, crs: CRS = EQUAL_AREA_CRS
+) -> PreparedConstraint:
     """Repair, project and index a constraint layer for :func:`overlap_areas`.
 
     Parameters
@@ -309,11 +332,14 @@ def prepare_constraint(layer: gpd.GeoDataFrame | gpd.GeoSeries, *, name: str) ->
         Constraint layer (its geometry column is used), in any CRS.
     name
         Name of the layer (its role), for messages.
+    crs
+        The CRS the parcels are measured in
+        (:func:`~landplan.core.crs.measuring_crs`): the layer is projected to it.
 
     Returns
     -------
     PreparedConstraint
-        The layer's polygon parts in the equal-area CRS, tiled and indexed.
+        The layer's polygon parts in *crs*, tiled and indexed.
 
     Raises
     ------
@@ -330,7 +356,7 @@ def prepare_constraint(layer: gpd.GeoDataFrame | gpd.GeoSeries, *, name: str) ->
     """
     geoms = layer.geometry if isinstance(layer, gpd.GeoDataFrame) else layer
     require_crs(geoms, name)
-    projected = geoms.to_crs(EQUAL_AREA_CRS).to_numpy()
+    projected = geoms.to_crs(crs).to_numpy()
     fixed, n_repaired = repair(projected)
     if n_repaired:
         log.warning("%s: repaired %d invalid geometries", name, n_repaired)
@@ -338,11 +364,12 @@ def prepare_constraint(layer: gpd.GeoDataFrame | gpd.GeoSeries, *, name: str) ->
     parts, source = _polygons(polygonal_part(fixed[~empty]), np.flatnonzero(~empty))
     keep = shapely.area(parts) > 0
     parts, source = _subdivide(parts[keep], source[keep])
-    if EQUAL_AREA_CRS.equals(geoms.crs):  # not projected: the caller's geometries, not ours
+    if crs.equals(geoms.crs):  # not projected: the caller's geometries, not ours
         parts = shapely.get_parts(parts)  # to prepare (one part each: copies)
     shapely.prepare(parts)
     return PreparedConstraint(
         name=name,
+        crs=crs,
         parts=parts,
         bounds=shapely.bounds(parts).reshape(-1, 4),
         source=source,
@@ -356,7 +383,6 @@ def overlap_areas(
     parcels: gpd.GeoSeries,
     constraint: PreparedConstraint,
     *,
-    parcel_area_m2: pd.Series | None = None,
     tolerance_m: float = 0.0,
     index: ParcelIndex | None = None,
 ) -> pd.DataFrame:
@@ -365,19 +391,17 @@ def overlap_areas(
     Parameters
     ----------
     parcels
-        Parcel geometries, valid, in any CRS (projected to the equal-area CRS
-        here if they are not already).
+        Parcel geometries, valid, in any CRS (projected to the constraint's
+        CRS here if they are not already).
     constraint
         From :func:`prepare_constraint`.
-    parcel_area_m2
-        Ellipsoidal parcel areas, if already computed.
     tolerance_m
         Positional tolerance in metres: overlap narrower than this does not
         count (the opening of the overlap is measured; see the module notes).
         0, the default, measures the exact intersection.
     index
-        The same *parcels* from :func:`index_parcels`, made once for several
-        layers (then *parcel_area_m2* is not used); made here when not given.
+        The same *parcels* from :func:`index_parcels`, in the constraint's CRS,
+        made once for several layers; made here when not given.
 
     Returns
     -------
@@ -413,7 +437,7 @@ def overlap_areas(
     """
     check_tolerance(tolerance_m)
     if index is None:
-        index = index_parcels(parcels, parcel_area_m2=parcel_area_m2)
+        index = index_parcels(parcels, crs=constraint.crs)
     geoms, area = index.geoms, index.area
     overlap = np.zeros(len(geoms))
     whole, pi, ci = _candidate_pairs(index, constraint)
@@ -428,7 +452,8 @@ def overlap_areas(
         np.add.at(overlap, pi, piece_area)
         _union_mixed_sources(overlap, pi, constraint.source[ci], pieces)
     return pd.DataFrame(
-        {"overlap_m2": overlap, "overlap_share": overlap_share(overlap, area)}, index=parcels.index
+        {"overlap_m2": overlap / index.scale, "overlap_share": overlap_share(overlap, area)},
+        index=parcels.index,
     )
 
 

@@ -20,7 +20,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from landplan.core.crs import require_crs, to_equal_area
+from landplan.core.crs import measuring_crs, require_crs, to_measuring_crs
 from landplan.core.errors import Problem
 from landplan.core.memory import release_freed_memory
 from landplan.core.roles import ROLES, get_role
@@ -176,7 +176,8 @@ def _counties(attributes: pd.DataFrame, mask: np.ndarray) -> tuple[str, ...]:
 
 
 def _parcel_areas(
-    geoms: gpd.GeoSeries,
+    area: np.ndarray,
+    index: pd.Index,
     attributes: pd.DataFrame,
     *,
     source: str = "parcels",
@@ -186,8 +187,10 @@ def _parcel_areas(
 
     Parameters
     ----------
-    geoms
-        Parcel geometries in the equal-area CRS (planar area is ellipsoidal area).
+    area
+        The parcels' ellipsoidal areas, m².
+    index
+        Their index labels.
     attributes
         The parcels' survey attributes, with ``KCXS``, ``TBMJ`` and ``IS_FARMLAND``.
     source
@@ -198,7 +201,7 @@ def _parcel_areas(
     Returns
     -------
     pandas.DataFrame
-        Aligned to ``geoms.index``: ``area_m2`` (ellipsoidal, CGCS2000),
+        Aligned to *index*: ``area_m2`` (ellipsoidal, CGCS2000),
         ``dlmj_m2`` (``area_m2 × (1 − KCXS)``, the 图斑地类面积 that farmland
         statistics sum; NaN where KCXS is out of range) and ``tbmj_rel_diff``
         ((area − TBMJ) / TBMJ; for pieces, given as *parent*, the parcel's total
@@ -208,7 +211,6 @@ def _parcel_areas(
         KCXS out of range or missing, and areas that differ from TBMJ.
     """
     problems: list[Problem] = []
-    area = np.nan_to_num(shapely.area(geoms.to_numpy()))
     kcxs, bad, missing = kcxs_checks(attributes)
     if bad.any():
         problems.append(
@@ -217,7 +219,7 @@ def _parcel_areas(
                 "parcels have KCXS outside [0, 1); their land-class area is unknown (NaN). "
                 f"{KCXS_FIX}.",
                 source,
-                parcels=tuple(geoms.index[bad]),
+                parcels=tuple(index[bad]),
                 counties=_counties(attributes, bad),
             )
         )
@@ -228,7 +230,7 @@ def _parcel_areas(
                 KCXS_MISSING_MESSAGE,
                 source,
                 severity="warning",
-                parcels=tuple(geoms.index[missing]),
+                parcels=tuple(index[missing]),
                 counties=_counties(attributes, missing),
             )
         )
@@ -253,12 +255,12 @@ def _parcel_areas(
                 source,
                 severity="warning",
                 counties=_counties(attributes, off),
-                parcels=tuple(geoms.index[off]),
+                parcels=tuple(index[off]),
             )
         )
     table = pd.DataFrame(
         {"area_m2": area, "dlmj_m2": dlmj, "tbmj_rel_diff": rel, "parcel_dlmj_m2": parcel_dlmj},
-        index=geoms.index,
+        index=index,
     )
     return table, problems
 
@@ -294,7 +296,7 @@ def _repaired(parcels: gpd.GeoDataFrame, source: str) -> tuple[gpd.GeoSeries, li
 def _measure_layer(
     name: str,
     layer: gpd.GeoDataFrame | gpd.GeoSeries,
-    ea: gpd.GeoSeries,
+    planar: gpd.GeoSeries,
     index: ParcelIndex | None,
     parcels_crs: CRS,
     *,
@@ -309,8 +311,8 @@ def _measure_layer(
             layer_crs.name,
             parcels_crs.name,
         )
-    prepared = prepare_constraint(layer, name=name)
-    ov = overlap_areas(ea, prepared, tolerance_m=tolerance_m, index=index)
+    prepared = prepare_constraint(layer, name=name, crs=measuring_crs(parcels_crs))
+    ov = overlap_areas(planar, prepared, tolerance_m=tolerance_m, index=index)
     role = get_role(name)
     repaired = None
     if prepared.n_repaired:
@@ -401,13 +403,16 @@ def measure_parcels(
         attributes = survey_attributes(parcels, fields=fields, source=source)
     fixed_series, problems = _repaired(parcels, source)
     with stage("areas"):
-        ea = to_equal_area(fixed_series, threads=threads)
+        planar, scale = to_measuring_crs(fixed_series, threads=threads)
+        area = np.nan_to_num(shapely.area(planar.to_numpy())) / scale
         parent = parcels["lp_parent"].to_numpy() if "lp_parent" in parcels else None
-        table, area_problems = _parcel_areas(ea, attributes, source=source, parent=parent)
+        table, area_problems = _parcel_areas(
+            area, parcels.index, attributes, source=source, parent=parent
+        )
     problems += area_problems
     parts = [table]
     parcels_crs = CRS.from_user_input(parcels.crs)
-    index = index_parcels(ea, parcel_area_m2=table["area_m2"]) if layers else None
+    index = index_parcels(planar, crs=planar.crs, scale=scale) if layers else None
     roles = list(layers or {})
     for name in roles:
         get_role(name)  # unknown roles stop here, before any thread starts
@@ -421,7 +426,7 @@ def measure_parcels(
     def _layer(name: str) -> tuple[pd.DataFrame, Problem | None]:
         """Overlap of one role's layer (see :func:`_measure_layer`)."""
         return _measure_layer(
-            name, (layers or {})[name], ea, index, parcels_crs, tolerance_m=tolerance_m
+            name, (layers or {})[name], planar, index, parcels_crs, tolerance_m=tolerance_m
         )
 
     # the largest layers first: they need the most memory, and start while few overlap
