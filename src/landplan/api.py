@@ -45,7 +45,7 @@ from landplan.io.layers import (
     write_layer,
     write_table,
 )
-from landplan.io.manifest import build_manifest, manifest_json, run_inputs
+from landplan.io.manifest import build_manifest, hash_files_ahead, manifest_json, run_inputs
 from landplan.io.partitions import (
     CountyFile,
     append_partitions,
@@ -240,6 +240,11 @@ def classify(
                 if reading is not None
                 else read_role_layers(layers, crs=read.crs, threads=threads)
             )
+    named: dict[str, Any] = {"parcels": parcels}
+    if isinstance(targets, str | Path):
+        named["targets"] = targets
+    inputs = run_inputs(named, dem=dem, layers=layers)
+    hashing = hash_files_ahead(inputs)
     result = run(
         frame,
         role_layers,
@@ -253,11 +258,9 @@ def classify(
     )
     for problem in result.problems:
         log.warning("%s", problem)
-    named: dict[str, Any] = {"parcels": parcels}
-    if isinstance(targets, str | Path):
-        named["targets"] = targets
+    hashing.join()
     manifest = build_manifest(
-        run_inputs(named, dem=dem, layers=layers),
+        inputs,
         profile_id=loaded.id,
         profile_sha256=loaded.sha256,
         parameters={

@@ -10,6 +10,7 @@ import functools
 import hashlib
 import json
 import platform
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ import shapely
 from landplan.core.version import __version__
 from landplan.io.layers import split_layer_spec
 
-__all__ = ["build_manifest", "manifest_json", "run_inputs"]
+__all__ = ["build_manifest", "hash_files_ahead", "manifest_json", "run_inputs"]
 
 _CHUNK = 1 << 20
 
@@ -75,6 +76,40 @@ def _describe_input(value: Any) -> dict[str, Any]:
     if isinstance(value, gpd.GeoDataFrame | gpd.GeoSeries):
         return {"kind": "in-memory layer", "features": len(value), "sha256": _frame_sha256(value)}
     return {"kind": "file", "path": str(value), "sha256": _file_sha256(value)}
+
+
+def hash_files_ahead(inputs: Mapping[str, Any]) -> threading.Thread:
+    """Hash the input files on a thread of their own, for :func:`build_manifest` to find done.
+
+    A city's inputs are gigabytes, a second or more of hashing; started with
+    the run, it is done while the parcels are measured (hashlib and file reads
+    release the GIL) instead of after.  Join the thread before building the
+    manifest, so that no file is hashed twice at once.  A file that cannot be
+    hashed is left for :func:`build_manifest` to report.
+
+    Parameters
+    ----------
+    inputs
+        Name → path or in-memory layer, as from :func:`run_inputs`; only the
+        files are hashed.
+
+    Returns
+    -------
+    threading.Thread
+        The hashing thread, started (a daemon).
+    """
+    files = [v for v in inputs.values() if not isinstance(v, gpd.GeoDataFrame | gpd.GeoSeries)]
+
+    def hash_all() -> None:
+        for path in files:
+            try:
+                _file_sha256(path)
+            except Exception:  # build_manifest reports it, in the run's order
+                continue
+
+    thread = threading.Thread(target=hash_all, name="landplan-hash", daemon=True)
+    thread.start()
+    return thread
 
 
 def _versions() -> dict[str, str]:
