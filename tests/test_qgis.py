@@ -34,11 +34,13 @@ from matplotlib.image import imread
 import landplan
 from landplan.cli import main
 from landplan.core.errors import SEVERITIES
-from landplan.core.palette import CLASSES, FIELD_ALIASES_ZH
+from landplan.core.palette import BALANCE_CATEGORIES, CLASSES, FIELD_ALIASES_ZH
 from landplan.core.roles import ROLES
 from landplan.io.sample import load_sample, sample_path
 from landplan.outputs.result import Result
 from landplan.rules import DEFAULT_PROFILE, SHIPPED_PROFILES
+
+from .test_balance import NEW, OLD, RETURN_FOREST, _layer
 
 SYSTEM_PYTHON = "/usr/bin/python3"
 QGIS_PROCESS = "/usr/bin/qgis_process.bin"
@@ -138,6 +140,38 @@ def test_second_style_shows_recovery_candidates_by_priority(result: Result, tmp_
     assert rules["rules"][-1]["label"].endswith(
         f"–{ranks.max()}"
     )  # the last band ends at the last rank
+
+
+@needs_qgis
+def test_balance_pieces_open_in_qgis_drawn_as_their_map(tmp_path: Path) -> None:
+    """The changed pieces of test_balance's vintages, each category's pieces counted by hand.
+
+    Paddy turned out: O1's east half (county A) and O8 (B); other farmland
+    out: O7's east half; paddy turned in: O6; other farmland in: O4's strip
+    x 80-100 and O9; excluded (生态退耕): O7's west half, in return_forest;
+    outside the balance: O10 to rural housing.  QGIS counts each rule's
+    features with the rule's own filter.
+    """
+    balance = landplan.balance(_layer(OLD), _layer(NEW), layers={"return_forest": RETURN_FOREST})
+    out = tmp_path / "balance.gpkg"
+    balance.to_files(out)
+    report = inspect(out, "balance_pieces", tmp_path / "map.png")
+    renderer = report["renderer"]
+    assert renderer["type"] == "RuleRenderer"
+    assert [(r["label"], r["colour"]) for r in renderer["rules"]] == [
+        (c.zh, c.colour) for c in BALANCE_CATEGORIES
+    ]
+    counts = {
+        c.code: r["features"] for c, r in zip(BALANCE_CATEGORIES, renderer["rules"], strict=True)
+    }
+    assert counts == {
+        "out_paddy": 2, "out": 1, "in_paddy": 1, "in": 2,
+        "excluded": 1, "out_other": 1, "in_other": 0, "gap": 0,
+    }  # fmt: skip
+    assert report["features"] == sum(counts.values())  # every piece in exactly one rule
+    assert report["aliases"]["direction"] == "流向"
+    assert report["styles"] == ["landplan balance"]
+    assert_not_blank(tmp_path / "map.png", [c.colour for c in BALANCE_CATEGORIES[:4]])
 
 
 @needs_qgis

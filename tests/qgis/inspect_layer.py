@@ -5,7 +5,8 @@ project's virtual environment:
 
     QT_QPA_PLATFORM=offscreen /usr/bin/python3 inspect_layer.py OUT.gpkg parcels OUT.png
 
-Prints one JSON object: the renderer of the default style and its categories,
+Prints one JSON object: the renderer of the default style and its categories
+(or its rules, each with the number of features QGIS finds by its filter),
 the field aliases, the styles stored in the GeoPackage, and the rules of the
 recovery-priority style once applied.
 """
@@ -15,6 +16,7 @@ import sys
 
 from qgis.core import (
     QgsApplication,
+    QgsFeatureRequest,
     QgsMapRendererSequentialJob,
     QgsMapSettings,
     QgsVectorLayer,
@@ -39,6 +41,12 @@ def describe_renderer(layer):
                 "label": r.label(),
                 "filter": r.filterExpression(),
                 "colour": r.symbol().color().name(),
+                "features": sum(
+                    1
+                    for _ in layer.getFeatures(
+                        QgsFeatureRequest().setFilterExpression(r.filterExpression())
+                    )
+                ),
             }
             for r in renderer.rootRule().children()
         ]

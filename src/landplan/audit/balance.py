@@ -55,11 +55,12 @@ import shapely
 
 from landplan.core.crs import EQUAL_AREA_CRS, require_crs
 from landplan.core.errors import InputError, Problem
-from landplan.core.palette import BALANCE_DIRECTIONS
+from landplan.core.palette import BALANCE_DIRECTIONS, PADDY
 from landplan.core.roles import get_role
 from landplan.core.units import M2_PER_MU, M2_PER_WANMU
 from landplan.io.files import write_csv, write_xlsx
 from landplan.io.layers import check_writable, write_layer, write_table
+from landplan.io.qgis_style import balance_style_qml, write_gpkg_style
 from landplan.io.reference import county_names
 from landplan.measure.geometry import polygonal_part, repair
 from landplan.measure.overlay import PreparedConstraint, prepare_constraint
@@ -86,9 +87,6 @@ __all__ = [
     "compare_vintages",
     "output_files",
 ]
-
-#: Paddy (水田).
-PADDY = "0101"
 
 #: First-level land classes (GB/T 21010-2017; 20 城镇村及工矿用地 of the survey).
 CLASS_GROUPS: Mapping[str, str] = MappingProxyType(
@@ -231,9 +229,10 @@ class Balance:
         path
             A ``.csv`` (the county table, and the flows beside it as
             ``<stem>_flows.csv``), ``.xlsx`` (sheets ``summary`` and ``flows``),
-            ``.gpkg`` (layer ``balance_pieces``, tables ``balance_summary`` and
-            ``balance_flows``), ``.png`` or ``.svg`` file (the map of the changed
-            pieces, :func:`~landplan.outputs.plot.balance_map`); any other path
+            ``.gpkg`` (layer ``balance_pieces``, styled for QGIS as the map
+            draws it, tables ``balance_summary`` and ``balance_flows``),
+            ``.png`` or ``.svg`` file (the map of the changed pieces,
+            :func:`~landplan.outputs.plot.balance_map`); any other path
             is a folder that receives all of them as ``balance.*``, the map as
             ``balance_map.png`` and ``balance_map.svg``.  CSV is UTF-8 with a BOM.
         overwrite
@@ -277,6 +276,8 @@ class Balance:
         if kind == ".xlsx":
             return write_xlsx({"summary": self.summary, "flows": self.flows}, target)
         write_layer(self.pieces, target, layer="balance_pieces")
+        style = balance_style_qml(list(self.pieces.columns))
+        write_gpkg_style(target, "balance_pieces", style, name="landplan balance")
         write_table(self.summary, target, layer="balance_summary")
         write_table(self.flows, target, layer="balance_flows")
         return target

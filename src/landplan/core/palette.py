@@ -9,13 +9,17 @@ from types import MappingProxyType
 from landplan.core.roles import ROLES
 
 __all__ = [
+    "BALANCE_ALIASES_ZH",
+    "BALANCE_CATEGORIES",
     "BALANCE_DIRECTIONS",
     "BALANCE_PADDY_COLOURS",
     "BY_CODE",
     "CLASSES",
     "CLASS_CODES",
     "FIELD_ALIASES_ZH",
+    "PADDY",
     "PRIORITY_RAMP",
+    "BalanceCategory",
     "BalanceDirection",
     "ParcelClass",
     "priority_colours",
@@ -101,6 +105,82 @@ BALANCE_DIRECTIONS: tuple[BalanceDirection, ...] = (
 )
 #: Darker fills of paddy (水田, 0101) turned out and turned in, by direction.
 BALANCE_PADDY_COLOURS: Mapping[str, str] = MappingProxyType({"out": "#b2182b", "in": "#2166ac"})
+
+#: 三调 land class of paddy (水田), counted apart in the balance (转进水田不少于转出水田).
+PADDY = "0101"
+
+
+@dataclass(frozen=True)
+class BalanceCategory(_Labelled):
+    """A category of the balance map: a direction's pieces, or its paddy or other farmland.
+
+    Attributes
+    ----------
+    code
+        ``out_paddy``, ``out``, ``in_paddy``, ``in``, ``excluded``, ``out_other``,
+        ``in_other`` or ``gap``.
+    zh
+        Chinese label (legends, QGIS rules).
+    en
+        English label.
+    colour
+        Fill colour, ``#RRGGBB``.
+    direction
+        The pieces' ``direction``.
+    paddy
+        True: only paddy (:data:`PADDY`: the old class of a piece turned out, the
+        new class of one turned in, as the plan counts 转进水田 and 转出水田);
+        False: only other farmland; None: every piece of the direction.
+    """
+
+    direction: str
+    paddy: bool | None
+
+
+def _balance_categories() -> tuple[BalanceCategory, ...]:
+    """Out and in split into paddy (darker) and other farmland, the other directions whole."""
+    farmland_zh = {True: "（水田）", False: "（水浇地、旱地）"}
+    farmland_en = {True: " (paddy)", False: " (irrigated and dry land)"}
+    out = []
+    for d in BALANCE_DIRECTIONS:
+        if d.code in BALANCE_PADDY_COLOURS:
+            for paddy in (True, False):
+                out.append(
+                    BalanceCategory(
+                        f"{d.code}_paddy" if paddy else d.code,
+                        d.zh + farmland_zh[paddy],
+                        d.en + farmland_en[paddy],
+                        BALANCE_PADDY_COLOURS[d.code] if paddy else d.colour,
+                        d.code,
+                        paddy,
+                    )
+                )
+        else:
+            out.append(BalanceCategory(d.code, d.zh, d.en, d.colour, d.code, None))
+    return tuple(out)
+
+
+#: Categories of the balance map, in legend order (the first drawn on top).
+BALANCE_CATEGORIES: tuple[BalanceCategory, ...] = _balance_categories()
+
+#: Chinese display names of the balance map layer's fields (QGIS aliases).
+BALANCE_ALIASES_ZH: Mapping[str, str] = MappingProxyType(
+    {
+        "county": "县级代码",
+        "direction": "流向",
+        "direction_zh": "流向名称",
+        "cause": "除外原因",
+        "class_old": "原地类编码",
+        "class_old_name": "原地类名称",
+        "class_new": "现地类编码",
+        "class_new_name": "现地类名称",
+        "bsm_old": "原图斑标识码",
+        "bsm_new": "现图斑标识码",
+        "area_m2": "面积(平方米)",
+        "counted_m2": "计入面积(平方米)",
+        "counted_mu": "计入面积(亩)",
+    }
+)
 
 
 #: Recovery-candidate priority bands, first (dark) to last (light): the QGIS style and plots.

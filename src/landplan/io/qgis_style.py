@@ -1,5 +1,9 @@
 """QGIS styles: a categorised QML on ``lp_class`` stored as the layer's default style.
 
+The classified parcels get the classes (default) and the recovery priority;
+the in/out balance's changed pieces get their map's categories
+(:func:`balance_style_qml`).
+
 QGIS reads a GeoPackage's ``layer_styles`` table on load and applies the row
 whose ``f_table_name`` and ``f_geometry_column`` match the layer (schema the
 empty string), preferring ``useAsDefault``.  A ``.qml`` beside a shapefile
@@ -16,9 +20,23 @@ from xml.sax.saxutils import quoteattr
 
 import numpy as np
 
-from landplan.core.palette import BY_CODE, CLASSES, FIELD_ALIASES_ZH, priority_colours
+from landplan.core.palette import (
+    BALANCE_ALIASES_ZH,
+    BALANCE_CATEGORIES,
+    BY_CODE,
+    CLASSES,
+    FIELD_ALIASES_ZH,
+    PADDY,
+    priority_colours,
+)
 
-__all__ = ["class_style_qml", "recovery_priority_breaks", "recovery_style_qml", "write_gpkg_style"]
+__all__ = [
+    "balance_style_qml",
+    "class_style_qml",
+    "recovery_priority_breaks",
+    "recovery_style_qml",
+    "write_gpkg_style",
+]
 
 
 def _rgba(colour: str) -> str:
@@ -161,6 +179,53 @@ def recovery_style_qml(
         )
         lower = upper
     symbols = "\n".join(_fill_symbol(i, c) for i, c in enumerate(colours))
+    rule_list = "\n".join(rules)
+    renderer = f"""  <renderer-v2 type="RuleRenderer" enableorderby="0" forceraster="0"
+               symbollevels="0">
+    <rules key="root">
+{rule_list}
+    </rules>
+    <symbols>
+{symbols}
+    </symbols>
+  </renderer-v2>"""
+    return _qml(renderer, fields, aliases)
+
+
+def balance_style_qml(
+    fields: list[str] | None = None, aliases: Mapping[str, str] = BALANCE_ALIASES_ZH
+) -> str:
+    """QML of a rule-based renderer of the balance's changed pieces, as the balance map draws them.
+
+    One rule per :data:`~landplan.core.palette.BALANCE_CATEGORIES` entry, in
+    legend order: pieces by ``direction``; farmland turned out (in) split into
+    paddy, by ``class_old`` (``class_new``), in a darker colour, and the rest.
+
+    Parameters
+    ----------
+    fields
+        The layer's fields in order (alias indices follow it); None for every
+        field of *aliases*.
+    aliases
+        Field → display name; fields without one get no alias.
+
+    Returns
+    -------
+    str
+        The QML document.
+    """
+    rules = []
+    for i, category in enumerate(BALANCE_CATEGORIES):
+        expression = f"\"direction\" = '{category.direction}'"
+        if category.paddy is not None:
+            side = "class_new" if category.direction == "in" else "class_old"
+            test = "=" if category.paddy else "<>"
+            expression += f" AND coalesce(\"{side}\", '') {test} '{PADDY}'"
+        rules.append(
+            f'      <rule key="{category.code}" symbol="{i}" label={quoteattr(category.zh)} '
+            f"filter={quoteattr(expression)}/>"
+        )
+    symbols = "\n".join(_fill_symbol(i, c.colour) for i, c in enumerate(BALANCE_CATEGORIES))
     rule_list = "\n".join(rules)
     renderer = f"""  <renderer-v2 type="RuleRenderer" enableorderby="0" forceraster="0"
                symbollevels="0">

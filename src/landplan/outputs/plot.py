@@ -33,7 +33,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from landplan.core.errors import LandplanError, LandplanWarning
-from landplan.core.palette import BALANCE_DIRECTIONS, BALANCE_PADDY_COLOURS, CLASSES
+from landplan.core.palette import BALANCE_CATEGORIES, CLASSES, PADDY
 from landplan.core.units import M2_PER_WANMU
 from landplan.io.files import shipped_font
 from landplan.io.reference import county_names
@@ -356,30 +356,14 @@ def _finish_map(
     _style_texts(ax)
 
 
-#: Categories of the balance map in legend order (drawn in reverse: the first on top): code,
-#: direction, and which farmland (True: paddy only, False: other farmland only, None: all).
-_BALANCE_CATEGORIES: tuple[tuple[str, str, bool | None], ...] = (
-    ("out_paddy", "out", True),
-    ("out", "out", False),
-    ("in_paddy", "in", True),
-    ("in", "in", False),
-    ("excluded", "excluded", None),
-    ("out_other", "out_other", None),
-    ("in_other", "in_other", None),
-    ("gap", "gap", None),
-)
-_FARMLAND_ZH = {True: "（水田）", False: "（水浇地、旱地）"}
-_FARMLAND_EN = {True: " (paddy)", False: " (irrigated and dry land)"}
-
-
 def balance_categories(pieces: pd.DataFrame, language: Language = "zh") -> list[dict[str, Any]]:
     """The categories of the balance map present in *pieces*, legend order (first on top).
 
-    Pieces are coloured by ``direction``, from :data:`~landplan.core.palette.BALANCE_DIRECTIONS`;
-    farmland turned out and turned in is split into paddy (水田, 0101: the
-    old class of a piece turned out, the new class of one turned in, as the
-    plan's 转进水田不少于转出水田 counts it), in the darker
-    :data:`~landplan.core.palette.BALANCE_PADDY_COLOURS`, and other farmland.
+    The categories are :data:`~landplan.core.palette.BALANCE_CATEGORIES`, as
+    the QGIS style draws them: pieces by ``direction``, farmland turned out
+    and turned in split into paddy (水田, 0101: the old class of a piece turned
+    out, the new class of one turned in, as the plan's 转进水田不少于转出水田
+    counts it), in darker colours, and other farmland.
 
     Parameters
     ----------
@@ -411,21 +395,18 @@ def balance_categories(pieces: pd.DataFrame, language: Language = "zh") -> list[
         np.where(
             direction == "in", pieces["class_new"].astype(str), pieces["class_old"].astype(str)
         )
-        == "0101"
+        == PADDY
     )
-    styles = {d.code: d for d in BALANCE_DIRECTIONS}
     out = []
-    for code, name, is_paddy in _BALANCE_CATEGORIES:
-        style = styles[name]
-        mask = direction == name
-        label = style.zh if language == "zh" else style.en
-        colour = style.colour
-        if is_paddy is not None:
-            mask = mask & (paddy == is_paddy)
-            label += (_FARMLAND_ZH if language == "zh" else _FARMLAND_EN)[is_paddy]
-            colour = BALANCE_PADDY_COLOURS[name] if is_paddy else colour
+    for category in BALANCE_CATEGORIES:
+        mask = direction == category.direction
+        if category.paddy is not None:
+            mask = mask & (paddy == category.paddy)
         if mask.any():
-            out.append({"code": code, "label": label, "colour": colour, "mask": mask})
+            label = category.zh if language == "zh" else category.en
+            out.append(
+                {"code": category.code, "label": label, "colour": category.colour, "mask": mask}
+            )
     return out
 
 
