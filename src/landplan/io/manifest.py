@@ -101,6 +101,7 @@ def hash_files_ahead(inputs: Mapping[str, Any]) -> threading.Thread:
     files = [v for v in inputs.values() if not isinstance(v, gpd.GeoDataFrame | gpd.GeoSeries)]
 
     def hash_all() -> None:
+        """Hash each file into the cache; a failure is left for build_manifest."""
         for path in files:
             try:
                 _file_sha256(path)
