@@ -77,6 +77,25 @@ def _qml(renderer: str, fields: list[str] | None, aliases: Mapping[str, str]) ->
 """
 
 
+def _rule_renderer(rules: list[tuple[str, str, str, str]]) -> str:
+    """A rule-based renderer: one rule per (key, label, filter expression, fill colour)."""
+    rule_list = "\n".join(
+        f'      <rule key="{key}" symbol="{i}" label={quoteattr(label)} '
+        f"filter={quoteattr(expression)}/>"
+        for i, (key, label, expression, _) in enumerate(rules)
+    )
+    symbols = "\n".join(_fill_symbol(i, colour) for i, (*_, colour) in enumerate(rules))
+    return f"""  <renderer-v2 type="RuleRenderer" enableorderby="0" forceraster="0"
+               symbollevels="0">
+    <rules key="root">
+{rule_list}
+    </rules>
+    <symbols>
+{symbols}
+    </symbols>
+  </renderer-v2>"""
+
+
 def class_style_qml(
     fields: list[str] | None = None, aliases: Mapping[str, str] = FIELD_ALIASES_ZH
 ) -> str:
@@ -168,28 +187,13 @@ def recovery_style_qml(
     str
         The QML document.
     """
-    colours = priority_colours(len(breaks))
     rules, lower = [], 0
-    for i, upper in enumerate(breaks):
+    for i, (upper, colour) in enumerate(zip(breaks, priority_colours(len(breaks)), strict=True)):
         expression = f'"lp_class" = \'RECOVERY\' AND "lp_prio" > {lower} AND "lp_prio" <= {upper}'
         label = f"{BY_CODE['RECOVERY'].zh} 优先序 {lower + 1}–{upper}"
-        rules.append(
-            f'      <rule key="band{i}" symbol="{i}" label={quoteattr(label)} '
-            f"filter={quoteattr(expression)}/>"
-        )
+        rules.append((f"band{i}", label, expression, colour))
         lower = upper
-    symbols = "\n".join(_fill_symbol(i, c) for i, c in enumerate(colours))
-    rule_list = "\n".join(rules)
-    renderer = f"""  <renderer-v2 type="RuleRenderer" enableorderby="0" forceraster="0"
-               symbollevels="0">
-    <rules key="root">
-{rule_list}
-    </rules>
-    <symbols>
-{symbols}
-    </symbols>
-  </renderer-v2>"""
-    return _qml(renderer, fields, aliases)
+    return _qml(_rule_renderer(rules), fields, aliases)
 
 
 def balance_style_qml(
@@ -215,28 +219,14 @@ def balance_style_qml(
         The QML document.
     """
     rules = []
-    for i, category in enumerate(BALANCE_CATEGORIES):
+    for category in BALANCE_CATEGORIES:
         expression = f"\"direction\" = '{category.direction}'"
         if category.paddy is not None:
             side = "class_new" if category.direction == "in" else "class_old"
             test = "=" if category.paddy else "<>"
             expression += f" AND coalesce(\"{side}\", '') {test} '{PADDY}'"
-        rules.append(
-            f'      <rule key="{category.code}" symbol="{i}" label={quoteattr(category.zh)} '
-            f"filter={quoteattr(expression)}/>"
-        )
-    symbols = "\n".join(_fill_symbol(i, c.colour) for i, c in enumerate(BALANCE_CATEGORIES))
-    rule_list = "\n".join(rules)
-    renderer = f"""  <renderer-v2 type="RuleRenderer" enableorderby="0" forceraster="0"
-               symbollevels="0">
-    <rules key="root">
-{rule_list}
-    </rules>
-    <symbols>
-{symbols}
-    </symbols>
-  </renderer-v2>"""
-    return _qml(renderer, fields, aliases)
+        rules.append((category.code, category.zh, expression, category.colour))
+    return _qml(_rule_renderer(rules), fields, aliases)
 
 
 def write_gpkg_style(
