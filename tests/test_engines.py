@@ -14,7 +14,7 @@ from shapely.geometry import box
 
 import landplan
 from landplan.core.errors import InvalidParcelsError, Problem, SchemaError
-from landplan.engines import _started_workers, resolve_engine
+from landplan.engines import _county_codes, _started_workers, resolve_engine
 from landplan.engines.partition import layers_near, merge_county_problems, plan_counties
 from landplan.engines.pipeline import ClassifyJob, measure_columns
 from landplan.io.layers import list_layers
@@ -223,16 +223,17 @@ def test_workers_start_early_only_for_several_counties() -> None:
     job = ClassifyJob(profile=load_profile(DEFAULT_PROFILE))
     parcels = load_sample().parcels
     assert parcels["ZLDWDM"].str[:6].nunique() > 1
-    pool = _started_workers(parcels, job, "processes", 2)
+    pool = _started_workers(_county_codes(parcels, job), "processes", 2)
     assert pool is not None
     try:
         assert pool.submit(sum, [1, 2]).result(timeout=120) == 3
     finally:
         pool.shutdown()
     one_county = parcels.assign(ZLDWDM=parcels["ZLDWDM"].iloc[0])
-    assert _started_workers(one_county, job, "processes", 2) is None
-    assert _started_workers(parcels.drop(columns="ZLDWDM"), job, "processes", 2) is None
-    assert _started_workers(parcels, job, "single", 2) is None
+    assert _started_workers(_county_codes(one_county, job), "processes", 2) is None
+    no_codes = _county_codes(parcels.drop(columns="ZLDWDM"), job)
+    assert no_codes is None and _started_workers(no_codes, "processes", 2) is None
+    assert _started_workers(_county_codes(parcels, job), "single", 2) is None
 
 
 def test_partitions_cover_every_parcel_once() -> None:
@@ -375,6 +376,30 @@ def test_counties_screen_their_own_parcels_on_the_processes_engine(
     assert parsed == [0]  # only the empty frame that shapes the table of findings
     assert_same_answers(sample_single, result)
     pd.testing.assert_frame_equal(result.invalid, sample_single.invalid)
+
+
+@pytest.mark.parametrize("engine", ["processes", "dask"])
+def test_the_driver_finds_the_county_codes_once(
+    engine: str, monkeypatch: pytest.MonkeyPatch, sample_single: Result
+) -> None:
+    """The county codes decide the workers, the targets' check and the partitions: one pass."""
+    import landplan.engines as engines
+
+    s = load_sample()
+    found: list[int] = []
+    original = engines.county_codes
+
+    def counted(frame, fields=None):  # type: ignore[no-untyped-def]
+        found.append(len(frame))
+        return original(frame, fields)
+
+    monkeypatch.setattr(engines, "county_codes", counted)
+    monkeypatch.setattr(landplan.engines.partition, "county_codes", counted)
+    result = landplan.classify(
+        s.parcels, dem=s.dem, layers=s.layers, targets=s.targets, engine=engine, workers=2
+    )
+    assert found == [len(s.parcels)]
+    assert_same_answers(sample_single, result)
 
 
 @pytest.mark.parametrize("problem", ["KCXS", "BSM", "text"])

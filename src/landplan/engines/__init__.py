@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Literal, TypeAlias, get_args
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from landplan.core.errors import InputError, InvalidParcelsError, Problem
@@ -194,7 +195,8 @@ def run(
         (``TARGETS_NO_COUNTY``), or a parcel index with duplicate labels.
     """
     engine = resolve_engine(engine, workers, scheduler)
-    pool = _started_workers(frame, job, engine, workers)
+    codes = _county_codes(frame, job) if engine != "single" else None
+    pool = _started_workers(codes, engine, workers)
     try:
         return _run(
             frame,
@@ -207,26 +209,32 @@ def run(
             skip_invalid=skip_invalid,
             pool=pool,
             output=output,
+            codes=codes,
         )
     finally:
         if pool is not None:  # a run that stopped, or turned out to be one county
             pool.shutdown(cancel_futures=True)
 
 
+def _county_codes(frame: gpd.GeoDataFrame, job: ClassifyJob) -> np.ndarray | None:
+    """Each parcel's county code, found once for the whole run; None without ``ZLDWDM``."""
+    try:
+        return county_codes(frame, job.fields)
+    except InputError:  # reported with the other fields when they are checked
+        return None
+
+
 def _started_workers(
-    frame: gpd.GeoDataFrame, job: ClassifyJob, engine: Engine, workers: int | None
+    codes: np.ndarray | None, engine: Engine, workers: int | None
 ) -> ProcessPoolExecutor | None:
     """The ``processes`` engine's workers, started before the parcels are screened.
 
-    Only for parcels of several counties: one county runs on threads in this
-    process, which workers starting beside it would slow down.
+    Only for parcels of several counties (by their *codes*): one county runs on
+    threads in this process, which workers starting beside it would slow down.
     """
-    if engine != "processes":
+    if engine != "processes" or codes is None:
         return None
-    try:
-        counties = len(pd.unique(county_codes(frame, job.fields)))
-    except InputError:  # no ZLDWDM: reported with the other fields when they are read
-        return None
+    counties = len(pd.unique(codes))
     return start_workers(min(cores(engine, workers), counties)) if counties > 1 else None
 
 
@@ -242,12 +250,16 @@ def _run(
     skip_invalid: bool,
     pool: ProcessPoolExecutor | None,
     output: LayerTarget | None,
+    codes: np.ndarray | None,
 ) -> Result:
-    """:func:`run` once the engine is known and, for ``processes``, its workers started."""
-    if pool is not None and not skip_invalid:
+    """:func:`run` once the engine is known and, for ``processes``, its workers started.
+
+    *codes* are the parcels' county codes when already found (None: found when needed).
+    """
+    if pool is not None and not skip_invalid and codes is not None:
         try:
             return _run_screened_by_counties(
-                frame, layers, job, workers=workers, pool=pool, output=output
+                frame, layers, job, workers=workers, pool=pool, output=output, codes=codes
             )
         except CountyDataError:  # screened here, as the single engine screens: it raises
             log.info("the parcels have problems; screening every parcel")
@@ -297,6 +309,7 @@ def _run(
             scratch=scratch,
             pool=pool,
             output=output,
+            codes=codes,
         )
     return dataclasses.replace(result, invalid=invalid)
 
@@ -309,6 +322,7 @@ def _run_screened_by_counties(
     workers: int | None,
     pool: ProcessPoolExecutor,
     output: LayerTarget | None,
+    codes: np.ndarray,
 ) -> Result:
     """The processes engine's run where each county screens its own parcels.
 
@@ -322,13 +336,13 @@ def _run_screened_by_counties(
     problems = check_fields(frame.columns, job.fields, job.source)
     if problems or duplicate_bsm(frame, job.fields):
         raise CountyDataError("the parcels' fields or BSM have problems")
-    codes = pd.unique(county_codes(frame, job.fields))
+    distinct = pd.unique(codes)
     if job.targets is not None:
         try:
-            job.targets.check_counties(c for c in codes if c)
+            job.targets.check_counties(c for c in distinct if c)
         except InputError as error:
             raise CountyDataError(str(error)) from None
-    threads = _threads_per_county("processes", cores("processes", workers), len(codes))
+    threads = _threads_per_county("processes", cores("processes", workers), len(distinct))
     job = dataclasses.replace(job, threads=threads, screen=True)
     result = _run_counties(
         frame,
@@ -340,6 +354,7 @@ def _run_screened_by_counties(
         scratch=None,
         pool=pool,
         output=output,
+        codes=codes,
     )
     nothing = frame.iloc[:0]  # no finding, in the table screening makes
     invalid = screen_parcels(nothing, survey_attributes(nothing, fields=job.fields), has_dem=False)
@@ -402,6 +417,7 @@ def _run_counties(
     scratch: str | Path | None,
     pool: ProcessPoolExecutor | None,
     output: LayerTarget | None,
+    codes: np.ndarray | None,
 ) -> Result:
     if not frame.index.is_unique:
         raise InputError(
@@ -415,7 +431,7 @@ def _run_counties(
             ]
         )
     with stage("partition", total=len(frame), unit="parcels"):
-        plans = plan_counties(frame, job.fields)
+        plans = plan_counties(frame, job.fields, codes=codes)
     log.info("classifying %d parcels in %d county partitions", len(frame), len(plans))
     writer = _county_writer(frame, plans, job, engine, output)
     if writer is not None:  # counties in input order: the layer is written from the first on

@@ -231,7 +231,10 @@ _NOWHERE = (0.0, 0.0, 0.0, 0.0)
 
 
 def plan_counties(
-    frame: gpd.GeoDataFrame, fields: Mapping[str, str] | None = None
+    frame: gpd.GeoDataFrame,
+    fields: Mapping[str, str] | None = None,
+    *,
+    codes: np.ndarray | None = None,
 ) -> list[CountyPlan]:
     """The input rows of each county, largest county first (so a pool finishes evenly).
 
@@ -241,6 +244,8 @@ def plan_counties(
         The parcels.
     fields
         Mapping of canonical 三调 field names to the parcels' columns.
+    codes
+        The parcels' :func:`county_codes`, when already found.
 
     Returns
     -------
@@ -252,7 +257,9 @@ def plan_counties(
     InputError
         The parcels have no ``ZLDWDM`` column (after *fields*).
     """
-    plans = [CountyPlan(code, rows) for code, rows in rows_by_key(county_codes(frame, fields))]
+    if codes is None:
+        codes = county_codes(frame, fields)
+    plans = [CountyPlan(code, rows) for code, rows in rows_by_key(codes)]
     return sorted(plans, key=lambda p: -len(p.positions))
 
 
