@@ -137,6 +137,32 @@ def test_parcels_next_to_a_class_are_those_a_pairwise_test_finds(threads: int) -
     assert 20 < want.sum() < len(geoms) - 48
 
 
+@pytest.mark.parametrize("l_shape_first", [True, False])
+def test_a_parcel_is_next_to_a_class_when_any_member_touches_it(l_shape_first: bool) -> None:
+    """Boxes that meet are not enough: an L-shaped PBF parcel wraps round parcel p 2 m away
+    (its box holds p's), while a strip of PBF touches p's east edge.  p is next to PBF
+    whichever member is looked at first; q, in the L's notch 0.5 m from it, whose box only
+    the L-shape's box meets, is not."""
+    import shapely
+
+    from landplan.allocate.classes import _adjacency
+
+    x, y = 500_000.0, 3_000_000.0
+    l_shape = shapely.Polygon(
+        [(x + 12, y), (x + 20, y), (x + 20, y + 20), (x, y + 20), (x, y + 12), (x + 12, y + 12)]
+    )
+    strip = shapely.box(x + 10, y, x + 11, y + 10)
+    p, q = shapely.box(x, y, x + 10, y + 10), shapely.box(x + 1, y + 10.5, x + 9, y + 11.5)
+    members = [l_shape, strip] if l_shape_first else [strip, l_shape]
+    geoms = gpd.GeoSeries([*members, p, q], crs=GK38)
+    assert not shapely.intersects(l_shape, p) and shapely.intersects(strip, p)
+    assert shapely.intersects(l_shape.envelope, q) and not shapely.intersects(l_shape, q)
+    lp_class = np.array(["PBF", "PBF", "GENERAL", "GENERAL"], dtype=object)
+    county = np.array(["430421"] * 4, dtype=object)
+    got = _adjacency(geoms, lp_class, county)("PBF")
+    assert got.tolist() == [False, False, True, False]
+
+
 def test_attribute_ascending_reads_typed_fields_as_they_are_and_text_as_numbers() -> None:
     """GDDB as parsed (Int64 with a missing grade), a column of the layer's own holding
     numbers as text (blanks and garbage included) and one of floats: lower first, the

@@ -273,25 +273,41 @@ def _adjacency(
 
     Only parcels of the same county count: quotas are per county, and a county's
     classification then never depends on its neighbours'.  The class's parcels
-    are looked up in one tree of all parcels (made at the first question), a
-    chunk of them per thread.
+    are looked up in one tree of all parcels (made at the first question); of
+    the pairs whose boxes meet, each other parcel is tested against one member
+    at a time until one touches it, the tests a chunk per thread.
     """
     geoms = geometry.to_numpy()
     tree = functools.cache(lambda: shapely.STRtree(geoms))  # missing, empty parcels left out
+
+    def meet(pairs: np.ndarray) -> np.ndarray:
+        """``shapely.intersects`` of (member, parcel) pairs, a chunk per thread."""
+        runs = chunks(pairs.shape[1], threads)
+        tests = map_threads(
+            lambda at: shapely.intersects(geoms[pairs[0, at]], geoms[pairs[1, at]]),
+            runs,
+            threads=threads,
+        )
+        return np.concatenate([np.empty(0, dtype=bool), *tests])
 
     def adjacent_to(code: str) -> np.ndarray:
         members = np.flatnonzero(lp_class == code)
         out = np.zeros(len(geoms), dtype=bool)
         if not len(members):
             return out
-
-        def touching(at: np.ndarray) -> np.ndarray:
-            member, parcel = tree().query(geoms[members[at]], predicate="intersects")
-            return parcel[county[members[at][member]] == county[parcel]]
-
-        for parcels in map_threads(touching, chunks(len(members), threads), threads=threads):
-            out[parcels] = True
-        out[members] = False
+        member, parcel = tree().query(geoms[members])  # pairs whose boxes meet
+        member = members[member]
+        keep = (county[member] == county[parcel]) & (lp_class[parcel] != code)
+        pairs = np.stack([member[keep], parcel[keep]])
+        # neighbours' boxes nearly always mean the parcels touch: each parcel is tested
+        # against one member at a time, and only those not found yet go on to the next
+        while pairs.shape[1]:
+            _, first = np.unique(pairs[1], return_index=True)
+            found = first[meet(pairs[:, first])]
+            out[pairs[1, found]] = True
+            rest = np.ones(pairs.shape[1], dtype=bool)
+            rest[first] = False
+            pairs = pairs[:, rest & ~out[pairs[1]]]
         return out
 
     return adjacent_to
