@@ -282,6 +282,30 @@ def test_a_large_layer_written_in_batches_equals_one_written_at_once(tmp_path, m
     assert pyogrio.read_info(batched, layer="parcels")["capabilities"]["fast_spatial_filter"]
 
 
+@pytest.mark.parametrize("single", ["Polygon", "LineString", "Point"])
+def test_single_parts_become_the_wkb_of_one_part_multi_geometries(single: str) -> None:
+    """The header written before each single part's WKB gives the bytes shapely gives for
+    the one-part multi-geometry it makes (2D and Z), nulls staying null."""
+    import numpy as np
+    import shapely
+    from shapely.geometry import LineString, Point, box
+
+    from landplan.io.gpkg import multi_part_wkb
+
+    make = {"Polygon": shapely.multipolygons, "LineString": shapely.multilinestrings,
+            "Point": shapely.multipoints}[single]  # fmt: skip
+    flat = {"Polygon": box(0, 0, 1, 2), "LineString": LineString([(0, 0), (1, 2)]),
+            "Point": Point(1, 2)}[single]  # fmt: skip
+    raised = shapely.force_3d(flat, 5.0)
+    multi = make([flat, shapely.affinity.translate(flat, 3)])
+    geoms = np.array([flat, raised, multi, None, flat], dtype=object)
+    want = [
+        None if g is None else shapely.to_wkb(g, byte_order=1)
+        for g in [make([flat]), make([raised]), multi, None, make([flat])]
+    ]
+    assert multi_part_wkb(geoms, single).to_pylist() == want
+
+
 def test_a_layer_with_object_columns_is_written_at_once(tmp_path, monkeypatch) -> None:
     import landplan.io.gpkg as gpkg
 

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import itertools
 import queue
+import struct
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,20 +26,62 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyogrio
 import shapely
 
-__all__ = ["WRITE_BATCH", "LayerWriter", "arrow_ready", "write_in_batches"]
+__all__ = ["WRITE_BATCH", "LayerWriter", "arrow_ready", "multi_part_wkb", "write_in_batches"]
 
 #: Rows turned into Arrow at a time when a large GeoPackage layer is written.
 WRITE_BATCH = 50_000
 
-#: Single-part geometry types and how pyogrio makes them multi-part.
-_TO_MULTI: dict[str, Callable[..., np.ndarray]] = {
-    "Point": shapely.multipoints,
-    "LineString": shapely.multilinestrings,
-    "Polygon": shapely.multipolygons,
-}
+#: Single-part geometry types and the WKB type code of their multi-part type.
+_MULTI_CODE: dict[str, int] = {"Point": 4, "LineString": 5, "Polygon": 6}
+
+#: The flag of a geometry with Z in shapely's (extended, PostGIS-style) WKB.
+_WKB_Z = 0x80000000
+
+
+def multi_part_wkb(geoms: np.ndarray, single: str) -> pa.Array:
+    """Little-endian WKB of *geoms*, those of type *single* as one-part multi-geometries.
+
+    What ``shapely.to_wkb`` gives for ``shapely.multipolygons`` (-points,
+    -linestrings) of each one, as pyogrio writes a layer that mixes both
+    kinds, without making a geometry: a multi-geometry of one part is the
+    part's own WKB after a header (byte order, multi type, count 1).
+
+    Parameters
+    ----------
+    geoms
+        Geometries, a 1-D object array (missing ones give nulls).
+    single
+        ``"Point"``, ``"LineString"`` or ``"Polygon"``.
+
+    Returns
+    -------
+    pyarrow.Array
+        Binary WKB, one per geometry.
+
+    Examples
+    --------
+    >>> from shapely.geometry import MultiPolygon, box
+    >>> square = box(0, 0, 1, 1)
+    >>> wkb = multi_part_wkb(np.array([square, MultiPolygon([square])]), "Polygon")
+    >>> wkb[0].as_py() == shapely.to_wkb(MultiPolygon([square]), byte_order=1)
+    True
+    """
+    wkb = pa.array(shapely.to_wkb(geoms, byte_order=1), pa.binary())
+    single_part = shapely.get_type_id(geoms) == shapely.GeometryType[single.upper()]
+    if not single_part.any():
+        return wkb
+    code = _MULTI_CODE[single]
+    has_z = shapely.has_z(geoms)
+    for flag, which in ((0, single_part & ~has_z), (_WKB_Z, single_part & has_z)):
+        if which.any():
+            header = pa.scalar(struct.pack("<BII", 1, code | flag, 1), pa.binary())
+            joined = pc.binary_join_element_wise(header, wkb, pa.scalar(b"", pa.binary()))
+            wkb = pc.if_else(pa.array(which), joined, wkb)
+    return wkb
 
 
 def arrow_ready(frame: gpd.GeoDataFrame) -> bool:
@@ -76,7 +119,7 @@ def _geometry_type(geometry: gpd.GeoSeries) -> tuple[str, str | None]:
     """
     present = geometry[geometry.notna() & ~geometry.is_empty]
     kinds = set(present.geom_type)
-    single = next((k for k in _TO_MULTI if kinds == {k, f"Multi{k}"}), None)
+    single = next((k for k in _MULTI_CODE if kinds == {k, f"Multi{k}"}), None)
     kind = f"Multi{single}" if single else kinds.pop() if len(kinds) == 1 else "Unknown"
     if kind != "Unknown" and bool(present.has_z.any()):
         kind = f"{kind} Z"
@@ -124,12 +167,13 @@ def _write_frames(
     def table(rows: gpd.GeoDataFrame) -> pa.Table:
         """Some rows as Arrow, column by column (selecting columns would copy the frame)."""
         geoms = rows.geometry.to_numpy()
-        if single is not None:  # as pyogrio does: every single part made multi-part
-            at = shapely.get_type_id(geoms) == shapely.GeometryType[single.upper()]
-            geoms = geoms.copy()
-            geoms[at] = _TO_MULTI[single](geoms[at].reshape(-1, 1), axis=1)
+        wkb = (  # as pyogrio does: every single part made multi-part
+            pa.array(shapely.to_wkb(geoms, byte_order=1), pa.binary())
+            if single is None
+            else multi_part_wkb(geoms, single)
+        )
         arrays = {c: pa.array(rows[c], from_pandas=True) for c in columns}
-        return pa.table({**arrays, name: pa.array(shapely.to_wkb(geoms), pa.binary())})
+        return pa.table({**arrays, name: wkb})
 
     schema = table(first.iloc[:1]).schema  # the types follow from the dtypes alone
 
