@@ -20,7 +20,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from landplan.core.crs import measuring_crs, require_crs, to_measuring_crs
+from landplan.core.crs import require_crs, to_measuring_crs
 from landplan.core.errors import Problem
 from landplan.core.memory import release_freed_memory
 from landplan.core.roles import ROLES, get_role
@@ -311,7 +311,7 @@ def _measure_layer(
             layer_crs.name,
             parcels_crs.name,
         )
-    prepared = prepare_constraint(layer, name=name, crs=measuring_crs(parcels_crs))
+    prepared = prepare_constraint(layer, name=name, crs=planar.crs)  # the parcels' measuring CRS
     ov = overlap_areas(planar, prepared, tolerance_m=tolerance_m, index=index)
     role = get_role(name)
     repaired = None
