@@ -30,12 +30,22 @@ def test_classify_records_the_sha256_of_each_input_file() -> None:
     assert inputs["targets"]["sha256"] == sha256_by_hand(Path(sample_path("targets")))
 
 
-def test_a_file_hashed_ahead_is_recorded_as_if_hashed_then(tmp_path: Path) -> None:
+def test_a_file_hashed_ahead_is_not_read_again_for_the_manifest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import landplan.io.manifest as manifest_module
+
     data = tmp_path / "parcels.gpkg"
     data.write_bytes(b"not really a geopackage" * 1000)
     inputs = run_inputs({"parcels": data})
     hash_files_ahead(inputs).join()
-    manifest = build_manifest(inputs, profile_id="p", profile_sha256="0" * 64, parameters={})
+
+    def no_reading(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the manifest read a file hashed ahead")
+
+    with monkeypatch.context() as patched:  # the module's open: its files stay unread
+        patched.setattr(manifest_module, "open", no_reading, raising=False)
+        manifest = build_manifest(inputs, profile_id="p", profile_sha256="0" * 64, parameters={})
     assert manifest["inputs"]["parcels"]["sha256"] == sha256_by_hand(data)
     data.write_bytes(b"changed")  # a file changed since is hashed again, not taken from before
     manifest = build_manifest(inputs, profile_id="p", profile_sha256="0" * 64, parameters={})
