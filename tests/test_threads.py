@@ -9,6 +9,7 @@ slope statistics use is checked against GDAL's, a second implementation.
 from __future__ import annotations
 
 import itertools
+import os
 
 import numpy as np
 import pandas as pd
@@ -21,8 +22,8 @@ from shapely.geometry import Polygon, box
 
 import landplan
 from landplan.core.crs import EQUAL_AREA_CRS, to_equal_area
-from landplan.core.threads import chunks, imap_threads, map_threads
-from landplan.engines import _threads_per_county
+from landplan.core.threads import available_cores, chunks, imap_threads, map_threads
+from landplan.engines import _threads_per_county, cores
 from landplan.io.sample import load_sample
 from landplan.measure.parcels import measure_parcels
 from landplan.measure.rasterize import cell_labels
@@ -73,6 +74,23 @@ def test_chunks_cover_every_position_once(n: int, parts: int) -> None:
     joined = np.concatenate(runs) if runs else np.empty(0, int)
     assert joined.tolist() == list(range(n))
     assert len(runs) == min(parts, max(n, 1)) or n == 0
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="no CPU affinity here")
+def test_all_cores_are_the_cores_the_process_is_given() -> None:
+    """A process pinned to one core (``taskset -c 0``, a batch slot) starts one worker.
+
+    Not one per CPU of the machine, each slowed by the others.
+    """
+    given = os.sched_getaffinity(0)
+    try:
+        os.sched_setaffinity(0, {min(given)})
+        assert available_cores() == 1
+        assert cores("processes", None) == 1
+        assert cores("processes", 3) == 3  # asked for, whatever the affinity
+    finally:
+        os.sched_setaffinity(0, given)
+    assert available_cores() == len(given)
 
 
 def test_threaded_projection_equals_one_pass() -> None:

@@ -467,7 +467,10 @@ def _explain_shortfalls(quotas: pd.DataFrame) -> None:
     "--workers",
     type=click.IntRange(min=1),
     default=None,
-    help="Number of worker processes; all cores when an engine is chosen without it.",
+    help=(
+        "Number of worker processes; all the cores this process may use (its CPU "
+        "affinity) when an engine is chosen without it."
+    ),
 )
 @click.option(
     "--scheduler",

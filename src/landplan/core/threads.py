@@ -17,6 +17,7 @@ Examples
 
 from __future__ import annotations
 
+import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -24,10 +25,34 @@ from typing import TypeVar
 
 import numpy as np
 
-__all__ = ["chunks", "imap_threads", "map_threads"]
+__all__ = ["available_cores", "chunks", "imap_threads", "map_threads"]
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+
+def available_cores() -> int:
+    """Cores this process may run on: what "all cores" means for workers and threads.
+
+    On Linux a batch scheduler, a container or ``taskset`` may give a process
+    fewer cores than the machine has; ``os.cpu_count()`` counts the machine's,
+    so a run would start more workers than it has cores, each as slow as the
+    pool is oversubscribed.  The CPU affinity counts the cores it was given.
+
+    Returns
+    -------
+    int
+        Cores in the process's CPU affinity where the platform has one, else
+        the machine's; at least 1.
+
+    Examples
+    --------
+    >>> 1 <= available_cores() <= (os.cpu_count() or 1)
+    True
+    """
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
 
 
 def map_threads(fn: Callable[[T], R], items: Iterable[T], *, threads: int = 1) -> list[R]:

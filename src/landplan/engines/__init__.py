@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from numbers import Integral
@@ -47,6 +46,7 @@ import pandas as pd
 from landplan.core.errors import InputError, InvalidParcelsError, Problem
 from landplan.core.memory import release_freed_memory
 from landplan.core.progress import StageProgress
+from landplan.core.threads import available_cores
 from landplan.core.timing import stage
 from landplan.engines.dask_cluster import run_dask
 from landplan.engines.output import CountyWriter, consecutive, with_shares
@@ -369,6 +369,9 @@ def _write_parcels(result: Result, output: LayerTarget) -> None:
 def cores(engine: Engine, workers: int | None) -> int:
     """Cores a run uses: *workers* when given, else every core for ``processes``, else one.
 
+    Every core is :func:`~landplan.core.threads.available_cores`: those the
+    process may run on.
+
     Parameters
     ----------
     engine
@@ -386,7 +389,7 @@ def cores(engine: Engine, workers: int | None) -> int:
     >>> cores("single", None), cores("single", 3), cores("processes", 2)
     (1, 3, 2)
     """
-    return workers or ((os.cpu_count() or 1) if engine == "processes" else 1)
+    return workers or (available_cores() if engine == "processes" else 1)
 
 
 def _threads_per_county(engine: Engine, workers: int | None, counties: int) -> int:
@@ -441,7 +444,9 @@ def _run_counties(
         done = _county_done(plans, progress)
         try:
             if engine == "processes":
-                for i, result in run_processes(frame, layers, plans, job, workers, pool=pool):
+                for i, result in run_processes(
+                    frame, layers, plans, job, cores(engine, workers), pool=pool
+                ):
                     if writer is not None:
                         result = with_shares(result)  # once, for the layer and the merge
                         writer.add(i, result)

@@ -18,7 +18,6 @@ the number of parcels or constraint features.
 
 from __future__ import annotations
 
-import multiprocessing
 import tempfile
 import threading
 import time
@@ -32,6 +31,7 @@ import geopandas as gpd
 import pandas as pd
 
 from landplan.core.errors import InputError, InvalidParcelsError, Problem
+from landplan.core.threads import available_cores
 from landplan.core.timing import WORKER_STAGE_PREFIX, add_stages, record_stages
 from landplan.engines.partition import (
     CountyPlan,
@@ -89,7 +89,8 @@ def run_dask(
     job
         Profile, DEM, targets and options of the classification.
     workers
-        Number of worker processes of the local cluster (all cores when None);
+        Number of worker processes of the local cluster (all
+        :func:`~landplan.core.threads.available_cores` when None);
         unused with *scheduler*.
     scheduler
         Address of a running scheduler; None starts a ``LocalCluster``.
@@ -171,7 +172,7 @@ def _client(workers: int | None, scheduler: str | None) -> Iterator[Any]:
         client = distributed.Client(scheduler)
     else:
         cluster = distributed.LocalCluster(
-            n_workers=workers or multiprocessing.cpu_count(),
+            n_workers=workers or available_cores(),
             threads_per_worker=1,
             processes=True,
             dashboard_address=":0",  # a free port: never clashes with another cluster
@@ -347,7 +348,8 @@ def run_dask_partitions(
         Folder for the classified counties (``county=CODE/part.parquet``);
         on a real cluster, shared storage that every worker can write.
     workers
-        Number of worker processes of the local cluster (all cores when None);
+        Number of worker processes of the local cluster (all
+        :func:`~landplan.core.threads.available_cores` when None);
         unused with *scheduler*.
     scheduler
         Address of a running scheduler; None starts a ``LocalCluster``.

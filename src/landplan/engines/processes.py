@@ -157,7 +157,7 @@ def run_processes(
     layers: Layers,
     plans: Sequence[CountyPlan],
     job: ClassifyJob,
-    workers: int | None,
+    workers: int,
     *,
     pool: ProcessPoolExecutor | None = None,
 ) -> Iterator[tuple[int, Result]]:
@@ -177,7 +177,7 @@ def run_processes(
     job
         Profile, DEM, targets and options of the classification.
     workers
-        Number of worker processes (all cores when None; never more than counties).
+        Number of worker processes (never more than counties).
     pool
         Workers already started (:func:`start_workers`); made here when not
         given.  Shut down, either way, once the last county is done, so that
@@ -189,7 +189,7 @@ def run_processes(
         The position in *plans* of each county and its result (whose
         ``parcels`` hold only landplan's columns), as each is done.
     """
-    n = max(1, min(workers or multiprocessing.cpu_count(), len(plans)))
+    n = max(1, min(workers, len(plans)))
     todo = iter(range(len(plans)))
     with pool or start_workers(n) as pool:
         pending: dict[Future[tuple[Result, dict[str, float]]], int] = {}
