@@ -36,6 +36,13 @@ existing PBF = copies of parcels) shifted 0.3 m in eight directions; the share
 of farmland parcels whose class changes (target < 0.1 %), and in split mode
 the change of class areas.
 
+With ``--repeat K`` every measurement and its reference are made K times, in
+turn (floor, classify, tuned pass, classify, ... then again), so that each
+ratio is taken against a reference measured minutes apart, not a quarter of
+an hour: on a shared or throttled machine the same run can differ by 10-30 %
+across that time.  A last table gives, for each ratio with a target, the
+median of the K paired ratios, their range, and whether the median meets it.
+
 Memory is the peak RSS of the whole process tree of each measurement (its
 process and every worker, summed, sampled every 0.05 s: ``benchmarks/rss.py``).
 Everything ends in one table (measurement × N: seconds, parcels/s, peak tree
@@ -514,10 +521,22 @@ def same_answers(a: dict[str, Any] | None, b: dict[str, Any] | None) -> bool | N
     )
 
 
-def find(runs: list[dict[str, Any]], kind: str, n: int, workers: int | None = None) -> Any:
-    """The successful run of *kind* at *n* (with *workers*, when given), else None."""
+def find(
+    runs: list[dict[str, Any]],
+    kind: str,
+    n: int,
+    workers: int | None = None,
+    repeat: int | None = None,
+) -> Any:
+    """The successful run of *kind* at *n* (with *workers*, when given), else None.
+
+    With *repeat*, the run made in that round of ``--repeat``, where there is
+    one: a ratio's figure and reference are then measured minutes apart.
+    """
     wanted = [r for r in runs if r["kind"] == kind and r["parcels"] == n and "error" not in r]
-    return next((r for r in wanted if workers is None or r["workers"] == workers), None)
+    wanted = [r for r in wanted if workers is None or r["workers"] == workers]
+    same = [r for r in wanted if r.get("repeat", 0) == repeat]
+    return next(iter(same or wanted), None)
 
 
 # ---------------------------------------------------------------- the table
@@ -552,7 +571,8 @@ def tree_gib(run: dict[str, Any]) -> float:
 def linearity(run: dict[str, Any], runs: list[dict[str, Any]]) -> list[Check]:
     """Time per parcel at the largest N against the smallest, on the largest N's row."""
     same = [r for r in runs if r["kind"] == run["kind"] and "error" not in r]
-    lo = min(same, key=lambda r: r["parcels"])
+    paired = [r for r in same if r.get("repeat", 0) == run.get("repeat", 0)]
+    lo = min(paired or same, key=lambda r: r["parcels"])
     if run["parcels"] != max(r["parcels"] for r in same) or lo["parcels"] == run["parcels"]:
         return []
     growth = (run["seconds"] / run["parcels"]) / (lo["seconds"] / lo["parcels"])
@@ -562,7 +582,7 @@ def linearity(run: dict[str, Any], runs: list[dict[str, Any]]) -> list[Check]:
 
 def attr_checks(run: dict[str, Any], runs: list[dict[str, Any]]) -> list[Check]:
     out: list[Check] = []
-    io = find(runs, "io", run["parcels"])
+    io = find(runs, "io", run["parcels"], repeat=run.get("repeat"))
     if io:
         ratio = run["seconds"] / io["seconds"]
         out.append(upto(f"{ratio:.2f}× I/O floor", ratio, TARGET_IO_RATIO))
@@ -572,11 +592,11 @@ def attr_checks(run: dict[str, Any], runs: list[dict[str, Any]]) -> list[Check]:
 def dem_checks(run: dict[str, Any], runs: list[dict[str, Any]]) -> list[Check]:
     n, seconds = run["parcels"], run["seconds"]
     out: list[Check] = []
-    tuned = find(runs, "exactextract-tuned", n)
+    tuned = find(runs, "exactextract-tuned", n, repeat=run.get("repeat"))
     if tuned:
         ratio = seconds / tuned["seconds"]
         out.append(upto(f"{ratio:.2f}× tuned exactextract", ratio, TARGET_DEM_VS_TUNED))
-    plain = find(runs, "exactextract", n)
+    plain = find(runs, "exactextract", n, repeat=run.get("repeat"))
     if plain:
         out.append((f"{seconds / plain['seconds']:.2f}× plain exactextract", "", ""))
     if n >= BIG_N:
@@ -587,7 +607,7 @@ def dem_checks(run: dict[str, Any], runs: list[dict[str, Any]]) -> list[Check]:
 
 
 def plain_checks(run: dict[str, Any], runs: list[dict[str, Any]]) -> list[Check]:
-    tuned = find(runs, "exactextract-tuned", run["parcels"])
+    tuned = find(runs, "exactextract-tuned", run["parcels"], repeat=run.get("repeat"))
     if not tuned:
         return []
     return [(f"{run['seconds'] / tuned['seconds']:.2f}× tuned exactextract", "", "")]
@@ -595,7 +615,7 @@ def plain_checks(run: dict[str, Any], runs: list[dict[str, Any]]) -> list[Check]
 
 def county_checks(run: dict[str, Any], runs: list[dict[str, Any]]) -> list[Check]:
     out: list[Check] = []
-    one = find(runs, "county", run["parcels"], workers=1)
+    one = find(runs, "county", run["parcels"], workers=1, repeat=run.get("repeat"))
     if run["workers"] > 1 and one:
         speedup = one["seconds"] / run["seconds"]
         out.append(atleast(f"{speedup:.2f}× faster than ×1", speedup, TARGET_COUNTY_SPEEDUP))
@@ -664,8 +684,9 @@ class Row:
 def table(runs: list[dict[str, Any]]) -> list[Row]:
     """The rows of every run, by N, then in the order of ``KINDS``."""
 
-    def order(run: dict[str, Any]) -> tuple[bool, int, int, int]:
-        return run["kind"] != "shift", run["parcels"], KINDS.index(run["kind"]), run["workers"]
+    def order(run: dict[str, Any]) -> tuple[bool, int, int, int, int]:
+        kind = KINDS.index(run["kind"])
+        return run["kind"] != "shift", run["parcels"], kind, run["workers"], run.get("repeat", 0)
 
     rows: list[Row] = []
     for run in sorted(runs, key=order):
@@ -680,6 +701,67 @@ def table(runs: list[dict[str, Any]]) -> list[Row]:
         rows.append(replace(row, ratio=checks[0][0], target=checks[0][1], result=checks[0][2]))
         rows += [Row(ratio=r, target=t, result=m) for r, t, m in checks[1:]]
     return rows
+
+
+#: The ratios with a target, summarised over ``--repeat``: (kind, its reference, what the
+#: ratio is called, target, whether the target is a ceiling).  The county's reference is
+#: itself on one worker, and its ratio the speed-up (reference / figure).
+PAIRED: tuple[tuple[str, str, str, float, bool], ...] = (
+    ("attr", "io", "attribute classify / I/O floor", TARGET_IO_RATIO, True),
+    ("dem", "exactextract-tuned", "DEM classify / tuned exactextract", TARGET_DEM_VS_TUNED, True),
+    ("county", "county", "1 county: ×1 / ×2 workers", TARGET_COUNTY_SPEEDUP, False),
+)
+
+
+@dataclass
+class Paired:
+    """A targeted ratio over the rounds of ``--repeat``, each against its round's reference."""
+
+    ratio: str
+    parcels: int
+    values: list[float]
+    median: float
+    target: str
+    result: str
+
+
+def paired_ratios(runs: list[dict[str, Any]]) -> list[Paired]:
+    """Each targeted ratio at each N: its value in every round, their median against the target."""
+    import statistics
+
+    out: list[Paired] = []
+    for kind, reference, name, limit, ceiling in PAIRED:
+        for n in sorted({r["parcels"] for r in runs if r["kind"] == kind}):
+            values = []
+            for run in runs:
+                if run["kind"] != kind or run["parcels"] != n or "error" in run:
+                    continue
+                if kind == "county":  # the ×2 run against ×1 of its round
+                    one = find(runs, "county", n, workers=1, repeat=run.get("repeat"))
+                    if run["workers"] > 1 and one:
+                        values.append(one["seconds"] / run["seconds"])
+                    continue
+                ref = find(runs, reference, n, repeat=run.get("repeat"))
+                if ref:
+                    values.append(run["seconds"] / ref["seconds"])
+            if not values:
+                continue
+            median = statistics.median(values)
+            check = upto if ceiling else atleast
+            _, target, result = check("", median, limit)
+            out.append(Paired(name, n, values, median, target, result))
+    return out
+
+
+def print_paired(paired: list[Paired], rounds: int) -> None:
+    print(f"\nThe targeted ratios over {rounds} rounds, each against its own round's reference:")
+    head = f"{'ratio':<36} {'N':>9}  {'median':>7}  {'each round':<26} {'target':<8} result"
+    print(head)
+    print("-" * len(head))
+    for p in paired:
+        each = ", ".join(f"{v:.2f}" for v in p.values)
+        median = f"{p.median:>6.2f}×"
+        print(f"{p.ratio:<36} {p.parcels:>9,}  {median}  {each:<26} {p.target:<8} {p.result}")
 
 
 TABLE_NOTES = f"""\
@@ -712,11 +794,34 @@ def print_table(rows: list[Row]) -> None:
 # ---------------------------------------------------------------- the runs
 
 
-def measure_size(args: argparse.Namespace, n: int, wanted: Any) -> list[dict[str, Any]]:
-    """Every city-wide measurement *wanted* at one size."""
+def rounds(
+    args: argparse.Namespace, measure_once: Callable[[], list[dict[str, Any]]]
+) -> list[dict[str, Any]]:
+    """*measure_once* ``--repeat`` times in turn, each run marked with its round."""
     runs: list[dict[str, Any]] = []
+    for k in range(args.repeat):
+        if args.repeat > 1:
+            print(f" round {k + 1}/{args.repeat}", flush=True)
+        for run in measure_once():
+            run["repeat"] = k
+            if args.repeat > 1:
+                run["label"] += f" #{k + 1}"
+            runs.append(run)
+    return runs
+
+
+def measure_size(args: argparse.Namespace, n: int, wanted: Any) -> list[dict[str, Any]]:
+    """Every city-wide measurement *wanted* at one size, ``--repeat`` times in turn."""
     data = ensure_data(args.cache, n, args.seed)
     print(f"N = {n:,}", flush=True)
+    return rounds(args, lambda: measure_size_once(args, data, n, wanted))
+
+
+def measure_size_once(
+    args: argparse.Namespace, data: Path, n: int, wanted: Any
+) -> list[dict[str, Any]]:
+    """One round of the city-wide measurements at one size: each reference, then its figure."""
+    runs: list[dict[str, Any]] = []
     classify = partial(measure, data=data, n=n, engine=args.engine, workers=args.workers)
     if wanted("io") or wanted("attr"):
         runs.append(measure("io", data, n))
@@ -741,15 +846,19 @@ def measure_county(args: argparse.Namespace) -> list[dict[str, Any]]:
     n = args.county_size
     data = ensure_county(args.cache, n, args.seed)
     print(f"one county of {n:,} parcels (DEM mode)", flush=True)
-    runs = []
-    for w in COUNTY_WORKERS:
-        answers = args.cache / f"answers-county-{n}-{w}.parquet"
-        run = measure(
-            "county", data, n, engine="processes", workers=w, answers=answers, runs_as="dem"
-        )
-        runs.append(run)
-    runs[-1]["identical"] = same_answers(runs[0], runs[-1])
-    return runs
+
+    def once() -> list[dict[str, Any]]:
+        runs = []
+        for w in COUNTY_WORKERS:
+            answers = args.cache / f"answers-county-{n}-{w}.parquet"
+            run = measure(
+                "county", data, n, engine="processes", workers=w, answers=answers, runs_as="dem"
+            )
+            runs.append(run)
+        runs[-1]["identical"] = same_answers(runs[0], runs[-1])
+        return runs
+
+    return rounds(args, once)
 
 
 def measure_province_run(args: argparse.Namespace, runs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -787,13 +896,21 @@ def measure_all(args: argparse.Namespace, sizes: list[int], wanted: Any) -> list
 
 
 def parse_args() -> argparse.Namespace:
+    from landplan.core.threads import available_cores
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default=os.environ.get("BENCH_SIZES", "200000,1000000,2000000"))
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--cache", type=Path, default=Path(".bench-cache"))
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--engine", default="processes", choices=["single", "processes", "dask"])
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--workers", type=int, default=available_cores())
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="rounds of each measurement and its reference, in turn; ratios summarised by median",
+    )
     size = "parcels; default the {} of --sizes; 0 to skip"
     parser.add_argument("--county-size", type=int, help=size.format("smallest"))
     parser.add_argument("--province-size", type=int, help=size.format("largest"))
@@ -811,6 +928,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--answers", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
     unknown = set(filter(None, args.only.split(","))) - set(KINDS)
     if unknown:
         parser.error(f"unknown kinds in --only: {', '.join(sorted(unknown))}")
@@ -839,12 +958,16 @@ def main() -> None:
     rows = table(runs)
     print()
     print_table(rows)
+    paired = paired_ratios(runs) if args.repeat > 1 else []
+    if paired:
+        print_paired(paired, args.repeat)
     report = {
         "machine": platform.machine(),
         "cpus": os.cpu_count(),
         "python": platform.python_version(),
         "runs": runs,
         "table": [asdict(row) for row in rows],
+        "paired": [asdict(p) for p in paired],
     }
     path = args.json or args.cache / "bench.json"
     path.write_text(json.dumps(report, indent=2, ensure_ascii=False))
