@@ -56,8 +56,17 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: Fewest geometries reprojected on a thread of their own (fewer are not worth a thread).
+#: Fewest geometries projected or measured on a thread of their own (fewer are not worth one).
 _MIN_THREAD_CHUNK = 5_000
+
+
+def _thread_runs(n: int, threads: int) -> list[np.ndarray]:
+    """Positions of *n* geometries in runs for *threads*, none under :data:`_MIN_THREAD_CHUNK`.
+
+    One run (the caller's thread) for a single thread or too few geometries.
+    """
+    return chunks(n, max(1, min(threads, n // _MIN_THREAD_CHUNK)))
+
 
 #: Semi-major axis of the CGCS2000 ellipsoid in metres (identical in shape to GRS 1980).
 CGCS2000_A = 6378137.0
@@ -207,9 +216,9 @@ def to_equal_area(geoms: gpd.GeoSeries, *, threads: int = 1) -> gpd.GeoSeries:
         When *geoms* have no CRS.
     """
     require_crs(geoms, "geometry")
-    if threads <= 1 or len(geoms) < 2 * _MIN_THREAD_CHUNK:
+    runs = _thread_runs(len(geoms), threads)
+    if len(runs) == 1:
         return geoms.to_crs(EQUAL_AREA_CRS)
-    runs = chunks(len(geoms), min(threads, len(geoms) // _MIN_THREAD_CHUNK))
     parts = map_threads(lambda at: geoms.iloc[at].to_crs(EQUAL_AREA_CRS), runs, threads=threads)
     return gpd.GeoSeries(pd.concat(parts), crs=EQUAL_AREA_CRS)
 
@@ -310,7 +319,7 @@ def areal_scale(geoms: np.ndarray, crs: CRS, *, threads: int = 1) -> np.ndarray:
     geoms = np.asarray(geoms, dtype=object)
     if crs.equals(EQUAL_AREA_CRS) or not len(geoms):
         return np.ones(len(geoms))
-    runs = chunks(len(geoms), threads if len(geoms) >= 2 * _MIN_THREAD_CHUNK else 1)
+    runs = _thread_runs(len(geoms), threads)
     centroids = np.concatenate(
         map_threads(lambda at: shapely.centroid(geoms[at]), runs, threads=threads)
     )
