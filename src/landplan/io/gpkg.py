@@ -38,6 +38,10 @@ WRITE_BATCH = 50_000
 #: Single-part geometry types and the WKB type code of their multi-part type.
 _MULTI_CODE: dict[str, int] = {"Point": 4, "LineString": 5, "Polygon": 6}
 
+#: Geometry type names (``GeoSeries.geom_type``'s) by shapely's type id.
+_GEOMETRY_NAMES = ("Point", "LineString", "LinearRing", "Polygon", "MultiPoint",
+                   "MultiLineString", "MultiPolygon", "GeometryCollection")  # fmt: skip
+
 #: The flag of a geometry with Z in shapely's (extended, PostGIS-style) WKB.
 _WKB_Z = 0x80000000
 
@@ -117,11 +121,12 @@ def _geometry_type(geometry: gpd.GeoSeries) -> tuple[str, str | None]:
     multi-polygons (or lines, points with theirs) all as the multi type;
     anything else ``Unknown``; `` Z`` added when any geometry has a Z.
     """
-    present = geometry[geometry.notna() & ~geometry.is_empty]
-    kinds = set(present.geom_type)
+    geoms = geometry.to_numpy()
+    present = geoms[~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)]
+    kinds = {_GEOMETRY_NAMES[k] for k in np.unique(shapely.get_type_id(present))}
     single = next((k for k in _MULTI_CODE if kinds == {k, f"Multi{k}"}), None)
     kind = f"Multi{single}" if single else kinds.pop() if len(kinds) == 1 else "Unknown"
-    if kind != "Unknown" and bool(present.has_z.any()):
+    if kind != "Unknown" and bool(shapely.has_z(present).any()):
         kind = f"{kind} Z"
     return kind, single
 
