@@ -52,6 +52,7 @@ def assert_same_answers(a: Result, b: Result, *, problems: bool = True) -> None:
     pd.testing.assert_frame_equal(a.quotas, b.quotas)
     pd.testing.assert_frame_equal(a.evidence.hits, b.evidence.hits)
     pd.testing.assert_frame_equal(a.evidence.values, b.evidence.values, rtol=1e-9)
+    assert a.evidence.units == b.evidence.units
 
 
 @pytest.fixture(scope="module")
@@ -118,6 +119,29 @@ def test_engines_report_each_problem_once(engine: str, one_layer_runs: dict[str,
     assert_same_answers(single, runs[engine])
     assert runs[engine].evidence.unevaluated == single.evidence.unevaluated
     assert runs[engine].manifest["parameters"]["engine"] == engine
+
+
+def test_a_rule_measured_in_one_county_and_on_no_parcel_of_another_merges_as_one_run() -> None:
+    """Without a DEM only farmland has a slope (its grade GDPDJB): in a county left with no
+    farmland, the slope rule is measured on no parcel and its county ships no column of
+    NaN; merged with counties that measured it, its values are those of one run."""
+    parcels = three_counties()
+    county = parcels["ZLDWDM"].str[:6]
+    farmland = parcels["DLBM"].str[:2] == "01"
+    parcels = parcels[~((county == THREE_COUNTIES[0]) & farmland)]
+    bare = landplan.classify(parcels[parcels["ZLDWDM"].str[:6] == THREE_COUNTIES[0]])
+    assert "P_SLOPE_GT25" not in bare.evidence.own_values  # nothing to ship
+    assert np.isnan(bare.evidence.value("P_SLOPE_GT25")).all()
+    runs = [landplan.classify(parcels, engine=e, workers=2) for e in ("single", "processes")]
+    assert_same_answers(*runs)
+    slope = runs[1].evidence.values["P_SLOPE_GT25"]
+    in_bare = (parcels["ZLDWDM"].str[:6] == THREE_COUNTIES[0]).to_numpy()
+    assert slope[in_bare].isna().all()
+    # the grades of the other counties' farmland, as the survey gives them
+    grade = parcels["GDPDJB"].astype(float)
+    farm = (parcels["DLBM"].str[:2] == "01").to_numpy()
+    assert farm.sum() > 10
+    np.testing.assert_array_equal(slope[farm], grade[farm])
 
 
 def test_engines_list_counties_without_target_in_one_problem() -> None:

@@ -48,6 +48,7 @@ from landplan.engines.screen import invalid_problems, screen_parcels, set_aside
 from landplan.io.layers import LayerSource
 from landplan.io.partitions import CountyFile, read_partition, write_partition
 from landplan.outputs.result import Result
+from landplan.rules.evaluate import Gaps
 from landplan.rules.model import Profile
 from landplan.survey.schema import survey_attributes
 
@@ -399,7 +400,8 @@ def run_dask_partitions(
             invalid_problems(pd.concat(stopped, ignore_index=True), source=job.source)
         )
     parts = [r.tables for r in runs if r.tables is not None]
-    problems = merge_county_problems([p.problems for p in parts], pd.Index([]))
+    gaps = Gaps.merge([p.gaps for p in parts])
+    problems = merge_county_problems([*(p.problems for p in parts), gaps.problems()], pd.Index([]))
     return PartitionedResult(
         out,
         merge_county_tables(parts, job.profile),

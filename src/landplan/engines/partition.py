@@ -32,7 +32,7 @@ from landplan.outputs.aggregate import (
     with_units,
 )
 from landplan.outputs.result import Result
-from landplan.rules.evaluate import Evidence
+from landplan.rules.evaluate import Evidence, Gaps
 from landplan.rules.model import Profile
 from landplan.survey.schema import county_of, resolve_fields
 
@@ -317,20 +317,16 @@ def merge_results(
         without a manifest.
     """
     first = results[0]
-    missing: dict[str, str] = {}
-    unevaluated: dict[str, tuple[str, dict[str, int]]] = {}
-    pools: dict[str, tuple[str, tuple[str, ...], set[str]]] = {}
-    for r in results:
-        missing.update(r.evidence.missing)
-        for rule_id, (why, counts) in r.evidence.unevaluated.items():
-            unevaluated.setdefault(rule_id, (why, {}))[1].update(counts)
-        for pool, (why, classes, counties) in r.evidence.unjudged_pools.items():
-            pools.setdefault(pool, (why, classes, set()))[2].update(counties)
+    gaps = Gaps.merge([r.evidence.gaps for r in results])
+    units = _merged_units([r.evidence.units for r in results])
     quotas = (
         pd.concat([r.quotas for r in results]).sort_values("county_code").reset_index(drop=True)
     )
     stages = pd.concat([r.stages for r in results], ignore_index=True)
-    problems = merge_county_problems([r.problems for r in results], frame.index)
+    problems = merge_county_problems(
+        [_without_gaps(r.problems, r.evidence.gaps) for r in results] + [gaps.problems()],
+        frame.index,
+    )
     measure_problems = merge_county_problems([r.measurement.problems for r in results], frame.index)
     # counties joined in the order of their first parcel: when each county's parcels
     # are consecutive in the input (as a survey's are), they are then in input order
@@ -372,12 +368,10 @@ def merge_results(
         Evidence(
             hits=merged["hits"],
             own_values=merged["values"],
-            units=first.evidence.units,
-            missing=missing,
-            unevaluated={rule_id: unevaluated[rule_id] for rule_id in sorted(unevaluated)},
-            unjudged_pools={
-                pool: (why, classes, tuple(sorted(c))) for pool, (why, classes, c) in pools.items()
-            },
+            units=units,
+            missing=gaps.missing,
+            unevaluated=gaps.unevaluated,
+            unjudged_pools=gaps.unjudged_pools,
             measured=first.evidence.measured,
             measures=merged["measures"],
         ),
@@ -387,6 +381,25 @@ def merge_results(
         tuple(problems),
         stages=stages,
     )
+
+
+def _merged_units(parts: Sequence[Mapping[str, str]]) -> dict[str, str]:
+    """Each rule's unit over several counties: theirs, or all of them ``or``-joined.
+
+    A slope rule's values are grades in one county and degrees in another:
+    ``"deg or grade"``, as one run over both says.
+    """
+    merged: dict[str, str] = {}
+    for rule_id in parts[0]:
+        units = {u for part in parts for u in part[rule_id].split(" or ")}
+        merged[rule_id] = " or ".join(sorted(units))
+    return merged
+
+
+def _without_gaps(problems: Sequence[Problem], gaps: Gaps) -> list[Problem]:
+    """A county's problems but those its gaps report: the merged gaps report them once."""
+    reported = set(gaps.problems())
+    return [p for p in problems if p not in reported]
 
 
 def merge_county_problems(groups: Sequence[Sequence[Problem]], index: pd.Index) -> list[Problem]:
@@ -445,7 +458,8 @@ class CountyTables:
     contiguity: pd.DataFrame
     pbf_changes: pd.DataFrame | None
     stages: pd.DataFrame
-    problems: tuple[Problem, ...]
+    problems: tuple[Problem, ...]  # but those of `gaps`
+    gaps: Gaps
     invalid: pd.DataFrame
 
 
@@ -465,9 +479,11 @@ def county_tables(result: Result, county: str, invalid: pd.DataFrame) -> CountyT
     -------
     CountyTables
         Quotas, summary, delineation, contiguity, PBF changes and stage
-        totals of the county; its problems (measurement's too).
+        totals of the county; its problems (measurement's too) but those of
+        the rules' gaps, which are kept apart to be merged (:meth:`Gaps.merge`).
     """
     changes = result.pbf_changes
+    gaps = result.evidence.gaps
     return CountyTables(
         county,
         len(result.parcels),
@@ -477,7 +493,8 @@ def county_tables(result: Result, county: str, invalid: pd.DataFrame) -> CountyT
         _county_rows(result.contiguity),
         None if changes is None else _county_rows(changes),
         result.stages,
-        (*result.problems, *result.measurement.problems),
+        (*_without_gaps(result.problems, gaps), *result.measurement.problems),
+        gaps,
         invalid,
     )
 

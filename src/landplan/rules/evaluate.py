@@ -7,7 +7,7 @@ tables and county totals are all derived from it.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,6 +21,7 @@ from landplan.rules.model import Profile
 __all__ = [
     "ABANDONED_ROLE",
     "Evidence",
+    "Gaps",
     "abandoned_land",
     "class_pool",
     "evaluate_rules",
@@ -41,14 +42,19 @@ class Evidence:
         Whether each rule fired, boolean, one column per rule ID in profile order.
     own_values
         What each rule measured, float, one column per rule whose value is not
-        a column of *measures* (see *measured*).
+        a column of *measures* (see *measured*) and is known for some parcel:
+        a rule whose value is NaN for every parcel (its layer not given, say)
+        keeps no column, and :meth:`value` gives NaN for it.
     units
         Unit of each rule's values, by rule ID.
     missing
         Why a rule could not be evaluated, by rule ID (only such rules).
     unevaluated
         Rules that could not be evaluated on some parcels of their stage:
-        rule ID → (why, number of such parcels per county code).
+        rule ID → (why, number of such parcels per county code).  A rule of
+        *missing* is here too when what it misses is the parcels' own data
+        (no parcel has a slope): its parcels are reported only if counties run
+        apart are merged with others that could evaluate it.
     unjudged_pools
         Stages whose pool could not be judged on some parcels, which it then
         leaves out: stage letter → (why, the land classes that need the
@@ -91,7 +97,9 @@ class Evidence:
         """
         column = self.measured.get(rule_id)
         if column is None:
-            return self.own_values[rule_id].to_numpy(dtype=float)
+            if rule_id in self.own_values or rule_id not in self.hits:
+                return self.own_values[rule_id].to_numpy(dtype=float)
+            return np.full(len(self.hits), np.nan)  # measured on no parcel
         if self.measures is None:
             raise ValueError(f"{rule_id}'s value is the measure {column}, but no measures are kept")
         return self.measures[column].to_numpy(dtype=float)
@@ -199,6 +207,86 @@ class Evidence:
             }
         )
 
+    @property
+    def gaps(self) -> Gaps:
+        """What the rules could not judge: missing, unevaluated, unjudged pools.
+
+        Returns
+        -------
+        Gaps
+            The three, to report (:meth:`Gaps.problems`) or merge with other counties'.
+        """
+        return Gaps(self.missing, self.unevaluated, self.unjudged_pools)
+
+    def problems(self) -> list[Problem]:
+        """Rules that could not be evaluated, grouped by cause, and parcels left unjudged.
+
+        Returns
+        -------
+        list of Problem
+            :meth:`Gaps.problems` of :attr:`gaps`.
+        """
+        return self.gaps.problems()
+
+
+@dataclass(frozen=True)
+class Gaps:
+    """What the rules of a run could not judge, as :class:`Evidence` records it.
+
+    Attributes
+    ----------
+    missing
+        Why a rule could not be evaluated, by rule ID (only such rules).
+    unevaluated
+        Rules not evaluated on some parcels of their stage: rule ID → (why,
+        number of such parcels per county code); rules of *missing* too when
+        what they miss is the parcels' own data.
+    unjudged_pools
+        Stages whose pool left parcels out: stage letter → (why, land classes,
+        county codes).
+    """
+
+    missing: Mapping[str, str]
+    unevaluated: Mapping[str, tuple[str, Mapping[str, int]]]
+    unjudged_pools: Mapping[str, tuple[str, tuple[str, ...], tuple[str, ...]]]
+
+    @classmethod
+    def merge(cls, parts: Sequence[Gaps]) -> Gaps:
+        """The gaps of one run over the parcels of several (one per county).
+
+        A rule missing in every part stays missing.  A rule missing in some
+        parts only was missing for want of those parcels' own data (no parcel
+        had a slope); one run judges it, and reports those parcels as
+        unevaluated, as the parts that missed it counted them.
+
+        Parameters
+        ----------
+        parts
+            The gaps of each county's run.
+
+        Returns
+        -------
+        Gaps
+            As one run over all their parcels records them.
+        """
+        missing: dict[str, str] = {}
+        times: dict[str, int] = {}
+        unevaluated: dict[str, tuple[str, dict[str, int]]] = {}
+        pools: dict[str, tuple[str, tuple[str, ...], set[str]]] = {}
+        for part in parts:
+            for rule_id, why in part.missing.items():
+                missing.setdefault(rule_id, why)
+                times[rule_id] = times.get(rule_id, 0) + 1
+            for rule_id, (why, counts) in part.unevaluated.items():
+                unevaluated.setdefault(rule_id, (why, {}))[1].update(counts)
+            for pool, (why, classes, counties) in part.unjudged_pools.items():
+                pools.setdefault(pool, (why, classes, set()))[2].update(counties)
+        return cls(
+            {rule_id: why for rule_id, why in missing.items() if times[rule_id] == len(parts)},
+            {rule_id: unevaluated[rule_id] for rule_id in sorted(unevaluated)},
+            {pool: (why, classes, tuple(sorted(c))) for pool, (why, classes, c) in pools.items()},
+        )
+
     def problems(self) -> list[Problem]:
         """Rules that could not be evaluated, grouped by cause, and parcels left unjudged.
 
@@ -226,6 +314,8 @@ class Evidence:
             for why, rules in by_cause.items()
         ]
         for rule_id, (why, counts) in self.unevaluated.items():
+            if rule_id in self.missing:  # reported above, for all its parcels
+                continue
             problems += [
                 Problem(
                     "RULE_NOT_EVALUATED_ON_PARCELS",
@@ -393,11 +483,13 @@ def evaluate_rules(profile: Profile, ctx: Context) -> Evidence:
         if outcome.value_column:
             measured[rule.id] = outcome.value_column
         else:
-            values[rule.id] = np.asarray(outcome.value, dtype=float)
+            value = np.asarray(outcome.value, dtype=float)
+            if not np.isnan(value).all():  # a column of NaN is not kept (nor shipped)
+                values[rule.id] = value
         units[rule.id] = outcome.unit
         if outcome.missing:
             missing[rule.id] = outcome.missing
-        elif outcome.unevaluated is not None:
+        if outcome.unevaluated is not None:
             unjudged = np.asarray(outcome.unevaluated, dtype=bool) & scopes[rule.stage]
             if unjudged.any():
                 codes, counts = np.unique(county[unjudged], return_counts=True)

@@ -127,7 +127,9 @@ class Outcome:
     unevaluated
         Parcels on which it could not be evaluated although it could on
         others (no DEM value and no GDPDJB ...), with *missing_on* saying why;
-        None when there are none.
+        None when there are none.  Given with *missing* too when what is
+        missing is the parcels' own data (no parcel has a slope): other
+        parcels, run apart, may have it.
     missing_on
         Why it could not be evaluated on the *unevaluated* parcels.
     value_column
@@ -278,25 +280,29 @@ def _slope_value(ctx: Context, use_grade: np.ndarray) -> tuple[np.ndarray, str]:
         if have_dem
         else np.full(len(grade), np.nan)
     )
+    if use_grade.all() or not have_dem:  # without a DEM, a grade or nothing: the unit is grade
+        return grade, "grade"
     if not use_grade.any():
         return dem, "deg"
-    if use_grade.all() or not have_dem:
-        return grade, "grade"
     return np.where(use_grade, grade, dem), "deg or grade"
 
 
 def _slope_outcome(
     ctx: Context, hit: np.ndarray, low: np.ndarray, use_grade: np.ndarray
 ) -> Outcome:
-    """Outcome of a slope rule: parcels with no known slope are reported, never passed silently."""
+    """Outcome of a slope rule: parcels with no known slope are reported, never passed silently.
+
+    When no parcel has a slope the rule is not evaluable, and the parcels are
+    still given as unevaluated: where these parcels are a county's, the other
+    counties may have judged the rule.
+    """
     value, unit = _slope_value(ctx, use_grade)
     unknown = np.isnan(low)
-    if unknown.all():
-        return Outcome(hit & ~unknown, value, unit, "no DEM and no GDPDJB")
     return Outcome(
         hit & ~unknown,
         value,
         unit,
+        "no DEM and no GDPDJB" if unknown.all() else "",
         unevaluated=unknown if unknown.any() else None,
         missing_on="no DEM slope and no GDPDJB",
     )
