@@ -478,3 +478,29 @@ def test_the_fork_server_starts_while_parcels_of_several_counties_are_read(
     assert started == [True]  # no second start
     processes.prepare_workers(tmp_path / "missing.gpkg").join()  # a hint only: no error
     assert started == [True]
+
+
+def test_a_run_pauses_garbage_collection_and_restores_it_even_when_it_fails(monkeypatch) -> None:
+    """Automatic collection is off while parcels are classified (every shapely geometry
+    would set it off), and as it was afterwards: on, or off where the caller had it off."""
+    import gc
+
+    import landplan.engines.pipeline as pipeline
+
+    seen: list[bool] = []
+    evaluate = pipeline.evaluate_rules
+    monkeypatch.setattr(
+        pipeline, "evaluate_rules", lambda *a, **k: seen.append(gc.isenabled()) or evaluate(*a, **k)
+    )
+    assert gc.isenabled()
+    landplan.classify(three_counties())
+    assert seen == [False] and gc.isenabled()
+    with pytest.raises(landplan.InputError):
+        landplan.classify(three_counties(), targets={"110101": 1e6}, engine="processes")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        landplan.classify(three_counties())
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -27,6 +27,7 @@ import pandas as pd
 from landplan.allocate.classes import pbf_mode
 from landplan.audit.balance import Balance, Scope, compare_vintages
 from landplan.core.errors import InputError, OutputExistsError
+from landplan.core.memory import collector_paused
 from landplan.core.roles import get_role
 from landplan.core.timing import stage
 from landplan.engines import Engine, cores, resolve_engine, run
@@ -77,6 +78,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
+@collector_paused()
 def classify(
     parcels: str | Path | gpd.GeoDataFrame,
     *,
@@ -368,6 +370,7 @@ OutputFormat: TypeAlias = Literal["parquet-dataset", "gpkg"]
 OUTPUT_FORMATS: tuple[str, ...] = ("parquet-dataset", "gpkg")
 
 
+@collector_paused()
 def classify_partitioned(
     folder: str | Path,
     output: str | Path,

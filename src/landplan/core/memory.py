@@ -8,16 +8,28 @@ heap (as ``dask.distributed`` does for its workers).  Elsewhere than glibc
 it does nothing.  Its effect is measured by ``benchmarks/bench.py`` (peak
 RSS per stage), not asserted by a test: how much comes back depends on the
 allocator's state.
+
+Python's cyclic garbage collector runs whenever 700 more container objects
+have been made than freed, and a shapely geometry is one: reading a million
+parcels, or unpickling a county's, sets off thousands of collections, and
+the less frequent older-generation ones walk every geometry made so far.  A
+run frees its tables and geometries by reference counting; the collections
+find nothing worth their time (about 4 % of a city's run, measured by
+``benchmarks/bench.py``).  :func:`collector_paused` stops them for a run
+and starts them again, as it found them, afterwards.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import functools
+import gc
 import sys
+from collections.abc import Iterator
 
-__all__ = ["release_freed_memory"]
+__all__ = ["collector_paused", "release_freed_memory"]
 
 
 @functools.cache
@@ -41,3 +53,32 @@ def release_freed_memory() -> bool:
     """
     libc = _libc()
     return bool(libc is not None and libc.malloc_trim(0))
+
+
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """Stop automatic garbage collection for a run; as it was afterwards, even on an error.
+
+    Usable as a decorator too.  Nested or concurrent uses end with the
+    collector as the outermost found it when each restores what it found.
+
+    Yields
+    ------
+    None
+        While the run goes on, without automatic collections.
+
+    Examples
+    --------
+    >>> with collector_paused():
+    ...     gc.isenabled()
+    False
+    >>> gc.isenabled()
+    True
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()

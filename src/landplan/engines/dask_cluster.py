@@ -31,6 +31,7 @@ import geopandas as gpd
 import pandas as pd
 
 from landplan.core.errors import InputError, InvalidParcelsError, Problem
+from landplan.core.memory import collector_paused
 from landplan.core.threads import available_cores
 from landplan.core.timing import WORKER_STAGE_PREFIX, add_stages, record_stages
 from landplan.engines.partition import (
@@ -59,7 +60,7 @@ def _classify_parquet(
     source: str, target: str, layers: dict[str, gpd.GeoDataFrame], job: ClassifyJob
 ) -> tuple[Result, dict[str, float]]:
     """A Dask task: read a county's GeoParquet, classify it, write the classified county."""
-    with record_stages() as seconds:
+    with collector_paused(), record_stages() as seconds:
         frame = read_partition(source, geometry=True)
         result = classify_frame(frame, layers, job, join=False)
         write_partition(result.parcels, target)
@@ -211,7 +212,7 @@ def _classify_county_file(
 ) -> CountyRun:
     """A Dask task: read a county's file, screen and classify it, write the classified county."""
     start = time.perf_counter()
-    with record_stages() as seconds, _peak_rss() as peak:
+    with collector_paused(), record_stages() as seconds, _peak_rss() as peak:
         frame = read_partition(county.path, geometry=True)
         attrs = survey_attributes(frame, fields=job.fields, source=job.source)
         invalid = screen_parcels(frame, attrs, has_dem=job.dem is not None)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import geopandas as gpd
 
+from landplan.core.memory import collector_paused
 from landplan.core.progress import configure_worker, settings
 from landplan.core.timing import WORKER_STAGE_PREFIX, add_stages, record_stages
 from landplan.engines.partition import CountyPlan, Layers, Partition, county_partition
@@ -146,7 +147,7 @@ def classify_partition(part: Partition, job: ClassifyJob) -> tuple[Result, dict[
     CountyDataError
         With ``job.screen``: the county's parcels have problems.
     """
-    with record_stages() as seconds:
+    with collector_paused(), record_stages() as seconds:
         attrs = screen_county(part.frame, job) if job.screen else None
         result = classify_frame(part.frame, part.layers, job, join=False, attributes=attrs)
     return result, seconds
