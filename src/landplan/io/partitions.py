@@ -393,7 +393,8 @@ def rows_by_key(keys: np.ndarray) -> list[tuple[str, np.ndarray]]:
     Parameters
     ----------
     keys
-        One key per row (county codes).
+        One key per row (county codes); missing ones (None, NaN) are one key,
+        ``"nan"``.
 
     Returns
     -------
@@ -405,9 +406,12 @@ def rows_by_key(keys: np.ndarray) -> list[tuple[str, np.ndarray]]:
     >>> [(k, rows.tolist()) for k, rows in rows_by_key(np.array(["b", "a", "b", ""]))]
     [('', [3]), ('a', [1]), ('b', [0, 2])]
     """
-    names, inverse = np.unique(np.asarray(keys).astype(str), return_inverse=True)
-    order = np.argsort(inverse.ravel(), kind="stable")
-    bounds = np.searchsorted(inverse.ravel()[order], np.arange(len(names) + 1))
+    # hashed, not sorted: a city has a million keys and a dozen distinct ones
+    codes, distinct = pd.factorize(np.asarray(keys, dtype=object), use_na_sentinel=False)
+    names, named = np.unique(np.asarray(distinct, dtype=object).astype(str), return_inverse=True)
+    inverse = named.ravel()[codes]
+    order = np.argsort(inverse, kind="stable")
+    bounds = np.searchsorted(inverse[order], np.arange(len(names) + 1))
     return [(str(name), order[bounds[i] : bounds[i + 1]]) for i, name in enumerate(names)]
 
 
