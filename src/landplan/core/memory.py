@@ -59,8 +59,8 @@ def release_freed_memory() -> bool:
 def collector_paused() -> Iterator[None]:
     """Stop automatic garbage collection for a run; as it was afterwards, even on an error.
 
-    Usable as a decorator too.  Nested or concurrent uses end with the
-    collector as the outermost found it when each restores what it found.
+    Usable as a decorator too.  Each use restores what it found, so nested
+    uses leave the collector as the outermost found it.
 
     Yields
     ------
