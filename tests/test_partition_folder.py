@@ -198,3 +198,20 @@ def test_progress_counts_the_parcel_layer_of_a_multi_layer_file(tmp_path: Path) 
     assert feature_count(tmp_path / "missing.gpkg") is None
     counties = landplan.partition_parcels(path, tmp_path / "parts")
     assert sum(c.parcels for c in counties) == len(whole)
+
+
+@pytest.mark.parametrize("targets", [None, {"430405": 1e6}], ids=["none", "in-memory"])
+def test_a_province_runs_without_target_files_and_its_manifest_hashes_only_files(
+    partitions: Path, tmp_path: Path, targets: dict[str, float] | None
+) -> None:
+    """Targets are optional, or given in memory, as for classify: the manifest lists the
+    files the run read (parcels, layers), never a target that is no file."""
+    import json
+
+    layers = {"eco_redline": f"{sample_path('constraints')}|layername=eco_redline"}
+    landplan.classify_partitioned(
+        partitions, tmp_path / "out", layers=layers, targets=targets, workers=2
+    )
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text(encoding="utf-8"))
+    assert set(manifest["inputs"]) == {"parcels", "layer:eco_redline"}
+    assert all(entry["kind"] == "file" for entry in manifest["inputs"].values())

@@ -470,8 +470,11 @@ def classify_partitioned(
         job.targets.check_counties(c.county for c in counties if c.county)
     with stage("open layers"):  # files are read by the workers, each near its counties
         role_layers = layer_sources(layers, crs=read.crs)
+    named: dict[str, Any] = {"parcels": folder}
+    if isinstance(targets, str | Path):  # targets in memory are no file to hash
+        named["targets"] = targets
     manifest = build_manifest(
-        run_inputs({"parcels": folder, "targets": targets}, dem=dem, layers=layers),
+        run_inputs(named, dem=dem, layers=layers),
         profile_id=loaded.id,
         profile_sha256=loaded.sha256,
         parameters={
@@ -486,8 +489,6 @@ def classify_partitioned(
             "pbf_mode": pbf_mode(role_layers),
         },
     )
-    if isinstance(targets, pd.DataFrame | Mapping):  # in memory: not a file to hash
-        manifest["inputs"].pop("targets", None)
     options = {"workers": workers, "scheduler": scheduler, "skip_invalid": skip_invalid}
     if output_format == "parquet-dataset":
         result = _classify_counties(counties, role_layers, job, out, **options)
