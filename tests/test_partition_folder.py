@@ -215,3 +215,33 @@ def test_a_province_runs_without_target_files_and_its_manifest_hashes_only_files
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text(encoding="utf-8"))
     assert set(manifest["inputs"]) == {"parcels", "layer:eco_redline"}
     assert all(entry["kind"] == "file" for entry in manifest["inputs"].values())
+
+
+def test_a_province_runs_without_constraint_layers(partitions: Path, tmp_path: Path) -> None:
+    """No layer is given (every layer rule is reported not evaluable): the counties' classes
+    and reasons are the single engine's on the same parcels."""
+    result = landplan.classify_partitioned(partitions, tmp_path / "out", workers=2)
+    single = landplan.classify(sample_path("parcels"))
+    out = _classified(tmp_path / "out")
+    assert out.index.equals(single.parcels.index)
+    assert out["lp_class"].tolist() == single.parcels["lp_class"].tolist()
+    assert out["lp_reasons"].tolist() == single.parcels["lp_reasons"].tolist()
+    assert sorted(p.code for p in result.problems) == sorted(p.code for p in single.problems)
+
+
+def test_a_county_without_any_slope_merges_as_one_run(tmp_path: Path) -> None:
+    """Without a DEM, a county left with no farmland has no slope: it misses the slope rules,
+    which the other counties judge. The province reports what one run over all reports."""
+    parcels = landplan.read_parcels(sample_path("parcels"))
+    county = parcels["ZLDWDM"].str[:6]
+    parcels = parcels[county.isin(["430405", "430406", "430407"])]
+    bare = (parcels["ZLDWDM"].str[:6] == "430405") & (parcels["DLBM"].str[:2] == "01")
+    parcels = parcels[~bare]
+    parcels.to_file(tmp_path / "parcels.gpkg", layer="parcels")
+    landplan.partition_parcels(tmp_path / "parcels.gpkg", tmp_path / "parts")
+    result = landplan.classify_partitioned(tmp_path / "parts", tmp_path / "out", workers=2)
+    single = landplan.classify(parcels)
+    assert [(p.code, p.message) for p in result.problems] == [
+        (p.code, p.message) for p in single.problems
+    ]
+    assert any(p.code == "RULE_NOT_EVALUATED_ON_PARCELS" for p in single.problems)

@@ -379,7 +379,8 @@ def run_dask_partitions(
     with _client(workers, scheduler) as client:
         # the job and the layers (or their paths) travel once to each worker, not in every task
         job_ref = client.scatter(job, broadcast=True, hash=False)
-        layers_ref = client.scatter(dict(layers), broadcast=True, hash=False)
+        # (a dict is scattered value by value: none to scatter without layers)
+        layers_ref = client.scatter(dict(layers), broadcast=True, hash=False) if layers else {}
         futures = client.map(
             _classify_county_file,
             list(counties),
