@@ -331,6 +331,25 @@ def test_dask_engine_runs_on_a_scheduler_given_by_address(tmp_path: Path) -> Non
     assert not list(tmp_path.iterdir())  # the scratch partitions are cleaned up
 
 
+def test_an_unreachable_scheduler_is_a_clear_error() -> None:
+    """A scheduler address nothing listens on: an input error naming the address and what
+    to do, not the network library's own exception."""
+    import socket
+
+    import dask
+
+    with socket.socket() as free:  # a port nothing listens on once it is closed
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    address = f"tcp://127.0.0.1:{port}"
+    with (
+        dask.config.set({"distributed.comm.timeouts.connect": "1s"}),
+        pytest.raises(landplan.InputError, match="SCHEDULER_UNREACHABLE") as caught,
+    ):
+        landplan.classify(three_counties(), scheduler=address)
+    assert address in str(caught.value) and "dask scheduler" in str(caught.value)
+
+
 def test_parcels_set_aside_alike_on_every_engine() -> None:
     """Invalid parcels are screened once, before the counties are shipped: same answers."""
     s = load_sample()

@@ -171,7 +171,20 @@ def _client(workers: int | None, scheduler: str | None) -> Iterator[Any]:
     distributed = _distributed()
     cluster = None
     if scheduler is not None:
-        client = distributed.Client(scheduler)
+        try:
+            client = distributed.Client(scheduler)
+        except OSError as exc:  # refused, timed out, unknown host
+            raise InputError(
+                [
+                    Problem(
+                        "SCHEDULER_UNREACHABLE",
+                        f"cannot reach the Dask scheduler at {scheduler} ({exc}); check the "
+                        "address and that the scheduler runs (dask scheduler), or drop the "
+                        "scheduler to classify on a local cluster.",
+                        "scheduler",
+                    )
+                ]
+            ) from exc
     else:
         cluster = distributed.LocalCluster(
             n_workers=workers or available_cores(),
