@@ -242,10 +242,7 @@ def classify(
                 if reading is not None
                 else read_role_layers(layers, crs=read.crs, threads=threads)
             )
-    named: dict[str, Any] = {"parcels": parcels}
-    if isinstance(targets, str | Path):
-        named["targets"] = targets
-    inputs = run_inputs(named, dem=dem, layers=layers)
+    inputs = run_inputs({"parcels": parcels, "targets": targets}, dem=dem, layers=layers)
     hashing = hash_files_ahead(inputs)
     result = run(
         frame,
@@ -470,11 +467,8 @@ def classify_partitioned(
         job.targets.check_counties(c.county for c in counties if c.county)
     with stage("open layers"):  # files are read by the workers, each near its counties
         role_layers = layer_sources(layers, crs=read.crs)
-    named: dict[str, Any] = {"parcels": folder}
-    if isinstance(targets, str | Path):  # targets in memory are no file to hash
-        named["targets"] = targets
     manifest = build_manifest(
-        run_inputs(named, dem=dem, layers=layers),
+        run_inputs({"parcels": folder, "targets": targets}, dem=dem, layers=layers),
         profile_id=loaded.id,
         profile_sha256=loaded.sha256,
         parameters={

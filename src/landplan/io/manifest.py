@@ -135,7 +135,9 @@ def run_inputs(
     Parameters
     ----------
     named
-        Inputs by name (``parcels``, ``targets`` ...).
+        Inputs by name (``parcels``, ``targets`` ...); those that are neither a
+        path nor an in-memory layer (targets given as a table or mapping, or
+        none) are left out: there is no file to hash.
     dem
         The DEM, if any.
     layers
@@ -146,7 +148,8 @@ def run_inputs(
     dict
         Name → path or in-memory layer, for :func:`build_manifest`.
     """
-    inputs = dict(named)
+    layer = gpd.GeoDataFrame | gpd.GeoSeries
+    inputs = {k: v for k, v in named.items() if isinstance(v, str | Path | layer)}
     if dem is not None:
         inputs["dem"] = dem
     inputs.update({f"layer:{role}": value for role, value in (layers or {}).items()})
