@@ -33,6 +33,7 @@ from landplan.outputs.aggregate import (
 )
 from landplan.outputs.result import Result
 from landplan.rules.evaluate import Evidence, Gaps
+from landplan.rules.kinds import joined_units
 from landplan.rules.model import Profile
 from landplan.survey.schema import county_of, resolve_fields
 
@@ -384,16 +385,8 @@ def merge_results(
 
 
 def _merged_units(parts: Sequence[Mapping[str, str]]) -> dict[str, str]:
-    """Each rule's unit over several counties: theirs, or all of them ``or``-joined.
-
-    A slope rule's values are grades in one county and degrees in another:
-    ``"deg or grade"``, as one run over both says.
-    """
-    merged: dict[str, str] = {}
-    for rule_id in parts[0]:
-        units = {u for part in parts for u in part[rule_id].split(" or ")}
-        merged[rule_id] = " or ".join(sorted(units))
-    return merged
+    """Each rule's unit over several counties (:func:`~landplan.rules.kinds.joined_units`)."""
+    return {rule_id: joined_units(part[rule_id] for part in parts) for rule_id in parts[0]}
 
 
 def _without_gaps(problems: Sequence[Problem], gaps: Gaps) -> list[Problem]:

@@ -13,7 +13,7 @@ import platform
 import threading
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import geopandas as gpd
 import pandas as pd
@@ -28,6 +28,9 @@ from landplan.io.layers import split_layer_spec
 __all__ = ["build_manifest", "hash_files_ahead", "manifest_json", "run_inputs"]
 
 _CHUNK = 1 << 20
+
+#: An input held in memory rather than read from a file: hashed by content, never by path.
+_InMemoryLayer: TypeAlias = gpd.GeoDataFrame | gpd.GeoSeries
 
 
 def _file_sha256(path: str | Path) -> str:
@@ -57,7 +60,7 @@ def _hash_members(members: tuple[tuple[str, int, int], ...]) -> str:
     return digest.hexdigest()
 
 
-def _frame_sha256(frame: gpd.GeoDataFrame | gpd.GeoSeries) -> str:
+def _frame_sha256(frame: _InMemoryLayer) -> str:
     """SHA-256 of an in-memory layer: its attributes, index and geometry (WKB)."""
     digest = hashlib.sha256()
     if isinstance(frame, gpd.GeoDataFrame):
@@ -73,7 +76,7 @@ def _frame_sha256(frame: gpd.GeoDataFrame | gpd.GeoSeries) -> str:
 
 def _describe_input(value: Any) -> dict[str, Any]:
     """A manifest entry for an input given as a path or as an in-memory layer."""
-    if isinstance(value, gpd.GeoDataFrame | gpd.GeoSeries):
+    if isinstance(value, _InMemoryLayer):
         return {"kind": "in-memory layer", "features": len(value), "sha256": _frame_sha256(value)}
     return {"kind": "file", "path": str(value), "sha256": _file_sha256(value)}
 
@@ -98,7 +101,7 @@ def hash_files_ahead(inputs: Mapping[str, Any]) -> threading.Thread:
     threading.Thread
         The hashing thread, started (a daemon).
     """
-    files = [v for v in inputs.values() if not isinstance(v, gpd.GeoDataFrame | gpd.GeoSeries)]
+    files = [v for v in inputs.values() if not isinstance(v, _InMemoryLayer)]
 
     def hash_all() -> None:
         """Hash each file into the cache; a failure is left for build_manifest."""
@@ -148,8 +151,7 @@ def run_inputs(
     dict
         Name → path or in-memory layer, for :func:`build_manifest`.
     """
-    layer = gpd.GeoDataFrame | gpd.GeoSeries
-    inputs = {k: v for k, v in named.items() if isinstance(v, str | Path | layer)}
+    inputs = {k: v for k, v in named.items() if isinstance(v, str | Path | _InMemoryLayer)}
     if dem is not None:
         inputs["dem"] = dem
     inputs.update({f"layer:{role}": value for role, value in (layers or {}).items()})

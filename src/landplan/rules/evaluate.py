@@ -97,9 +97,9 @@ class Evidence:
         """
         column = self.measured.get(rule_id)
         if column is None:
-            if rule_id in self.own_values or rule_id not in self.hits:
-                return self.own_values[rule_id].to_numpy(dtype=float)
-            return np.full(len(self.hits), np.nan)  # measured on no parcel
+            if rule_id in self.hits and rule_id not in self.own_values:
+                return np.full(len(self.hits), np.nan)  # measured on no parcel
+            return self.own_values[rule_id].to_numpy(dtype=float)  # KeyError if no such rule
         if self.measures is None:
             raise ValueError(f"{rule_id}'s value is the measure {column}, but no measures are kept")
         return self.measures[column].to_numpy(dtype=float)

@@ -8,7 +8,7 @@ evaluable (its layer or field is missing); it then says so and never fires.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +27,7 @@ __all__ = [
     "Param",
     "area_below",
     "attribute_in",
+    "joined_units",
     "overlaps_layer",
     "register",
     "slope_above",
@@ -271,6 +272,30 @@ def _slope(ctx: Context) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return low, high, use_grade
 
 
+def joined_units(units: Iterable[str]) -> str:
+    """One unit for values that mix several: each once, sorted, ``or``-joined.
+
+    Units already joined are split first, so the units of several counties'
+    values join as one run's would.
+
+    Parameters
+    ----------
+    units
+        Units, each plain (``"deg"``) or already joined (``"deg or grade"``).
+
+    Returns
+    -------
+    str
+        The joined unit.
+
+    Examples
+    --------
+    >>> joined_units(["grade", "deg"]), joined_units(["deg or grade", "deg"])
+    ('deg or grade', 'deg or grade')
+    """
+    return " or ".join(sorted({u for unit in units for u in unit.split(" or ")}))
+
+
 def _slope_value(ctx: Context, use_grade: np.ndarray) -> tuple[np.ndarray, str]:
     """The slope value shown for each parcel, and its unit."""
     grade = ctx.attributes["GDPDJB"].to_numpy(dtype=float, na_value=np.nan)
@@ -284,7 +309,7 @@ def _slope_value(ctx: Context, use_grade: np.ndarray) -> tuple[np.ndarray, str]:
         return grade, "grade"
     if not use_grade.any():
         return dem, "deg"
-    return np.where(use_grade, grade, dem), "deg or grade"
+    return np.where(use_grade, grade, dem), joined_units(["deg", "grade"])
 
 
 def _slope_outcome(
