@@ -332,7 +332,7 @@ def test_reasons_join_the_fired_rule_ids_of_each_parcel_in_profile_order(
     rng = np.random.default_rng(sum(shape))
     columns = [f"T_R{i:02d}" for i in range(shape[1])]
     hits = pd.DataFrame(rng.random(shape) < 0.3, columns=columns, index=np.arange(shape[0]) * 7)
-    evidence = Evidence(hits=hits, own_values=pd.DataFrame(index=hits.index), units={}, missing={})
+    evidence = Evidence(hits=hits, own_values=pd.DataFrame(index=hits.index), units={})
     want = [";".join(c for c in columns if row[c]) for _, row in hits.iterrows()]
     got = evidence.reasons()
     assert got.tolist() == want

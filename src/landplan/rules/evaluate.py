@@ -33,6 +33,126 @@ ABANDONED_ROLE = "abandoned_land"
 
 
 @dataclass(frozen=True)
+class Gaps:
+    """What the rules of a run could not judge, as :class:`Evidence` records it.
+
+    Attributes
+    ----------
+    missing
+        Why a rule could not be evaluated, by rule ID (only such rules).
+    unevaluated
+        Rules that could not be evaluated on some parcels of their stage:
+        rule ID → (why, number of such parcels per county code).  A rule of
+        *missing* is here too when what it misses is the parcels' own data
+        (no parcel has a slope): its parcels are reported only if counties run
+        apart are merged with others that could evaluate it.
+    unjudged_pools
+        Stages whose pool could not be judged on some parcels, which it then
+        leaves out: stage letter → (why, the land classes that need the
+        layer, the county codes of parcels of those classes).  Stage B without
+        an ``abandoned_land`` layer: ponds and mining land cannot be told abandoned.
+    """
+
+    missing: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    unevaluated: Mapping[str, tuple[str, Mapping[str, int]]] = dataclasses.field(
+        default_factory=dict
+    )
+    unjudged_pools: Mapping[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = dataclasses.field(
+        default_factory=dict
+    )
+
+    @classmethod
+    def merge(cls, parts: Sequence[Gaps]) -> Gaps:
+        """The gaps of one run over the parcels of several (one per county).
+
+        A rule missing in every part stays missing.  A rule missing in some
+        parts only was missing for want of those parcels' own data (no parcel
+        had a slope); one run judges it, and reports those parcels as
+        unevaluated, as the parts that missed it counted them.
+
+        Parameters
+        ----------
+        parts
+            The gaps of each county's run.
+
+        Returns
+        -------
+        Gaps
+            As one run over all their parcels records them.
+        """
+        missing: dict[str, str] = {}
+        times: dict[str, int] = {}
+        unevaluated: dict[str, tuple[str, dict[str, int]]] = {}
+        pools: dict[str, tuple[str, tuple[str, ...], set[str]]] = {}
+        for part in parts:
+            for rule_id, why in part.missing.items():
+                missing.setdefault(rule_id, why)
+                times[rule_id] = times.get(rule_id, 0) + 1
+            for rule_id, (why, counts) in part.unevaluated.items():
+                unevaluated.setdefault(rule_id, (why, {}))[1].update(counts)
+            for pool, (why, classes, counties) in part.unjudged_pools.items():
+                pools.setdefault(pool, (why, classes, set()))[2].update(counties)
+        return cls(
+            {rule_id: why for rule_id, why in missing.items() if times[rule_id] == len(parts)},
+            {rule_id: unevaluated[rule_id] for rule_id in sorted(unevaluated)},
+            {pool: (why, classes, tuple(sorted(c))) for pool, (why, classes, c) in pools.items()},
+        )
+
+    def problems(self) -> list[Problem]:
+        """Rules that could not be evaluated, grouped by cause, and parcels left unjudged.
+
+        Returns
+        -------
+        list of Problem
+            One ``RULE_NOT_EVALUATED`` warning per cause (a missing layer or
+            field) naming the rules it blocks, which fire for no parcel; one
+            ``RULE_NOT_EVALUATED_ON_PARCELS`` warning per rule and county
+            counting the parcels it could not judge; one ``POOL_NOT_EVALUATED``
+            warning per stage whose pool left parcels out for want of a layer,
+            naming their counties.
+        """
+        by_cause: dict[str, list[str]] = {}
+        for rule_id, why in self.missing.items():
+            by_cause.setdefault(why, []).append(rule_id)
+        problems = [
+            Problem(
+                "RULE_NOT_EVALUATED",
+                f"{why}: {', '.join(rules)} could not be evaluated and fire for no parcel. "
+                "Give the layer with --layer ROLE=PATH or add the field.",
+                ", ".join(rules),
+                severity="warning",
+            )
+            for why, rules in by_cause.items()
+        ]
+        for rule_id, (why, counts) in self.unevaluated.items():
+            if rule_id in self.missing:  # reported above, for all its parcels
+                continue
+            problems += [
+                Problem(
+                    "RULE_NOT_EVALUATED_ON_PARCELS",
+                    f"{rule_id} could not be evaluated on {n} parcels of county {county} ({why}); "
+                    "it does not fire for them. Give a DEM covering them, or their GDPDJB.",
+                    rule_id,
+                    severity="warning",
+                )
+                for county, n in counts.items()
+            ]
+        for stage, (why, classes, counties) in self.unjudged_pools.items():
+            problems.append(
+                Problem(
+                    "POOL_NOT_EVALUATED",
+                    f"{why}: parcels of class {', '.join(classes)} cannot be told abandoned "
+                    f"(废弃坑塘, 废弃采矿用地) and are left out of stage {stage} (耕地后备资源). "
+                    f"Give the layer with --layer {ABANDONED_ROLE}=PATH.",
+                    f"stage_{stage.lower()}_abandoned_classes",
+                    severity="warning",
+                    counties=counties,
+                )
+            )
+        return problems
+
+
+@dataclass(frozen=True)
 class Evidence:
     """Hits and measured values, parcel × rule ID, aligned to the parcels' index.
 
@@ -47,19 +167,9 @@ class Evidence:
         keeps no column, and :meth:`value` gives NaN for it.
     units
         Unit of each rule's values, by rule ID.
-    missing
-        Why a rule could not be evaluated, by rule ID (only such rules).
-    unevaluated
-        Rules that could not be evaluated on some parcels of their stage:
-        rule ID → (why, number of such parcels per county code).  A rule of
-        *missing* is here too when what it misses is the parcels' own data
-        (no parcel has a slope): its parcels are reported only if counties run
-        apart are merged with others that could evaluate it.
-    unjudged_pools
-        Stages whose pool could not be judged on some parcels, which it then
-        leaves out: stage letter → (why, the land classes that need the
-        layer, the county codes of parcels of those classes).  Stage B without an ``abandoned_land``
-        layer: ponds and mining land cannot be told abandoned.
+    gaps
+        What the rules could not judge (also read as :attr:`missing`,
+        :attr:`unevaluated` and :attr:`unjudged_pools`).
     measured
         Rules whose value is a column of *measures* as it stands (the overlap
         with one layer): rule ID → that column.  Their values are read there,
@@ -72,13 +182,7 @@ class Evidence:
     hits: pd.DataFrame  # bool, one column per rule ID in profile order
     own_values: pd.DataFrame  # float, the rules not in `measured`
     units: Mapping[str, str]
-    missing: Mapping[str, str]  # rule ID -> why it could not be evaluated
-    unevaluated: Mapping[str, tuple[str, Mapping[str, int]]] = dataclasses.field(
-        default_factory=dict
-    )
-    unjudged_pools: Mapping[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = dataclasses.field(
-        default_factory=dict
-    )
+    gaps: Gaps = dataclasses.field(default_factory=Gaps)
     measured: Mapping[str, str] = dataclasses.field(default_factory=dict)
     measures: pd.DataFrame | None = None
 
@@ -208,15 +312,37 @@ class Evidence:
         )
 
     @property
-    def gaps(self) -> Gaps:
-        """What the rules could not judge: missing, unevaluated, unjudged pools.
+    def missing(self) -> Mapping[str, str]:
+        """Why a rule could not be evaluated, by rule ID (:attr:`Gaps.missing`).
 
         Returns
         -------
-        Gaps
-            The three, to report (:meth:`Gaps.problems`) or merge with other counties'.
+        Mapping
+            Rule ID → why.
         """
-        return Gaps(self.missing, self.unevaluated, self.unjudged_pools)
+        return self.gaps.missing
+
+    @property
+    def unevaluated(self) -> Mapping[str, tuple[str, Mapping[str, int]]]:
+        """Rules not evaluated on some parcels (:attr:`Gaps.unevaluated`).
+
+        Returns
+        -------
+        Mapping
+            Rule ID → (why, parcels per county code).
+        """
+        return self.gaps.unevaluated
+
+    @property
+    def unjudged_pools(self) -> Mapping[str, tuple[str, tuple[str, ...], tuple[str, ...]]]:
+        """Stages whose pool left parcels out (:attr:`Gaps.unjudged_pools`).
+
+        Returns
+        -------
+        Mapping
+            Stage letter → (why, land classes, county codes).
+        """
+        return self.gaps.unjudged_pools
 
     def problems(self) -> list[Problem]:
         """Rules that could not be evaluated, grouped by cause, and parcels left unjudged.
@@ -227,118 +353,6 @@ class Evidence:
             :meth:`Gaps.problems` of :attr:`gaps`.
         """
         return self.gaps.problems()
-
-
-@dataclass(frozen=True)
-class Gaps:
-    """What the rules of a run could not judge, as :class:`Evidence` records it.
-
-    Attributes
-    ----------
-    missing
-        Why a rule could not be evaluated, by rule ID (only such rules).
-    unevaluated
-        Rules not evaluated on some parcels of their stage: rule ID → (why,
-        number of such parcels per county code); rules of *missing* too when
-        what they miss is the parcels' own data.
-    unjudged_pools
-        Stages whose pool left parcels out: stage letter → (why, land classes,
-        county codes).
-    """
-
-    missing: Mapping[str, str]
-    unevaluated: Mapping[str, tuple[str, Mapping[str, int]]]
-    unjudged_pools: Mapping[str, tuple[str, tuple[str, ...], tuple[str, ...]]]
-
-    @classmethod
-    def merge(cls, parts: Sequence[Gaps]) -> Gaps:
-        """The gaps of one run over the parcels of several (one per county).
-
-        A rule missing in every part stays missing.  A rule missing in some
-        parts only was missing for want of those parcels' own data (no parcel
-        had a slope); one run judges it, and reports those parcels as
-        unevaluated, as the parts that missed it counted them.
-
-        Parameters
-        ----------
-        parts
-            The gaps of each county's run.
-
-        Returns
-        -------
-        Gaps
-            As one run over all their parcels records them.
-        """
-        missing: dict[str, str] = {}
-        times: dict[str, int] = {}
-        unevaluated: dict[str, tuple[str, dict[str, int]]] = {}
-        pools: dict[str, tuple[str, tuple[str, ...], set[str]]] = {}
-        for part in parts:
-            for rule_id, why in part.missing.items():
-                missing.setdefault(rule_id, why)
-                times[rule_id] = times.get(rule_id, 0) + 1
-            for rule_id, (why, counts) in part.unevaluated.items():
-                unevaluated.setdefault(rule_id, (why, {}))[1].update(counts)
-            for pool, (why, classes, counties) in part.unjudged_pools.items():
-                pools.setdefault(pool, (why, classes, set()))[2].update(counties)
-        return cls(
-            {rule_id: why for rule_id, why in missing.items() if times[rule_id] == len(parts)},
-            {rule_id: unevaluated[rule_id] for rule_id in sorted(unevaluated)},
-            {pool: (why, classes, tuple(sorted(c))) for pool, (why, classes, c) in pools.items()},
-        )
-
-    def problems(self) -> list[Problem]:
-        """Rules that could not be evaluated, grouped by cause, and parcels left unjudged.
-
-        Returns
-        -------
-        list of Problem
-            One ``RULE_NOT_EVALUATED`` warning per cause (a missing layer or
-            field) naming the rules it blocks, which fire for no parcel; one
-            ``RULE_NOT_EVALUATED_ON_PARCELS`` warning per rule and county
-            counting the parcels it could not judge; one ``POOL_NOT_EVALUATED``
-            warning per stage whose pool left parcels out for want of a layer,
-            naming their counties.
-        """
-        by_cause: dict[str, list[str]] = {}
-        for rule_id, why in self.missing.items():
-            by_cause.setdefault(why, []).append(rule_id)
-        problems = [
-            Problem(
-                "RULE_NOT_EVALUATED",
-                f"{why}: {', '.join(rules)} could not be evaluated and fire for no parcel. "
-                "Give the layer with --layer ROLE=PATH or add the field.",
-                ", ".join(rules),
-                severity="warning",
-            )
-            for why, rules in by_cause.items()
-        ]
-        for rule_id, (why, counts) in self.unevaluated.items():
-            if rule_id in self.missing:  # reported above, for all its parcels
-                continue
-            problems += [
-                Problem(
-                    "RULE_NOT_EVALUATED_ON_PARCELS",
-                    f"{rule_id} could not be evaluated on {n} parcels of county {county} ({why}); "
-                    "it does not fire for them. Give a DEM covering them, or their GDPDJB.",
-                    rule_id,
-                    severity="warning",
-                )
-                for county, n in counts.items()
-            ]
-        for stage, (why, classes, counties) in self.unjudged_pools.items():
-            problems.append(
-                Problem(
-                    "POOL_NOT_EVALUATED",
-                    f"{why}: parcels of class {', '.join(classes)} cannot be told abandoned "
-                    f"(废弃坑塘, 废弃采矿用地) and are left out of stage {stage} (耕地后备资源). "
-                    f"Give the layer with --layer {ABANDONED_ROLE}=PATH.",
-                    f"stage_{stage.lower()}_abandoned_classes",
-                    severity="warning",
-                    counties=counties,
-                )
-            )
-        return problems
 
 
 def _stage_scopes(ctx: Context, profile: Profile) -> dict[str, np.ndarray]:
@@ -502,9 +516,7 @@ def evaluate_rules(profile: Profile, ctx: Context) -> Evidence:
         hits=pd.DataFrame(hits, index=index),
         own_values=pd.DataFrame(values, index=index, dtype=float),
         units=units,
-        missing=missing,
-        unevaluated=unevaluated,
-        unjudged_pools=_unjudged_pools(ctx, profile, county),
+        gaps=Gaps(missing, unevaluated, _unjudged_pools(ctx, profile, county)),
         measured=measured,
         measures=ctx.measures,
     )
